@@ -1,0 +1,1 @@
+"""Creator-metrics pipeline."""

@@ -1,0 +1,148 @@
+"""Turn the platforms' display-formatted values into typed values, or say why not."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+INT64_MAX = 2**63 - 1
+
+# what exports write for "no value"
+MISSING_MARKERS = frozenset(
+    {"", "-", "--", "\u2014", "\u2013", "n/a", "N/A", "undefined", "null", "None"}
+)
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}([,.\u00a0 ']\d{3})+$")
+
+
+class CoercionError(ValueError):
+    """A value that cannot be read as the type asked for; the message says why."""
+
+
+def is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in MISSING_MARKERS)
+
+
+def to_count(value: object, *, allow_negative: bool = False) -> int | None:
+    """Read a count: JSON int, numeric string, or string with thousands separators.
+
+    Returns None for the markers exports use for "no value". Floats with a fraction,
+    NaN, infinity and values beyond 64 bits are errors, never rounded or clipped.
+    """
+    if is_missing(value):
+        return None
+    if isinstance(value, bool):
+        raise CoercionError(f"expected a count, got boolean {value}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
+            raise CoercionError(f"expected a whole count, got {value!r}")
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip().strip('"')
+        if _INT_RE.match(text):
+            number = int(text)
+        elif _GROUPED_RE.match(text):
+            number = int(re.sub(r"[,.\u00a0 ']", "", text))
+        else:
+            raise CoercionError(f"expected a count, got {_show(value)}")
+    else:
+        raise CoercionError(f"expected a count, got {type(value).__name__}")
+    if abs(number) > INT64_MAX:
+        raise CoercionError(f"count {_show(value)} does not fit in 64 bits")
+    if number < 0 and not allow_negative:
+        raise CoercionError(f"count must not be negative, got {number}")
+    return number
+
+
+def to_utc_timestamp(value: object) -> datetime | None:
+    """Read an ISO-8601 timestamp (``Z``, ``+0000`` or ``+00:00``) or Unix seconds, as UTC."""
+    if is_missing(value):
+        return None
+    if isinstance(value, bool):
+        raise CoercionError(f"expected a timestamp, got boolean {value}")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise CoercionError(f"Unix time {value!r} is out of range") from exc
+    if not isinstance(value, str):
+        raise CoercionError(f"expected a timestamp, got {type(value).__name__}")
+    text = value.strip()
+    if text.isdigit():
+        return to_utc_timestamp(int(text))
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise CoercionError(f"expected an ISO-8601 timestamp, got {_show(value)}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def to_date(value: object) -> date | None:
+    """Read a calendar date: ``YYYY-MM-DD``, ``YYYYMMDD`` or a date-time's date part."""
+    if is_missing(value):
+        return None
+    if not isinstance(value, str):
+        raise CoercionError(f"expected a date, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        if len(text) == 8 and text.isdigit():
+            return datetime.strptime(text, "%Y%m%d").date()
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise CoercionError(f"expected a date, got {_show(value)}") from exc
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_DURATION_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def iso_duration_seconds(value: object) -> int | None:
+    """Seconds in an ISO-8601 duration such as ``PT1H19M18S`` (YouTube ``contentDetails``)."""
+    if is_missing(value):
+        return None
+    match = _DURATION_RE.match(str(value).strip())
+    if not match:
+        raise CoercionError(f"expected an ISO-8601 duration, got {_show(value)}")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def clock_seconds(value: object) -> int | None:
+    """Seconds in ``H:MM:SS`` / ``M:SS`` or a plain number of seconds (Studio durations)."""
+    if is_missing(value):
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise CoercionError(f"expected a duration like H:MM:SS, got {_show(value)}")
+    total = 0
+    for part in parts:
+        total = total * 60 + int(part)
+    return total
+
+
+def to_display_date(value: object) -> date | None:
+    """Read the dates exports show people: ``Sep 22, 2026``, ``September 22, 2026`` or ISO."""
+    if is_missing(value):
+        return None
+    text = str(value).strip()
+    for pattern in ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    try:
+        return to_date(text)
+    except CoercionError as exc:
+        raise CoercionError(f"expected a date like 'Sep 22, 2026', got {_show(value)}") from exc

@@ -1,0 +1,225 @@
+"""What every parser takes and yields, and the registry that picks a parser for a file."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import ParseError, UnknownFormatError
+
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser knows besides the file.
+
+    Args:
+        source: the file's name as the user gave it; every message names it.
+        platform: the platform the file belongs to.
+        account: the account id the user supplied, for files that do not name it.
+        observed_at: when the bytes were fetched or received (UTC).
+        day: the calendar day a snapshot file describes (API pulls, exports without dates).
+    """
+
+    source: str
+    platform: str
+    account: str | None
+    observed_at: datetime
+    day: date
+
+
+@dataclass(slots=True)
+class Record:
+    """One canonical row; ``values`` holds exactly the columns this source provides."""
+
+    entity: str
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Reject:
+    """A row that cannot be used, with the reason it goes to quarantine."""
+
+    line: int
+    reason: str
+    raw: str
+    field: str | None = None
+
+
+@dataclass(slots=True)
+class Note:
+    """Something the user should hear about once (an unknown column), not fatal."""
+
+    message: str
+
+
+Item = Record | Reject | Note
+Parser = Callable[[Path, ParseContext], Iterator[Item]]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The start of a file, for format detection without reading all of it."""
+
+    name: str
+    head: bytes
+    members: tuple[str, ...] = ()
+
+    def json_head(self) -> str:
+        """The head as text with whitespace removed, for cheap key checks on JSON."""
+        text = self.head.decode("utf-8", errors="replace").lstrip("\ufeff")
+        return "".join(text.split())
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format one parser understands.
+
+    Args:
+        platform: the platform whose data it is.
+        name: short format name shown to users (``channels_list``).
+        parse: the parser.
+        sniff: True when a sample looks like this format.
+        needs_account: the file does not name its account; ``--account`` must.
+    """
+
+    platform: str
+    name: str
+    parse: Parser
+    sniff: Callable[[Sample], bool]
+    needs_account: bool = False
+
+
+@dataclass
+class Registry:
+    """All known formats, in detection order."""
+
+    formats: list[Format] = field(default_factory=list)
+
+    def register(self, *formats: Format) -> None:
+        self.formats.extend(formats)
+
+    def get(self, platform: str, name: str) -> Format:
+        for fmt in self.formats:
+            if fmt.platform == platform and fmt.name == name:
+                return fmt
+        raise KeyError(f"{platform}/{name}")
+
+    def detect(self, path: Path, source: str, platform: str | None = None) -> Format:
+        """Pick the format of a file from its content (and name), optionally within a platform."""
+        sample = take_sample(path)
+        candidates = [f for f in self.formats if platform is None or f.platform == platform]
+        for fmt in candidates:
+            if fmt.sniff(sample):
+                return fmt
+        if not sample.head:
+            raise UnknownFormatError(source, "the file is empty")
+        scope = f"{platform} " if platform else ""
+        known = ", ".join(sorted({f"{f.platform}/{f.name}" for f in candidates}))
+        raise UnknownFormatError(
+            source, f"not a recognised {scope}export or API response (known formats: {known})"
+        )
+
+
+def take_sample(path: Path) -> Sample:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    members: tuple[str, ...] = ()
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = tuple(archive.namelist())
+        except zipfile.BadZipFile:
+            members = ()
+    return Sample(name=path.name, head=head, members=members)
+
+
+def load_json(path: Path, source: str) -> Any:
+    """Read a whole JSON document, turning every decoding problem into a ParseError."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ParseError(source, "the file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(source, f"not valid UTF-8 at byte {exc.start}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise ParseError(source, "JSON nested too deeply") from exc
+
+
+def raw_json(value: Any, limit: int = 4000) -> str:
+    """A compact JSON rendering of a rejected record, bounded in size."""
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class RowError(Exception):
+    """Raised inside a parser while building one record: the record goes to quarantine."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def guarded(line: int, source_record: Any, build: Callable[[], list[Item]]) -> list[Item]:
+    """Build the rows of one source record, or one Reject if any field is unusable.
+
+    All rows of a record are built before any is yielded, so a record is loaded whole or
+    quarantined whole. ``source_record`` is kept as the quarantined raw text (a string as it
+    is, anything else as JSON).
+    """
+    try:
+        items = build()
+    except RowError as exc:
+        reason = f"{exc.field}: {exc.reason}" if exc.field else exc.reason
+        raw = source_record if isinstance(source_record, str) else raw_json(source_record)
+        return [Reject(line=line, reason=reason, raw=raw, field=exc.field)]
+    for item in items:
+        if isinstance(item, Record):
+            item.line = line
+    return items
+
+
+_ABSENT = object()
+
+
+def dig(obj: Any, path: str, default: Any = None) -> Any:
+    """``obj["a"]["b"]`` for path ``a.b``; default where any step is absent or not an object."""
+    current = obj
+    for key in path.split("."):
+        if not isinstance(current, dict) or key not in current:
+            return default
+        current = current[key]
+    return current
+
+
+def has(obj: Any, path: str) -> bool:
+    return dig(obj, path, _ABSENT) is not _ABSENT
+
+
+def convert(value: Any, converter: Callable[[Any], Any], label: str) -> Any:
+    """Apply a coerce function, reporting failures as a RowError on ``label``."""
+    from ingest.coerce import CoercionError
+
+    try:
+        return converter(value)
+    except CoercionError as exc:
+        raise RowError(label, str(exc)) from exc
+
+
+def require(value: Any, label: str) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RowError(label, "required value is missing")
+    return value

@@ -1,0 +1,24 @@
+"""YouTube: Data API v3 responses and YouTube Studio exports."""
+
+from __future__ import annotations
+
+from ingest.parsing import Format
+from ingest.platforms.youtube import exports
+
+FORMATS: tuple[Format, ...] = (
+    Format("youtube", "channels_list", exports.parse_channels_list, exports.sniff_channels_list),
+    Format("youtube", "videos_list", exports.parse_videos_list, exports.sniff_videos_list),
+    Format(
+        "youtube",
+        "playlist_items",
+        exports.parse_playlist_items,
+        exports.sniff_playlist_items,
+    ),
+    Format(
+        "youtube",
+        "studio_zip",
+        exports.parse_studio_zip,
+        exports.sniff_studio_zip,
+        needs_account=True,
+    ),
+)

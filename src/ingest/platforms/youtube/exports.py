@@ -1,0 +1,320 @@
+"""Parsers for YouTube: Data API v3 list responses and the YouTube Studio export zip."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ingest.coerce import (
+    clock_seconds,
+    iso_duration_seconds,
+    to_count,
+    to_display_date,
+    to_utc_timestamp,
+)
+from ingest.csvfiles import read_csv
+from ingest.errors import ParseError
+from ingest.parsing import (
+    Item,
+    Note,
+    ParseContext,
+    Record,
+    Sample,
+    convert,
+    dig,
+    guarded,
+    has,
+    load_json,
+    require,
+)
+from ingest.platforms.youtube import settings as s
+
+# ---- detection
+
+
+def sniff_channels_list(sample: Sample) -> bool:
+    return f'"kind":"{s.CHANNEL_LIST_KIND}"' in sample.json_head()
+
+
+def sniff_videos_list(sample: Sample) -> bool:
+    return f'"kind":"{s.VIDEO_LIST_KIND}"' in sample.json_head()
+
+
+def sniff_playlist_items(sample: Sample) -> bool:
+    return f'"kind":"{s.PLAYLIST_ITEM_LIST_KIND}"' in sample.json_head()
+
+
+def sniff_studio_zip(sample: Sample) -> bool:
+    return any(m.rsplit("/", 1)[-1] == s.STUDIO_TABLE for m in sample.members)
+
+
+# ---- Data API v3
+
+
+def parse_channels_list(path: Path, ctx: ParseContext) -> Iterator[Item]:
+    """``channels.list`` (part=snippet,statistics): one account and one account-day per channel."""
+    for index, item in _items(path, ctx, s.CHANNEL_LIST_KIND):
+        yield from guarded(index, item, partial(_channel, item, ctx))
+
+
+def _channel(item: Any, ctx: ParseContext) -> list[Item]:
+    account_id = require(dig(item, "id"), "id")
+    hidden = dig(item, "statistics.hiddenSubscriberCount") is True
+    followers = convert(
+        dig(item, "statistics.subscriberCount"), to_count, "statistics.subscriberCount"
+    )
+    if hidden:
+        # the API still sends a number for hidden counts; it must not pass for a real 0
+        followers = None
+    rows: list[Item] = [
+        Record(
+            "accounts",
+            0,
+            {
+                "platform": s.PLATFORM,
+                "account_id": account_id,
+                "handle": dig(item, "snippet.customUrl"),
+                "display_name": dig(item, "snippet.title"),
+                "created_at": convert(
+                    dig(item, "snippet.publishedAt"), to_utc_timestamp, "snippet.publishedAt"
+                ),
+            },
+        )
+    ]
+    if has(item, "statistics"):
+        rows.append(
+            Record(
+                "account_daily",
+                0,
+                {
+                    "platform": s.PLATFORM,
+                    "account_id": account_id,
+                    "day": ctx.day,
+                    "followers": followers,
+                    "followers_hidden": hidden,
+                    "followers_rounded": followers is not None
+                    and followers >= s.SUBSCRIBER_ROUNDING_FROM,
+                    "posts_count": convert(
+                        dig(item, "statistics.videoCount"), to_count, "statistics.videoCount"
+                    ),
+                    "total_views": convert(
+                        dig(item, "statistics.viewCount"), to_count, "statistics.viewCount"
+                    ),
+                    "day_timezone": "UTC",
+                },
+            )
+        )
+    return rows
+
+
+def parse_videos_list(path: Path, ctx: ParseContext) -> Iterator[Item]:
+    """``videos.list`` (part=snippet,statistics,contentDetails): a post and its counts that day."""
+    for index, item in _items(path, ctx, s.VIDEO_LIST_KIND):
+        yield from guarded(index, item, partial(_video, item, ctx))
+
+
+def _video(item: Any, ctx: ParseContext) -> list[Item]:
+    post_id = require(dig(item, "id"), "id")
+    account_id = require(dig(item, "snippet.channelId"), "snippet.channelId")
+    published_at = convert(
+        dig(item, "snippet.publishedAt"), to_utc_timestamp, "snippet.publishedAt"
+    )
+    post = {
+        "platform": s.PLATFORM,
+        "post_id": post_id,
+        "account_id": account_id,
+        "published_at": published_at,
+        "caption": dig(item, "snippet.title"),
+        "media_type": "video",
+        "permalink": f"https://www.youtube.com/watch?v={post_id}",
+        "duration_seconds": convert(
+            dig(item, "contentDetails.duration"), iso_duration_seconds, "contentDetails.duration"
+        ),
+    }
+    rows: list[Item] = [Record("posts", 0, post)]
+    if has(item, "statistics"):
+        # likeCount is absent when the creator hides likes, commentCount when comments are off
+        rows.append(
+            Record(
+                "post_daily",
+                0,
+                {
+                    "platform": s.PLATFORM,
+                    "post_id": post_id,
+                    "account_id": account_id,
+                    "day": ctx.day,
+                    "published_at": published_at,
+                    "views": convert(
+                        dig(item, "statistics.viewCount"), to_count, "statistics.viewCount"
+                    ),
+                    "likes": convert(
+                        dig(item, "statistics.likeCount"), to_count, "statistics.likeCount"
+                    ),
+                    "comments": convert(
+                        dig(item, "statistics.commentCount"), to_count, "statistics.commentCount"
+                    ),
+                    "likes_hidden": not has(item, "statistics.likeCount"),
+                },
+            )
+        )
+    return rows
+
+
+def parse_playlist_items(path: Path, ctx: ParseContext) -> Iterator[Item]:
+    """``playlistItems.list`` of an uploads playlist: the channel's posts (no counts)."""
+    for index, item in _items(path, ctx, s.PLAYLIST_ITEM_LIST_KIND):
+        yield from guarded(index, item, partial(_playlist_item, item))
+
+
+def _playlist_item(item: Any) -> list[Item]:
+    post_id = require(
+        dig(item, "contentDetails.videoId") or dig(item, "snippet.resourceId.videoId"),
+        "contentDetails.videoId",
+    )
+    account_id = require(
+        dig(item, "snippet.videoOwnerChannelId") or dig(item, "snippet.channelId"),
+        "snippet.channelId",
+    )
+    published = dig(item, "contentDetails.videoPublishedAt")
+    return [
+        Record(
+            "posts",
+            0,
+            {
+                "platform": s.PLATFORM,
+                "post_id": post_id,
+                "account_id": account_id,
+                "published_at": convert(
+                    published, to_utc_timestamp, "contentDetails.videoPublishedAt"
+                ),
+                "caption": dig(item, "snippet.title"),
+                "media_type": "video",
+                "permalink": f"https://www.youtube.com/watch?v={post_id}",
+            },
+        )
+    ]
+
+
+def _items(path: Path, ctx: ParseContext, kind: str) -> Iterator[tuple[int, Any]]:
+    doc = load_json(path, ctx.source)
+    if not isinstance(doc, dict) or doc.get("kind") != kind:
+        raise ParseError(ctx.source, f"not a YouTube {kind} document", field="kind")
+    items = doc.get("items", [])  # absent when nothing matched the ids asked for
+    if not isinstance(items, list):
+        raise ParseError(ctx.source, "expected a list", field="items")
+    yield from enumerate(items, start=1)
+
+
+# ---- YouTube Studio export
+
+_WINDOW_RE = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
+
+_TOTALS_FLOWS: dict[str, str] = {
+    "daily_views": "Views",
+    "daily_likes": "Likes",
+    "daily_comments": "Comments added",
+    "daily_shares": "Shares",
+    "followers_gained": "Subscribers gained",
+    "followers_lost": "Subscribers lost",
+}
+
+
+def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
+    """YouTube Studio "Advanced mode" export (Content dimension).
+
+    ``Table data.csv`` gives each video's totals for the export window; they are recorded as
+    that video's counts on the window's last day (from the zip's name, else the load's day).
+    ``Totals.csv`` gives the channel's daily flows, dated in Pacific time as Studio reports them.
+    The zip does not name its channel: the account comes from the user.
+    """
+    if not ctx.account:
+        raise ParseError(
+            ctx.source, "a YouTube Studio export does not name its channel: pass --account"
+        )
+    window = _WINDOW_RE.search(ctx.source)
+    day = date.fromisoformat(window.group(2)) if window else ctx.day
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ParseError(ctx.source, "not a readable zip archive") from exc
+    with archive:
+        names = {n.rsplit("/", 1)[-1]: n for n in archive.namelist()}
+        if s.STUDIO_TABLE not in names:
+            raise ParseError(ctx.source, f"the archive has no {s.STUDIO_TABLE!r}")
+        with archive.open(names[s.STUDIO_TABLE]) as table:
+            yield from _studio_table(table, f"{ctx.source}!{s.STUDIO_TABLE}", ctx, day)
+        if s.STUDIO_TOTALS in names:
+            with archive.open(names[s.STUDIO_TOTALS]) as totals:
+                yield from _studio_totals(totals, f"{ctx.source}!{s.STUDIO_TOTALS}", ctx)
+
+
+def _studio_table(stream: Any, source: str, ctx: ParseContext, day: date) -> Iterator[Item]:
+    header, rows = read_csv(stream, source, required=("Content", "Views"))
+    unknown = [h for h in header if h and h not in s.STUDIO_KNOWN_COLUMNS]
+    if unknown:
+        yield Note(f"{source}: columns not used: {', '.join(unknown)}")
+    metrics = {col: name for col, name in s.STUDIO_POST_METRICS.items() if name in header}
+    account = ctx.account
+    for row in rows:
+        content = row.values["Content"].strip()
+        if content == "Total":  # the first data row sums the table
+            continue
+
+        def build(values: dict[str, str] = row.values, content: str = content) -> list[Item]:
+            post_id = require(content, "Content")
+            published = convert(
+                values.get("Video publish time"), to_display_date, "Video publish time"
+            )
+            published_at = datetime.combine(published, time(), UTC) if published else None
+            post: dict[str, Any] = {
+                "platform": s.PLATFORM,
+                "post_id": post_id,
+                "account_id": account,
+                "caption": values.get("Video title") or None,
+                "media_type": "video",
+                "permalink": f"https://www.youtube.com/watch?v={post_id}",
+            }
+            if published_at is not None:
+                post["published_at"] = published_at
+            if "Duration" in values:
+                post["duration_seconds"] = convert(values["Duration"], clock_seconds, "Duration")
+            daily: dict[str, Any] = {
+                "platform": s.PLATFORM,
+                "post_id": post_id,
+                "account_id": account,
+                "day": day,
+            }
+            for column, name in metrics.items():
+                daily[column] = convert(values.get(name), to_count, name)
+            return [Record("posts", 0, post), Record("post_daily", 0, daily)]
+
+        yield from guarded(row.line, ",".join(row.raw), build)
+
+
+def _studio_totals(stream: Any, source: str, ctx: ParseContext) -> Iterator[Item]:
+    header, rows = read_csv(stream, source, required=("Date",))
+    flows = {col: name for col, name in _TOTALS_FLOWS.items() if name in header}
+    if not flows:
+        return
+    for row in rows:
+
+        def build(values: dict[str, str] = row.values) -> list[Item]:
+            day = require(convert(values["Date"], to_display_date, "Date"), "Date")
+            daily: dict[str, Any] = {
+                "platform": s.PLATFORM,
+                "account_id": ctx.account,
+                "day": day,
+                "day_timezone": s.STUDIO_DAY_TIMEZONE,
+            }
+            for column, name in flows.items():
+                daily[column] = convert(
+                    values.get(name), lambda v: to_count(v, allow_negative=True), name
+                )
+            return [Record("account_daily", 0, daily)]
+
+        yield from guarded(row.line, ",".join(row.raw), build)
