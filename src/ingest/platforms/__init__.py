@@ -11,14 +11,14 @@ from ingest.parsing import Registry
 
 
 @cache
-def registry() -> Registry:
-    """Every known format, platform by platform, in detection order.
+def registry(platforms: tuple[str, ...] = PLATFORMS) -> Registry:
+    """The formats of the given platforms (all by default), platform by platform.
 
     Each platform package exposes ``FORMATS``; a platform whose package is not present
     simply contributes nothing.
     """
     formats = Registry()
-    for platform in PLATFORMS:
+    for platform in platforms:
         name = f"ingest.platforms.{platform}"
         if importlib.util.find_spec(name) is None:
             continue

@@ -1,0 +1,32 @@
+insert or replace into meta.loads (
+    load_id,
+    platform,
+    format,
+    source_file,
+    source_sha256,
+    account_id,
+    status,
+    rows_read,
+    rows_loaded,
+    rows_quarantined,
+    message,
+    notes,
+    started_at,
+    finished_at
+)
+values (
+    $load_id,
+    $platform,
+    $format,
+    $source_file,
+    $source_sha256,
+    $account_id,
+    $status,
+    $rows_read,
+    $rows_loaded,
+    $rows_quarantined,
+    $message,
+    $notes,
+    $started_at,
+    current_timestamp
+)

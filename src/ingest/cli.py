@@ -1,0 +1,110 @@
+"""The ``ingest`` command line (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from ingest.config import Settings
+from ingest.errors import IngestError
+from ingest.model import PLATFORMS
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-09-01, got {text!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ingest",
+        description="Land, parse, audit and publish creator metrics into DuckDB.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_warehouse(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--warehouse",
+            help="DuckDB file to write (env INGEST_WAREHOUSE; default warehouse/creators.duckdb)",
+        )
+
+    load = commands.add_parser("load", help="land, parse, audit and publish export files")
+    load.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    load.add_argument("--platform", choices=PLATFORMS, help="skip platform detection")
+    load.add_argument("--account", help="account id for files that do not name it")
+    load.add_argument("--date", type=_day, help="the day snapshot files describe (default today)")
+    load.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    add_warehouse(load)
+
+    demo = commands.add_parser("demo", help="generate sample exports and run the whole pipeline")
+    demo.add_argument("--creators", type=int, default=60)
+    demo.add_argument("--days", type=int, default=35)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--out", type=Path, default=Path("demo-data"), help="where exports go")
+    add_warehouse(demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(message)s",
+    )
+    try:
+        if args.command == "load":
+            return _load(args)
+        if args.command == "demo":
+            return _demo(args)
+    except IngestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say so plainly, with the traceback only on request
+        logging.getLogger("ingest").debug("internal error", exc_info=True)
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the warehouse keeps its last published state", file=sys.stderr)
+        return 130
+    raise AssertionError(args.command)
+
+
+def _load(args: argparse.Namespace) -> int:
+    from ingest.pipeline import load_files
+
+    settings = Settings.from_env(args.warehouse)
+    results = load_files(
+        args.paths, settings, platform=args.platform, account=args.account, day=args.date
+    )
+    for result in results:
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        elif result.status == "published":
+            print(
+                f"{result.source}: {result.platform}/{result.format}: read {result.rows_read},"
+                f" loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
+                f" (load {result.load_id})"
+            )
+        if result.status != "published":
+            print(f"error: {result.message}", file=sys.stderr)
+    return 0 if all(r.status == "published" for r in results) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ingest.demo import run_demo
+
+    settings = Settings.from_env(args.warehouse)
+    summary = run_demo(
+        settings, out=args.out, creators=args.creators, days=args.days, seed=args.seed
+    )
+    print(summary)
+    return 0

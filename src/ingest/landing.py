@@ -1,0 +1,139 @@
+"""The landing zone: every input kept byte for byte, addressed by its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+CHUNK = 1024 * 1024
+_EXT_RE = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file in the landing zone and what its manifest says of it."""
+
+    path: Path
+    sha256: str
+    size: int
+    platform: str
+    day: date
+    fetched_at: datetime
+    source_name: str
+    new: bool
+
+    @property
+    def manifest_path(self) -> Path:
+        return manifest_path(self.path)
+
+
+def manifest_path(landed: Path) -> Path:
+    return landed.with_name(landed.name.split(".", 1)[0] + ".manifest.json")
+
+
+def extension(name: str) -> str:
+    """A safe file extension from a source name (``zip``, ``csv``, ``json``), else ``bin``."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return suffix if _EXT_RE.match(suffix) else "bin"
+
+
+def land_stream(
+    stream: BinaryIO,
+    root: Path,
+    *,
+    platform: str,
+    day: date,
+    source_name: str,
+    account: str | None = None,
+    request: dict[str, Any] | None = None,
+    fetched_at: datetime | None = None,
+) -> LandedFile:
+    """Copy a stream into ``<root>/<platform>/<day>/<sha256>.<ext>`` with a manifest.
+
+    The bytes are hashed while they are written to a temporary file in the target folder,
+    then renamed into place, so a crash never leaves a partial file under a real name.
+    Landing bytes that are already there is a no-op: the first manifest is kept.
+
+    Args:
+        stream: the bytes to keep.
+        root: the landing zone root.
+        platform: the platform the bytes came from.
+        day: the day the bytes describe or were received on (the partition).
+        source_name: the file's base name or the API endpoint, for people; never a local path.
+        account: the account the bytes belong to, when known.
+        request: what was asked for (endpoint, parameters) with secrets already removed.
+        fetched_at: when the bytes were received; now by default.
+    """
+    folder = root / platform / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".landing-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        target = folder / f"{sha}.{extension(source_name)}"
+        if target.exists():
+            tmp.unlink()
+            return _read_landed(target, new=False)
+        received = (fetched_at or datetime.now(UTC)).astimezone(UTC)
+        manifest = {
+            "sha256": sha,
+            "size": size,
+            "platform": platform,
+            "day": day.isoformat(),
+            "source_name": Path(source_name).name,
+            "account": account,
+            "request": request,
+            "fetched_at": received.isoformat(),
+        }
+        _write_atomic(manifest_path(target), json.dumps(manifest, indent=2).encode())
+        os.replace(tmp, target)
+        return _read_landed(target, new=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
+    """Land a local file (see ``land_stream``); its base name is kept, not its folder."""
+    kwargs.setdefault("source_name", path.name)
+    with path.open("rb") as stream:
+        return land_stream(stream, root, **kwargs)
+
+
+def _read_landed(target: Path, *, new: bool) -> LandedFile:
+    manifest = json.loads(manifest_path(target).read_text(encoding="utf-8"))
+    return LandedFile(
+        path=target,
+        sha256=manifest["sha256"],
+        size=manifest["size"],
+        platform=manifest["platform"],
+        day=date.fromisoformat(manifest["day"]),
+        fetched_at=datetime.fromisoformat(manifest["fetched_at"]),
+        source_name=manifest["source_name"],
+        new=new,
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".manifest-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp_name, path)

@@ -1,0 +1,184 @@
+"""Publish a staged batch: one transaction merges it into core and records the load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from ingest.model import ENTITIES, LOAD_COLUMNS, Entity
+from ingest.sqlfiles import execute, run_sql
+from ingest.staging import StagedBatch, StagedEntity
+
+# dimensions before facts, so a failed fact merge never leaves orphans visible
+PUBLISH_ORDER = ("accounts", "posts", "account_daily", "post_daily")
+# a change on day D can move marts up to 27 days later (the trailing 28-day window)
+MART_REACH_DAYS = 27
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: MergeCounts) -> MergeCounts:
+        return MergeCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier (names come from the model, never from input)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def merge_entity(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, staged: StagedEntity, batch: StagedBatch
+) -> MergeCounts:
+    """MERGE one staged entity into its core table, keeping replaced values in history.
+
+    Only the columns the source provides are written. A row changes only when a provided value
+    differs and this observation is not older than the stored one; facts replace values (NULL
+    means hidden), dimensions keep a stored value where the source has none.
+    """
+    keys = entity.primary_key
+    values = [c for c in staged.columns if c not in keys]
+    target = entity.table
+    on = " and ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+    facts = entity.partition is not None
+
+    def differs(col: str) -> str:
+        change = f"t.{_q(col)} is distinct from s.{_q(col)}"
+        return change if facts else f"(s.{_q(col)} is not null and {change})"
+
+    changed = " or ".join(differs(c) for c in values) or "false"
+    newer = "t.observed_at <= $observed_at"
+    source_cols = ", ".join(_q(c) for c in staged.columns)
+    conn.execute(
+        f"create or replace temp table s as select {source_cols} from read_parquet($path)",
+        {"path": staged.path},
+    )
+    params = {"load_id": batch.load_id, "observed_at": batch.observed_at}
+    inserted = _count(conn, f"select count(*) from s anti join {target} t on {on}")
+    updated = _count(
+        conn,
+        f"select count(*) from s join {target} t on {on} where {newer} and ({changed})",
+        params,
+    )
+    if entity.history and updated:
+        execute(
+            conn,
+            f"insert into {target}_history select t.*, $load_id, current_timestamp"
+            f" from {target} t join s on {on} where {newer} and ({changed})",
+            params,
+        )
+    assign = ", ".join(
+        f"{_q(c)} = s.{_q(c)}" if facts else f"{_q(c)} = coalesce(s.{_q(c)}, t.{_q(c)})"
+        for c in values
+    )
+    insert_cols = [*staged.columns, *LOAD_COLUMNS]
+    insert_values = [f"s.{_q(c)}" for c in staged.columns] + ["$load_id", "$observed_at"]
+    update = (
+        f" when matched and {newer} and ({changed}) then update set {assign},"
+        " load_id = $load_id, observed_at = $observed_at"
+        if values
+        else ""
+    )
+    execute(
+        conn,
+        f"merge into {target} t using s on {on}{update}"
+        f" when not matched then insert ({', '.join(_q(c) for c in insert_cols)})"
+        f" values ({', '.join(insert_values)})",
+        params,
+    )
+    conn.execute("drop table s")
+    return MergeCounts(inserted, updated, staged.rows - inserted - updated)
+
+
+def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, str] | None = None) -> int:
+    row = execute(conn, sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
+    """Publish an audited batch in one transaction; on any error nothing of it stays."""
+    conn.execute("begin transaction")
+    try:
+        record_load(conn, batch, status="publishing")
+        conn.execute(
+            "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
+            " reason, raw, current_timestamp from read_parquet($path)",
+            {
+                "load_id": batch.load_id,
+                "platform": batch.platform,
+                "source": batch.source_file,
+                "path": batch.quarantine_path,
+            },
+        )
+        totals = MergeCounts()
+        for name in PUBLISH_ORDER:
+            if name in batch.entities and batch.entities[name].rows:
+                totals += merge_entity(conn, ENTITIES[name], batch.entities[name], batch)
+        for name in ("account_daily", "post_daily"):
+            if name in batch.entities and batch.entities[name].rows:
+                run_sql(
+                    conn,
+                    "publish/pending_mart_days",
+                    {
+                        "path": batch.entities[name].path,
+                        "load_id": batch.load_id,
+                        "reach_days": MART_REACH_DAYS,
+                    },
+                )
+        finish_load(conn, batch.load_id, "published", totals)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return totals
+
+
+def record_load(
+    conn: duckdb.DuckDBPyConnection, batch: StagedBatch, *, status: str, message: str | None = None
+) -> None:
+    run_sql(
+        conn,
+        "publish/record_load",
+        {
+            "load_id": batch.load_id,
+            "platform": batch.platform,
+            "format": batch.format,
+            "source_file": batch.source_file,
+            "source_sha256": batch.source_sha256,
+            "account_id": batch.account,
+            "status": status,
+            "rows_read": batch.rows_read,
+            "rows_loaded": batch.rows_loaded,
+            "rows_quarantined": batch.rows_quarantined,
+            "message": message,
+            "notes": "\n".join(batch.notes) or None,
+            "started_at": batch.started_at,
+        },
+    )
+
+
+def finish_load(
+    conn: duckdb.DuckDBPyConnection, load_id: str, status: str, counts: MergeCounts
+) -> None:
+    conn.execute(
+        "update meta.loads set status = $status, rows_inserted = $inserted,"
+        " rows_updated = $updated, rows_unchanged = $unchanged, finished_at = $finished"
+        " where load_id = $load_id",
+        {
+            "status": status,
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "finished": datetime.now(UTC),
+            "load_id": load_id,
+        },
+    )

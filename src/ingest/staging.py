@@ -1,0 +1,365 @@
+"""Parse one landed file into a staged batch: canonical rows as Parquet, rejects as quarantine.
+
+Staging never touches the warehouse, so many files can be parsed at once while the single
+writer publishes. A batch is a folder ``<staging>/<load_id>/`` holding one Parquet file per
+entity, ``quarantine.parquet`` and ``batch.json``, which is all that publishing needs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.model import ENTITIES, Entity
+from ingest.parsing import Format, Item, Note, ParseContext, Record, Reject, raw_json
+
+FLUSH_ROWS = 50_000
+LINE_COLUMN = "_line"
+# no platform of ours existed before this; earlier dates are broken values
+EARLIEST_DAY = date(2005, 1, 1)
+# clock skew allowed between a platform's "now" and ours
+FUTURE_SKEW = timedelta(days=1)
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DATE": pa.date32(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "BOOLEAN": pa.bool_(),
+}
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "VARCHAR": (str,),
+    "BIGINT": (int,),
+    "INTEGER": (int,),
+    "DATE": (date,),
+    "TIMESTAMPTZ": (datetime,),
+    "BOOLEAN": (bool,),
+}
+QUARANTINE_SCHEMA = pa.schema(
+    [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
+)
+
+
+@dataclass
+class StagedEntity:
+    entity: str
+    path: str
+    columns: list[str]
+    rows: int
+
+
+@dataclass
+class StagedBatch:
+    """A parsed file ready for audit and publish; serialised as ``batch.json``."""
+
+    load_id: str
+    platform: str
+    format: str
+    source_file: str
+    source_sha256: str
+    account: str | None
+    observed_at: str
+    folder: str
+    started_at: str
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    entities: dict[str, StagedEntity] = field(default_factory=dict)
+    quarantine_path: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_read - self.rows_quarantined
+
+    def save(self) -> None:
+        Path(self.folder, "batch.json").write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def open(cls, folder: Path) -> StagedBatch:
+        data = json.loads((folder / "batch.json").read_text())
+        data["entities"] = {k: StagedEntity(**v) for k, v in data["entities"].items()}
+        return cls(**data)
+
+    def discard(self) -> None:
+        self.discard_folder(Path(self.folder))
+
+    @staticmethod
+    def discard_folder(folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def arrow_schema(entity: Entity) -> pa.Schema:
+    fields = [pa.field(c.name, _ARROW_TYPES[c.sql_type]) for c in entity.columns]
+    return pa.schema([*fields, pa.field(LINE_COLUMN, pa.int64())])
+
+
+def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple[str, str] | None:
+    """Row rules from the model: required values, types, ranges. Returns (field, reason)."""
+    latest = observed_at + FUTURE_SKEW
+    for name, value in record.values.items():
+        column = entity.column(name)
+        if value is None:
+            if column.required:
+                return name, "required value is missing"
+            continue
+        if not _has_type(value, column.sql_type):
+            return name, f"expected {column.sql_type}, got {type(value).__name__}"
+        if column.non_negative and value < 0:
+            return name, f"must not be negative, got {value}"
+        if column.sql_type == "INTEGER" and not -(2**31) <= value < 2**31:
+            return name, f"out of range for INTEGER: {value}"
+        if column.sql_type == "DATE" and not EARLIEST_DAY <= value <= latest.date():
+            return name, f"date {value} is out of range ({EARLIEST_DAY} to {latest.date()})"
+        if column.sql_type == "TIMESTAMPTZ":
+            if value.tzinfo is None:
+                return name, "timestamp has no time zone"
+            if not value.date() >= EARLIEST_DAY or value > latest:
+                return name, f"timestamp {value.isoformat()} is out of range"
+    for key in entity.primary_key:
+        if record.values.get(key) is None:
+            return key, "key value is missing"
+    return None
+
+
+def _has_type(value: Any, sql_type: str) -> bool:
+    # bool is an int in Python; a flag must not pass for a count
+    if isinstance(value, bool) and sql_type != "BOOLEAN":
+        return False
+    return isinstance(value, _PY_TYPES[sql_type])
+
+
+class _EntityWriter:
+    """Buffers rows of one entity and writes them to Parquet in bounded chunks."""
+
+    def __init__(self, entity: Entity, path: Path) -> None:
+        self.entity = entity
+        self.path = path
+        self.schema = arrow_schema(entity)
+        self.names = [*entity.column_names, LINE_COLUMN]
+        self.buffer: list[dict[str, Any]] = []
+        self.columns: set[str] = set()
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, record: Record) -> None:
+        self.columns.update(record.values)
+        row = dict(record.values)
+        row[LINE_COLUMN] = record.line
+        self.buffer.append(row)
+        if len(self.buffer) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema)
+        self._writer.write_table(table)
+        self.rows += len(self.buffer)
+        self.buffer.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _groups(items: Iterable[Item]) -> Iterator[list[Item]]:
+    """Consecutive items of one source line: a record's rows travel together."""
+    group: list[Item] = []
+    line: int | None = None
+    for item in items:
+        if isinstance(item, Note):
+            yield [item]
+            continue
+        if group and item.line != line:
+            yield group
+            group = []
+        group.append(item)
+        line = item.line
+    if group:
+        yield group
+
+
+def stage(
+    landed_path: Path,
+    fmt: Format,
+    ctx: ParseContext,
+    *,
+    staging_root: Path,
+    load_id: str,
+    source_sha256: str,
+) -> StagedBatch:
+    """Parse a landed file into a staged batch, applying the row rules.
+
+    Every source record ends up either staged or in quarantine with its reason:
+    ``rows_read = rows_loaded + rows_quarantined`` by construction.
+    """
+    folder = staging_root / load_id
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = StagedBatch(
+        load_id=load_id,
+        platform=fmt.platform,
+        format=fmt.name,
+        source_file=ctx.source,
+        source_sha256=source_sha256,
+        account=ctx.account,
+        observed_at=ctx.observed_at.isoformat(),
+        folder=str(folder),
+        started_at=datetime.now(UTC).isoformat(),
+    )
+    writers: dict[str, _EntityWriter] = {}
+    rejects: list[dict[str, Any]] = []
+    quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
+    try:
+        for group in _groups(fmt.parse(landed_path, ctx)):
+            if isinstance(group[0], Note):
+                batch.notes.append(group[0].message)
+                continue
+            batch.rows_read += 1
+            rejected = _first_reject(group, ctx.observed_at)
+            if rejected is not None:
+                rejects.append(rejected)
+                if len(rejects) >= FLUSH_ROWS:
+                    quarantine.write_table(pa.Table.from_pylist(rejects, schema=QUARANTINE_SCHEMA))
+                    rejects.clear()
+                batch.rows_quarantined += 1
+                continue
+            for item in group:
+                assert isinstance(item, Record)
+                if item.entity not in writers:
+                    writers[item.entity] = _EntityWriter(
+                        ENTITIES[item.entity], folder / f"{item.entity}.raw.parquet"
+                    )
+                writers[item.entity].add(item)
+        for writer in writers.values():
+            writer.close()
+        if rejects:
+            quarantine.write_table(pa.Table.from_pylist(rejects, schema=QUARANTINE_SCHEMA))
+    finally:
+        quarantine.close()
+        for writer in writers.values():
+            if writer._writer is not None:
+                writer._writer.close()
+    _settle_duplicates(batch, writers)
+    batch.quarantine_path = str(folder / "quarantine.parquet")
+    batch.save()
+    return batch
+
+
+def _first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | None:
+    for item in group:
+        if isinstance(item, Reject):
+            return {"line": item.line, "field": item.field, "reason": item.reason, "raw": item.raw}
+    for item in group:
+        assert isinstance(item, Record)
+        problem = check_record(item, ENTITIES[item.entity], observed_at)
+        if problem is not None:
+            name, reason = problem
+            return {
+                "line": item.line,
+                "field": name,
+                "reason": f"{name}: {reason}",
+                "raw": raw_json(item.values),
+            }
+    return None
+
+
+def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) -> None:
+    """Resolve keys that occur more than once in the batch.
+
+    Daily facts: a second observation of the same key in one file is a contradiction, so
+    every record after the first goes to quarantine, naming the line it repeats. Dimension
+    rows (accounts, posts) repeat legitimately (one per post of an account): the last wins.
+    """
+    conn = duckdb.connect()
+    try:
+        dup_lines: dict[int, tuple[str, int]] = {}
+        for name, writer in writers.items():
+            entity = writer.entity
+            if writer.rows == 0 or entity.partition is None:
+                continue
+            keys = ", ".join(entity.primary_key)
+            found = conn.execute(
+                f"select {LINE_COLUMN}, first_line from ("  # names from the model
+                f" select {LINE_COLUMN}, min({LINE_COLUMN}) over w as first_line,"
+                f" row_number() over (w order by {LINE_COLUMN}) as seen"
+                f" from read_parquet($path) window w as (partition by {keys})"
+                ") where seen > 1",
+                {"path": str(writer.path)},
+            ).fetchall()
+            for line, first in found:
+                dup_lines.setdefault(line, (name, first))
+        if dup_lines:
+            conn.execute("create temp table dup_lines (line bigint, entity varchar, first bigint)")
+            conn.executemany(
+                "insert into dup_lines values (?, ?, ?)",
+                [(line, ent, first) for line, (ent, first) in dup_lines.items()],
+            )
+        for name, writer in writers.items():
+            if writer.rows == 0:
+                continue
+            entity = writer.entity
+            final = Path(batch.folder) / f"{name}.parquet"
+            keep = f"{LINE_COLUMN} not in (select line from dup_lines)" if dup_lines else "true"
+            latest = ""
+            if entity.partition is None:
+                keys = ", ".join(entity.primary_key)
+                latest = (
+                    f" qualify row_number() over (partition by {keys}"
+                    f" order by {LINE_COLUMN} desc) = 1"
+                )
+            conn.execute(
+                f"copy (select * from read_parquet($src) where {keep}{latest})"
+                " to $dst (format parquet)",
+                {"src": str(writer.path), "dst": str(final)},
+            )
+            rows = conn.execute(
+                "select count(*) from read_parquet($p)", {"p": str(final)}
+            ).fetchone()
+            writer.path.unlink()
+            batch.entities[name] = StagedEntity(
+                entity=name,
+                path=str(final),
+                columns=[c for c in entity.column_names if c in writer.columns],
+                rows=int(rows[0]) if rows else 0,
+            )
+        if dup_lines:
+            _append_duplicate_rejects(conn, batch, writers)
+            batch.rows_quarantined += len(dup_lines)
+    finally:
+        conn.close()
+
+
+def _append_duplicate_rejects(
+    conn: duckdb.DuckDBPyConnection, batch: StagedBatch, writers: dict[str, _EntityWriter]
+) -> None:
+    path = Path(batch.folder) / "quarantine.parquet"
+    previous = path.with_suffix(".first.parquet")
+    path.rename(previous)
+    rows = conn.execute("select line, entity, first from dup_lines order by line").fetchall()
+    extra = [
+        {
+            "line": line,
+            "field": None,
+            "reason": f"duplicate {entity} key: the same key was first seen at line {first}",
+            "raw": None,
+        }
+        for line, entity, first in rows
+    ]
+    table = pa.concat_tables(
+        [pq.read_table(previous), pa.Table.from_pylist(extra, schema=QUARANTINE_SCHEMA)]
+    )
+    pq.write_table(table, path)
+    previous.unlink()
