@@ -50,6 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--out", type=Path, default=Path("demo-data"), help="where exports go")
     add_warehouse(demo)
+
+    run = commands.add_parser("run", help="what the nightly DAG does for one day")
+    run.add_argument("--date", type=_day, required=True)
+    run.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
+    run.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
+    add_warehouse(run)
+
+    backfill = commands.add_parser("backfill", help="reprocess a range of days from landing")
+    backfill.add_argument("--start", type=_day, required=True)
+    backfill.add_argument("--end", type=_day, required=True)
+    backfill.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
+    backfill.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
+    add_warehouse(backfill)
+
+    validate = commands.add_parser("validate", help="re-run the audit of a load, print results")
+    validate.add_argument("load_id")
+    validate.add_argument("--json", action="store_true")
+    add_warehouse(validate)
     return parser
 
 
@@ -64,13 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _load(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("run", "backfill"):
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
     except IngestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so plainly, with the traceback only on request
         logging.getLogger("ingest").debug("internal error", exc_info=True)
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted: the warehouse keeps its last published state", file=sys.stderr)
@@ -108,3 +132,28 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(summary)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ingest import runs
+
+    settings = Settings.from_env(args.warehouse)
+    platforms = tuple(args.platform) if args.platform else PLATFORMS
+    if args.command == "run":
+        summaries = [runs.run_day(args.date, settings, platforms=platforms, inbox=args.inbox)]
+    else:
+        summaries = runs.backfill(
+            args.start, args.end, settings, platforms=platforms, inbox=args.inbox
+        )
+    for summary in summaries:
+        print(summary)
+    return 0 if all(s.ok for s in summaries) else 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ingest import validation
+
+    settings = Settings.from_env(args.warehouse)
+    report = validation.revalidate(args.load_id, settings)
+    print(report.to_json() if args.json else report)
+    return 0 if report.passed else 1

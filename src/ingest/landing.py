@@ -27,6 +27,8 @@ class LandedFile:
     day: date
     fetched_at: datetime
     source_name: str
+    account: str | None
+    format: str | None
     new: bool
 
     @property
@@ -52,6 +54,7 @@ def land_stream(
     day: date,
     source_name: str,
     account: str | None = None,
+    format: str | None = None,
     request: dict[str, Any] | None = None,
     fetched_at: datetime | None = None,
 ) -> LandedFile:
@@ -68,6 +71,7 @@ def land_stream(
         day: the day the bytes describe or were received on (the partition).
         source_name: the file's base name or the API endpoint, for people; never a local path.
         account: the account the bytes belong to, when known.
+        format: the format name the bytes were detected as, so replays need not detect again.
         request: what was asked for (endpoint, parameters) with secrets already removed.
         fetched_at: when the bytes were received; now by default.
     """
@@ -98,6 +102,7 @@ def land_stream(
             "day": day.isoformat(),
             "source_name": Path(source_name).name,
             "account": account,
+            "format": format,
             "request": request,
             "fetched_at": received.isoformat(),
         }
@@ -116,6 +121,24 @@ def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
         return land_stream(stream, root, **kwargs)
 
 
+def read_landed(target: Path) -> LandedFile:
+    """A file already in the landing zone, as its manifest describes it."""
+    return _read_landed(target, new=False)
+
+
+def landed_files(root: Path, platform: str, day: date) -> list[LandedFile]:
+    """Everything landed for one platform and day, oldest first: what a replay of D reads."""
+    folder = root / platform / day.isoformat()
+    if not folder.is_dir():
+        return []
+    files = [
+        read_landed(p)
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and not p.name.endswith(".manifest.json")
+    ]
+    return sorted(files, key=lambda f: (f.fetched_at, f.sha256))
+
+
 def _read_landed(target: Path, *, new: bool) -> LandedFile:
     manifest = json.loads(manifest_path(target).read_text(encoding="utf-8"))
     return LandedFile(
@@ -126,6 +149,8 @@ def _read_landed(target: Path, *, new: bool) -> LandedFile:
         day=date.fromisoformat(manifest["day"]),
         fetched_at=datetime.fromisoformat(manifest["fetched_at"]),
         source_name=manifest["source_name"],
+        account=manifest.get("account"),
+        format=manifest.get("format"),
         new=new,
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.landing import land_file
+from ingest.landing import LandedFile, land_file
 from ingest.model import PLATFORMS
 from ingest.parsing import ParseContext
 from ingest.platforms import registry
@@ -89,11 +89,32 @@ def stage_file(
         platform=fmt.platform,
         day=day or datetime.now(UTC).date(),
         account=account,
+        format=fmt.name,
     )
+    return stage_landed(landed, settings, source=shown, account=account)
+
+
+def stage_landed(
+    landed: LandedFile,
+    settings: Settings,
+    *,
+    source: str | None = None,
+    account: str | None = None,
+) -> StagedBatch:
+    """Parse a file already in the landing zone (a fresh one, or a replay of day D).
+
+    The format and account come from its manifest unless given; the snapshot day is the
+    landing day, and the observation time is when the bytes were first received.
+    """
+    shown = source or landed.source_name
+    if landed.format:
+        fmt = registry((landed.platform,)).get(landed.platform, landed.format)
+    else:
+        fmt = registry((landed.platform,)).detect(landed.path, shown, landed.platform)
     ctx = ParseContext(
         source=shown,
         platform=fmt.platform,
-        account=account,
+        account=account or landed.account,
         observed_at=landed.fetched_at,
         day=landed.day,
     )
