@@ -52,21 +52,18 @@ def read_csv(
         raise ParseError(source, f"not valid {encoding} text") from exc
     if not first_lines:
         raise ParseError(source, "the file is empty")
-    delimiter = ","
     skip = 0
     if first_lines[0].lower().startswith("sep="):
         delimiter = first_lines[0][4:5] or ","
         skip = 1
+    else:
+        # the header is the busiest of the first lines; a title line above it has one cell
+        delimiter = _sniff_delimiter(max(first_lines[:2], key=_separator_count))
     header_index = skip
-    # a title line is a single quoted cell above the real header
-    if (
-        len(first_lines) > skip + 1
-        and _cells(first_lines[skip], delimiter) == 1
-        and (_cells(first_lines[skip + 1], delimiter) > 1)
+    if len(first_lines) > skip + 1 and _cells(first_lines[skip], delimiter) == 1 and (
+        _cells(first_lines[skip + 1], delimiter) > 1
     ):
         header_index = skip + 1
-    if skip == 0:
-        delimiter = _sniff_delimiter(first_lines[header_index])
 
     reader = csv.reader(text, delimiter=delimiter)
     try:
@@ -116,6 +113,10 @@ def _peek_lines(text: io.TextIOWrapper, head: bytes, encoding: str) -> list[str]
 
 def _cells(line: str, delimiter: str) -> int:
     return len(next(csv.reader([line], delimiter=delimiter), []))
+
+
+def _separator_count(line: str) -> int:
+    return max(line.count(d) for d in (",", ";", "\t"))
 
 
 def _sniff_delimiter(header_line: str) -> str:

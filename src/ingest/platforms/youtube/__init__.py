@@ -16,6 +16,13 @@ FORMATS: tuple[Format, ...] = (
     ),
     Format(
         "youtube",
+        "analytics_report",
+        exports.parse_analytics_report,
+        exports.sniff_analytics_report,
+        needs_account=True,
+    ),
+    Format(
+        "youtube",
         "studio_zip",
         exports.parse_studio_zip,
         exports.sniff_studio_zip,

@@ -14,6 +14,7 @@ from ingest.coerce import (
     clock_seconds,
     iso_duration_seconds,
     to_count,
+    to_date,
     to_display_date,
     to_utc_timestamp,
 )
@@ -24,6 +25,7 @@ from ingest.parsing import (
     Note,
     ParseContext,
     Record,
+    RowError,
     Sample,
     convert,
     dig,
@@ -47,6 +49,10 @@ def sniff_videos_list(sample: Sample) -> bool:
 
 def sniff_playlist_items(sample: Sample) -> bool:
     return f'"kind":"{s.PLAYLIST_ITEM_LIST_KIND}"' in sample.json_head()
+
+
+def sniff_analytics_report(sample: Sample) -> bool:
+    return f'"kind":"{s.ANALYTICS_KIND}"' in sample.json_head()
 
 
 def sniff_studio_zip(sample: Sample) -> bool:
@@ -318,3 +324,71 @@ def _studio_totals(stream: Any, source: str, ctx: ParseContext) -> Iterator[Item
             return [Record("account_daily", 0, daily)]
 
         yield from guarded(row.line, ",".join(row.raw), build)
+
+
+# ---- YouTube Analytics API
+
+
+def parse_analytics_report(path: Path, ctx: ParseContext) -> Iterator[Item]:
+    """Analytics API ``reports`` with ``dimensions=day``: the channel's daily flows.
+
+    Columns are found by their ``columnHeaders`` names, never by position; ``rows`` is absent
+    when the report is empty. Days are Pacific-time dates and stay as they are, with
+    ``day_timezone`` saying so. The channel comes from a ``channel`` column, else from the
+    user. A report filtered to one video (``filters=video==...``) does not say so: load only
+    unfiltered channel reports. Per-video reports are refused: their rows are daily flows,
+    which ``post_daily`` (counts as of a day) has no columns for. Lines are row positions.
+    """
+    doc = load_json(path, ctx.source)
+    if not isinstance(doc, dict) or doc.get("kind") != s.ANALYTICS_KIND:
+        raise ParseError(ctx.source, f"not a YouTube {s.ANALYTICS_KIND} document", field="kind")
+    headers = doc.get("columnHeaders")
+    if not isinstance(headers, list) or not all(
+        isinstance(h, dict) and isinstance(h.get("name"), str) for h in headers
+    ):
+        raise ParseError(ctx.source, "expected a list of named columns", field="columnHeaders")
+    names = [h["name"] for h in headers]
+    dimensions = {h["name"] for h in headers if h.get("columnType") == "DIMENSION"}
+    if "video" in dimensions:
+        raise ParseError(
+            ctx.source,
+            "per-video Analytics reports hold daily flows, which post_daily cannot store",
+            field="video",
+        )
+    if "day" not in names:
+        raise ParseError(ctx.source, "required column 'day' is missing", field="day")
+    # any other dimension splits a day into parts that would overwrite each other
+    extra = sorted(dimensions - {"day", "channel"})
+    if extra:
+        raise ParseError(ctx.source, f"dimension {extra[0]!r} is not supported", field=extra[0])
+    if "channel" not in names and not ctx.account:
+        raise ParseError(
+            ctx.source, "an Analytics report does not name its channel: pass --account"
+        )
+    metrics = {col: name for col, name in s.ANALYTICS_METRICS.items() if name in names}
+    used = {"day", "channel", *metrics.values()}
+    unknown = [n for n in names if n not in used]
+    if unknown:
+        yield Note(f"{ctx.source}: columns not used: {', '.join(unknown)}")
+    rows = doc.get("rows", [])
+    if not isinstance(rows, list):
+        raise ParseError(ctx.source, "expected a list", field="rows")
+    for index, row in enumerate(rows, start=1):
+        yield from guarded(index, row, partial(_analytics_row, row, names, metrics, ctx))
+
+
+def _analytics_row(
+    row: Any, names: list[str], metrics: dict[str, str], ctx: ParseContext
+) -> list[Item]:
+    if not isinstance(row, list) or len(row) != len(names):
+        raise RowError(None, f"expected a list of {len(names)} values")
+    values = dict(zip(names, row, strict=True))
+    daily: dict[str, Any] = {
+        "platform": s.PLATFORM,
+        "account_id": require(values.get("channel") or ctx.account, "channel"),
+        "day": require(convert(values["day"], to_date, "day"), "day"),
+        "day_timezone": s.ANALYTICS_DAY_TIMEZONE,
+    }
+    for column, name in metrics.items():
+        daily[column] = convert(values[name], partial(to_count, allow_negative=True), name)
+    return [Record("account_daily", 0, daily)]

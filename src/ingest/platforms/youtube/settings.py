@@ -7,6 +7,7 @@ PLATFORM = "youtube"
 CHANNEL_LIST_KIND = "youtube#channelListResponse"
 VIDEO_LIST_KIND = "youtube#videoListResponse"
 PLAYLIST_ITEM_LIST_KIND = "youtube#playlistItemListResponse"
+ANALYTICS_KIND = "youtubeAnalytics#resultTable"
 
 # public subscriber counts are cut to 3 significant figures from this size on (Sept 2019)
 SUBSCRIBER_ROUNDING_FROM = 1000
@@ -50,3 +51,16 @@ STUDIO_KNOWN_COLUMNS = frozenset(
         "Stayed to watch (%)",
     }
 )
+
+# Analytics API ``reports``: days are the channel's reporting days in Pacific time
+ANALYTICS_DAY_TIMEZONE = "America/Los_Angeles"
+
+# canonical account_daily column -> Analytics metric
+ANALYTICS_METRICS: dict[str, str] = {
+    "daily_views": "views",
+    "daily_likes": "likes",
+    "daily_comments": "comments",
+    "daily_shares": "shares",
+    "followers_gained": "subscribersGained",
+    "followers_lost": "subscribersLost",
+}

@@ -1,0 +1,111 @@
+"""``ingest demo``: realistic sample exports for every platform, run through the whole pipeline."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from ingest.config import Settings
+from ingest.demo import youtube
+from ingest.demo.files import DemoFile
+from ingest.demo.world import build_world
+from ingest.landing import land_file
+from ingest.pipeline import LoadResult, publish_batches, stage_landed
+from ingest.platforms import registry
+from ingest.warehouse import open_warehouse
+
+WRITERS = {"youtube": youtube.write}
+
+
+def write_demo_files(
+    out: Path, *, creators: int, days: int, seed: int, end: date | None = None
+) -> list[DemoFile]:
+    """Write the sample exports and API responses under ``out`` (replacing what was there)."""
+    end = end or datetime.now(UTC).date() - timedelta(days=1)
+    world = build_world(creators=creators, days=days, seed=seed, end=end, platforms=tuple(WRITERS))
+    if out.exists():
+        shutil.rmtree(out)
+    files: list[DemoFile] = []
+    for write in WRITERS.values():
+        files.extend(write(world, out))
+    return files
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    out: Path,
+    creators: int = 60,
+    days: int = 35,
+    seed: int = 7,
+    end: date | None = None,
+) -> str:
+    """Generate the demo data, land, stage and publish it, and summarise the warehouse."""
+    files = write_demo_files(out, creators=creators, days=days, seed=seed, end=end)
+    staged = []
+    show_progress = sys.stderr.isatty()
+    for n, demo_file in enumerate(files, start=1):
+        fmt = registry((demo_file.platform,)).detect(
+            demo_file.path, str(demo_file.path), demo_file.platform
+        )
+        landed = land_file(
+            demo_file.path,
+            settings.landing,
+            platform=demo_file.platform,
+            day=demo_file.day,
+            account=demo_file.account,
+            format=fmt.name,
+            fetched_at=demo_file.fetched_at,
+        )
+        staged.append(stage_landed(landed, settings, source=str(demo_file.path)))
+        if show_progress:
+            print(f"\rstaged {n}/{len(files)} files", end="", file=sys.stderr)
+    if show_progress:
+        print(" - publishing", file=sys.stderr)
+    results = publish_batches(staged, settings)
+    return summarise(settings, results)
+
+
+def summarise(settings: Settings, results: list[LoadResult]) -> str:
+    """Rows per platform, quarantine, creators per tier and the top micro creators."""
+    lines = ["Loaded:"]
+    by_platform: dict[str, list[int]] = {}
+    for result in results:
+        counts = by_platform.setdefault(result.platform or "?", [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += result.rows_read
+        counts[2] += result.rows_loaded
+        counts[3] += result.rows_quarantined
+    for platform, (loads, read, loaded, quarantined) in sorted(by_platform.items()):
+        lines.append(
+            f"  {platform:<10} {loads:>5} files  {read:>8} rows read  {loaded:>8} loaded"
+            f"  {quarantined:>4} quarantined"
+        )
+    conn = open_warehouse(settings.bi_warehouse, read_only=True)
+    try:
+        tiers = conn.execute(
+            "select tier, count(*) from marts.creator_tier_daily"
+            " where day = (select max(day) from marts.creator_tier_daily)"
+            " group by tier order by min(followers)"
+        ).fetchall()
+        lines.append("Accounts per tier on the latest day:")
+        lines.extend(f"  {tier or 'unknown (hidden)':<18} {n:>5}" for tier, n in tiers)
+        top = conn.execute(
+            "select e.platform, e.handle, e.followers, e.engagement_rate"
+            " from marts.creator_engagement_daily e"
+            " join marts.creator_tier_daily t using (platform, account_id, day)"
+            " where t.tier = 'micro' and e.engagement_rate is not null"
+            " and e.day = (select max(day) from marts.creator_engagement_daily)"
+            " order by e.engagement_rate desc limit 5"
+        ).fetchall()
+        lines.append("Top micro creators by engagement rate (latest day):")
+        lines.extend(
+            f"  {platform:<10} {handle or '?':<28} {followers:>9,} followers  {rate:6.2%}"
+            for platform, handle, followers, rate in top
+        )
+    finally:
+        conn.close()
+    lines.append(f"Warehouse: {settings.warehouse}  BI copy: {settings.bi_warehouse}")
+    return "\n".join(lines)

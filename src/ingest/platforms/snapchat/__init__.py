@@ -1,0 +1,22 @@
+"""Snapchat: Public Profile API responses and a hand-copied Insights CSV template."""
+
+from __future__ import annotations
+
+from ingest.parsing import Format
+from ingest.platforms.snapchat import exports
+
+FORMATS: tuple[Format, ...] = (
+    Format("snapchat", "profile_stats", exports.parse_profile_stats, exports.sniff_profile_stats),
+    Format(
+        "snapchat",
+        "public_profiles",
+        exports.parse_public_profiles,
+        exports.sniff_public_profiles,
+    ),
+    Format(
+        "snapchat",
+        "insights_template",
+        exports.parse_insights_template,
+        exports.sniff_insights_template,
+    ),
+)

@@ -1,0 +1,191 @@
+"""The load path end to end: idempotence, row accounting, all-or-nothing files, restatements."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.config import Settings
+from ingest.pipeline import load_files
+from tests.conftest import FIXTURES
+
+YT = FIXTURES / "youtube"
+DAY = date(2026, 9, 1)
+TABLES = (
+    "core.accounts",
+    "core.account_daily",
+    "core.posts",
+    "core.post_daily",
+    "marts.creator_engagement_daily",
+    "marts.creator_tier_daily",
+    "marts.creator_tier_history",
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in ("INGEST_WAREHOUSE", "INGEST_LANDING", "INGEST_STAGING"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
+
+
+def snapshot(settings: Settings) -> dict[str, list[tuple]]:
+    conn = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return {t: conn.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
+    finally:
+        conn.close()
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    conn = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_loading_the_same_files_twice_changes_nothing(settings: Settings):
+    files = [YT / "channels_list.json", YT / "videos_list.json"]
+    first = load_files(files, settings, day=DAY)
+    assert [r.status for r in first] == ["published", "published"]
+    before = snapshot(settings)
+    assert before["core.account_daily"] and before["marts.creator_tier_daily"]
+    second = load_files(files, settings, day=DAY)
+    assert snapshot(settings) == before
+    assert all(r.rows_inserted == r.rows_updated == 0 for r in second)
+    assert sum(r.rows_unchanged for r in second) == sum(r.rows_inserted for r in first)
+    assert query(settings, "select count(*), count(distinct load_id) from meta.loads") == [(4, 4)]
+
+
+def test_bad_rows_are_quarantined_and_counts_add_up(settings: Settings):
+    [result] = load_files([YT / "channels_list_bad_count.json"], settings, day=DAY)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
+    assert result.rows_read == result.rows_loaded + result.rows_quarantined
+    rows = query(
+        settings,
+        "select source_file, line, field, reason from quarantine.rows order by line",
+    )
+    assert [(r[1], r[2]) for r in rows] == [
+        (2, "statistics.viewCount"),
+        (3, "statistics.subscriberCount"),
+    ]
+    assert all(r[0].endswith("channels_list_bad_count.json") for r in rows)
+    loads = query(
+        settings, "select status, rows_read, rows_loaded, rows_quarantined from meta.loads"
+    )
+    assert loads == [("published", 3, 1, 2)]
+    assert query(settings, "select account_id from core.account_daily") == [
+        ("UCgoodChannel00000000001",)
+    ]
+
+
+def test_duplicate_keys_in_one_file_quarantine_the_repeat(settings: Settings, tmp_path: Path):
+    doc = json.loads((YT / "videos_list.json").read_text())
+    doc["items"].append(dict(doc["items"][0]))
+    path = tmp_path / "dupes.json"
+    path.write_text(json.dumps(doc))
+    [result] = load_files([path], settings, day=DAY)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
+    [(line, reason)] = query(settings, "select line, reason from quarantine.rows")
+    assert line == 4
+    assert "first seen at line 1" in reason
+
+
+def test_a_later_observation_replaces_and_keeps_history(settings: Settings, tmp_path: Path):
+    load_files([YT / "channels_list.json"], settings, day=DAY)
+    doc = json.loads((YT / "channels_list.json").read_text())
+    doc["items"][1]["statistics"]["subscriberCount"] = "42400"
+    restated = tmp_path / "restated.json"
+    restated.write_text(json.dumps(doc))
+    [result] = load_files([restated], settings, day=DAY)
+    assert result.rows_updated == 1
+    assert query(
+        settings,
+        "select followers from core.account_daily where account_id = 'UCroundedMicroChannel0002'",
+    ) == [(42400,)]
+    assert query(
+        settings,
+        "select account_id, followers, replaced_by_load_id from core.account_daily_history",
+    ) == [("UCroundedMicroChannel0002", 42300, result.load_id)]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("channels_list_truncated.json", "invalid JSON"),
+        ("empty.json", "the file is empty"),
+        ("notes.csv", "not a recognised export"),
+    ],
+)
+def test_a_malformed_file_fails_clearly_and_leaves_the_warehouse_alone(
+    tmp_path: Path, name: str, problem: str
+):
+    warehouse = tmp_path / "warehouse" / "creators.duckdb"
+    ok = run_cli(
+        "load", str(YT / "channels_list.json"), "--warehouse", str(warehouse), cwd=tmp_path
+    )
+    assert ok.returncode == 0, ok.stderr
+    digest = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    source = YT / name
+    if not source.exists():
+        source = tmp_path / name
+        source.write_text("a,b\n1,2\n")
+    bad = run_cli("load", str(source), "--warehouse", str(warehouse), cwd=tmp_path)
+    assert bad.returncode == 1
+    assert name in bad.stderr
+    assert problem in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest
+
+
+def test_json_output_has_one_object_per_file(tmp_path: Path):
+    warehouse = tmp_path / "w.duckdb"
+    files = [YT / "channels_list.json", YT / "videos_list.json"]
+    done = run_cli("load", *map(str, files), "--json", "--warehouse", str(warehouse), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    objects = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["format"] for o in objects] == ["channels_list", "videos_list"]
+    for obj in objects:
+        assert {
+            "platform",
+            "format",
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+            "load_id",
+            "status",
+        } <= set(obj)
+        assert obj["rows_read"] == obj["rows_loaded"] + obj["rows_quarantined"]
+
+
+def test_landing_keeps_the_bytes_once(settings: Settings, tmp_path: Path):
+    copy = tmp_path / "copy.json"
+    shutil.copy(YT / "channels_list.json", copy)
+    load_files([YT / "channels_list.json", copy], settings, day=DAY)
+    landed = sorted(p.name for p in (settings.landing / "youtube" / DAY.isoformat()).iterdir())
+    sha = hashlib.sha256((YT / "channels_list.json").read_bytes()).hexdigest()
+    assert landed == [f"{sha}.json", f"{sha}.manifest.json"]
+    manifest = json.loads((settings.landing / "youtube" / DAY.isoformat() / landed[1]).read_text())
+    assert manifest["source_name"] == "channels_list.json"
+    assert "/" not in json.dumps(manifest["source_name"])
+    assert not list(settings.staging.glob("*"))
