@@ -112,9 +112,7 @@ def test_videos_list_timestamps_are_utc():
 
 
 def test_studio_zip_skips_total_row_strips_bom_and_dates_the_window_end():
-    records, rejects, notes = parse(
-        parse_studio_zip, STUDIO.name, account="UCroundedMicroChannel0002"
-    )
+    records, _, notes = parse(parse_studio_zip, STUDIO.name, account="UCroundedMicroChannel0002")
     daily = {r.values["post_id"]: r.values for r in records["post_daily"]}
     assert "Total" not in daily
     assert set(daily) == {"vidAllCount", "vidNoLikes0", "vidSecond00"}
