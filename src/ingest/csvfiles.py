@@ -60,8 +60,10 @@ def read_csv(
         # the header is the busiest of the first lines; a title line above it has one cell
         delimiter = _sniff_delimiter(max(first_lines[:2], key=_separator_count))
     header_index = skip
-    if len(first_lines) > skip + 1 and _cells(first_lines[skip], delimiter) == 1 and (
-        _cells(first_lines[skip + 1], delimiter) > 1
+    if (
+        len(first_lines) > skip + 1
+        and _cells(first_lines[skip], delimiter) == 1
+        and (_cells(first_lines[skip + 1], delimiter) > 1)
     ):
         header_index = skip + 1
 

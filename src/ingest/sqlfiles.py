@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 
-
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
