@@ -64,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
     add_warehouse(backfill)
 
+    pull = commands.add_parser("pull", help="pull a platform API for one day into landing")
+    pull.add_argument("--platform", choices=PLATFORMS, required=True)
+    pull.add_argument("--date", type=_day, required=True)
+    who = pull.add_mutually_exclusive_group()
+    who.add_argument("--accounts", help="comma-separated account ids or handles")
+    who.add_argument("--creators", type=Path, help="creators mapping CSV")
+    pull.add_argument("--base-url", help="replace the platform's API host (tests, proxies)")
+    pull.add_argument("--no-load", action="store_true", help="land only; do not publish")
+    add_warehouse(pull)
+
+    report = commands.add_parser("report", help="write an HTML report with charts")
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    add_warehouse(report)
+
     validate = commands.add_parser("validate", help="re-run the audit of a load, print results")
     validate.add_argument("load_id")
     validate.add_argument("--json", action="store_true")
@@ -86,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "pull":
+            return _pull(args)
+        if args.command == "report":
+            return _report(args)
     except IngestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -157,3 +175,30 @@ def _validate(args: argparse.Namespace) -> int:
     report = validation.revalidate(args.load_id, settings)
     print(report.to_json() if args.json else report)
     return 0 if report.passed else 1
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ingest import extract
+
+    settings = Settings.from_env(args.warehouse)
+    accounts = [a.strip() for a in args.accounts.split(",") if a.strip()] if args.accounts else None
+    summary = extract.pull(
+        args.platform,
+        args.date,
+        settings,
+        accounts=accounts,
+        creators=args.creators,
+        base_url=args.base_url,
+        load=not args.no_load,
+    )
+    print(summary)
+    return 0 if summary.ok else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ingest import report
+
+    settings = Settings.from_env(args.warehouse)
+    path = report.write_report(settings, args.out)
+    print(f"report written to {path}")
+    return 0
