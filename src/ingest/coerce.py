@@ -146,3 +146,94 @@ def to_display_date(value: object) -> date | None:
         return to_date(text)
     except CoercionError as exc:
         raise CoercionError(f"expected a date like 'Sep 22, 2026', got {_show(value)}") from exc
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo Meta's export encoding, where each UTF-8 byte was written as its own ``\\u00XX``.
+
+    ``"Rados\\u00c5\\u0082aw"`` becomes ``"Radosław"``. Text is changed only when all of it is
+    in the Latin-1 range and its bytes decode as UTF-8, so real Latin-1 text (``"café"``) stays.
+    """
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTHS: dict[str, int] = {
+    **{name: number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    **{name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    "sept": 9,
+}
+_MONTH_DAY_RE = re.compile(r"^(?:([a-z]+)\.? (\d{1,2})|(\d{1,2}) ([a-z]+)\.?)$")
+
+
+def to_month_day(value: object) -> tuple[int, int] | None:
+    """Read an English date shown without its year (``August 31``, ``Aug 31``, ``31 Aug``).
+
+    Returns ``(month, day)``; give it a year with ``infer_years``.
+    """
+    if is_missing(value):
+        return None
+    text = " ".join(str(value).split()).lower()
+    match = _MONTH_DAY_RE.match(text)
+    if not match:
+        raise CoercionError(f"expected a date like 'August 31', got {_show(value)}")
+    name, day_text = (match.group(1), match.group(2)) if match.group(1) else match.group(4, 3)
+    month = _MONTHS.get(name)
+    if month is None:
+        raise CoercionError(f"unknown month in {_show(value)}")
+    try:
+        date(2000, month, int(day_text))  # a leap year, so February 29 passes here
+    except ValueError as exc:
+        raise CoercionError(f"no such day: {_show(value)}") from exc
+    return month, int(day_text)
+
+
+def infer_years(month_days: list[tuple[int, int]], latest: date) -> list[int]:
+    """The year of each date in a daily series shown without years (Studio exports).
+
+    The series is in date order, oldest or newest first. Its newest date is taken as the last
+    such day at or before ``latest`` (the day the export was made), and the year steps back
+    wherever the month-days wrap, so a window across New Year gets two years.
+    """
+    ascending = _years_back_from_end(month_days, latest)
+    descending = _years_back_from_end(month_days[::-1], latest)[::-1]
+    # a daily series is compact: the reading that spans fewer days is the right direction
+    if _span(month_days, descending) < _span(month_days, ascending):
+        return descending
+    return ascending
+
+
+def _years_back_from_end(month_days: list[tuple[int, int]], latest: date) -> list[int]:
+    if not month_days:
+        return []
+    year = latest.year if month_days[-1] <= (latest.month, latest.day) else latest.year - 1
+    years = [year]
+    for earlier, later in zip(month_days[-2::-1], month_days[:0:-1], strict=True):
+        if earlier > later:
+            year -= 1
+        years.append(year)
+    return years[::-1]
+
+
+def _span(month_days: list[tuple[int, int]], years: list[int]) -> int:
+    # ordinal-like keys; exact lengths do not matter, only which reading is shorter
+    keys = [y * 372 + m * 31 + d for (m, d), y in zip(month_days, years, strict=True)]
+    return max(keys, default=0) - min(keys, default=0)

@@ -1,0 +1,40 @@
+"""Instagram: Graph API responses, "Download your information" exports, Business Suite CSVs."""
+
+from __future__ import annotations
+
+from ingest.parsing import Format
+from ingest.platforms.instagram import exports
+
+# business_discovery before user: its response carries the same count fields
+FORMATS: tuple[Format, ...] = (
+    Format(
+        "instagram",
+        "business_discovery",
+        exports.parse_business_discovery,
+        exports.sniff_business_discovery,
+    ),
+    Format("instagram", "user", exports.parse_user, exports.sniff_user),
+    Format("instagram", "media_list", exports.parse_media_list, exports.sniff_media_list),
+    Format(
+        "instagram",
+        "media_insights",
+        exports.parse_media_insights,
+        exports.sniff_media_insights,
+        needs_account=True,
+    ),
+    Format("instagram", "user_insights", exports.parse_user_insights, exports.sniff_user_insights),
+    Format(
+        "instagram",
+        "dyi_export",
+        exports.parse_dyi_export,
+        exports.sniff_dyi_export,
+        needs_account=True,
+    ),
+    Format(
+        "instagram",
+        "suite_csv",
+        exports.parse_suite_csv,
+        exports.sniff_suite_csv,
+        needs_account=True,
+    ),
+)

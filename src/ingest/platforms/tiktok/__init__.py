@@ -1,0 +1,65 @@
+"""TikTok: Research and Display API v2 responses and TikTok Studio exports."""
+
+from __future__ import annotations
+
+from ingest.parsing import Format
+from ingest.platforms.tiktok import exports
+
+FORMATS: tuple[Format, ...] = (
+    Format(
+        "tiktok",
+        "research_user_info",
+        exports.parse_research_user_info,
+        exports.sniff_research_user_info,
+        needs_account=True,
+    ),
+    Format(
+        "tiktok",
+        "research_video_query",
+        exports.parse_research_video_query,
+        exports.sniff_research_video_query,
+    ),
+    Format(
+        "tiktok",
+        "display_user_info",
+        exports.parse_display_user_info,
+        exports.sniff_display_user_info,
+    ),
+    Format(
+        "tiktok",
+        "display_video_list",
+        exports.parse_display_video_list,
+        exports.sniff_display_video_list,
+        needs_account=True,
+    ),
+    Format(
+        "tiktok",
+        "studio_overview",
+        exports.parse_studio_overview,
+        exports.sniff_studio_overview,
+        needs_account=True,
+    ),
+    Format(
+        "tiktok",
+        "studio_follower_history",
+        exports.parse_studio_follower_history,
+        exports.sniff_studio_follower_history,
+        needs_account=True,
+    ),
+    # recognised so it is not an unknown file; it loads nothing, so it needs no account
+    Format("tiktok", "studio_viewers", exports.parse_studio_viewers, exports.sniff_studio_viewers),
+    Format(
+        "tiktok",
+        "studio_content",
+        exports.parse_studio_content,
+        exports.sniff_studio_content,
+        needs_account=True,
+    ),
+    Format(
+        "tiktok",
+        "studio_zip",
+        exports.parse_studio_zip,
+        exports.sniff_studio_zip,
+        needs_account=True,
+    ),
+)
