@@ -1,0 +1,113 @@
+"""Nightly creator metrics: stage each platform's day in parallel, then publish, marts and BI.
+
+Wiring only: every task calls one function of ``ingest.runs``. Nothing heavy is imported here;
+the package and the hooks are imported inside the tasks, so parsing this file stays cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+
+from ingest.model import PLATFORMS
+
+WAREHOUSE_POOL = "warehouse"
+# the marts the BI copy publishes (ingest.transforms.MARTS; the integrity test keeps them in
+# step); downstream DAGs can schedule on them
+MART_ASSETS = [
+    Asset(name=f"marts.{mart}", uri=f"duckdb://creator-metrics/marts/{mart}", group="marts")
+    for mart in (
+        "creator_engagement_daily",
+        "creator_tier_daily",
+        "creator_tier_history",
+        "creator_daily",
+        "follower_anomalies_daily",
+    )
+]
+
+
+def _settings() -> Any:
+    from creator_metrics.hooks.warehouse import WarehouseHook
+
+    return WarehouseHook().ingest_settings()
+
+
+def _day() -> Any:
+    from ingest.runs import day_of_run
+
+    context = get_current_context()
+    return day_of_run(context.get("data_interval_start"), context["dag_run"].run_after)
+
+
+def record_failure(context: Any) -> None:
+    from ingest.runs import record_failure
+
+    ti = context["ti"]
+    record_failure(
+        _settings(),
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        run_id=ti.run_id,
+        try_number=ti.try_number,
+        error=context.get("exception"),
+    )
+
+
+@dag(
+    dag_id="creator_metrics_nightly",
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["creator-metrics", "ingest", "nightly"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": record_failure,
+    },
+    doc_md=__doc__,
+)
+def creator_metrics_nightly() -> None:
+    @task
+    def stage_platform_day(platform: str) -> dict[str, Any]:
+        from ingest import runs
+
+        return runs.stage_platform_day(platform, _day(), _settings()).to_dict()
+
+    @task(pool=WAREHOUSE_POOL)
+    def publish_staged_batches(staged: list[dict[str, Any]]) -> dict[str, Any]:
+        from ingest import runs
+
+        return runs.publish_day(_day(), staged, _settings()).to_dict()
+
+    @task(pool=WAREHOUSE_POOL)
+    def rebuild_marts() -> dict[str, Any]:
+        from ingest import runs
+
+        return runs.build_marts(_settings())
+
+    @task(pool=WAREHOUSE_POOL, outlets=MART_ASSETS)
+    def publish_bi_copy(marts: dict[str, Any]) -> str | None:
+        from ingest import runs
+
+        return runs.publish_bi_copy(_settings(), marts)
+
+    @task
+    def check_day(summary: dict[str, Any], marts: dict[str, Any]) -> None:
+        from ingest import runs
+
+        runs.check_summary(summary, marts)
+
+    staged = stage_platform_day.expand(platform=list(PLATFORMS))
+    summary = publish_staged_batches(staged)
+    marts = rebuild_marts()
+    summary >> marts
+    publish_bi_copy(marts) >> check_day(summary, marts)
+
+
+creator_metrics_nightly()

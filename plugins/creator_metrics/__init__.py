@@ -1,0 +1,1 @@
+"""Airflow adapters for the creator-metrics pipeline: connections in, plain values out."""

@@ -1,0 +1,1 @@
+"""Hooks turning Airflow connections into what ``ingest`` takes as arguments."""

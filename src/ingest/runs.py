@@ -1,0 +1,447 @@
+"""One day of the pipeline, in the steps the nightly DAG runs: pick up, stage, publish, marts, BI.
+
+A run for day D always re-derives D from the landing zone: it lands whatever waits in the inbox
+for D, then parses every file landed for D, so a rerun, a backfill or a parser fix replays the
+same bytes. Publishing MERGEs, so replaying a day whose values did not change changes nothing.
+The stage step never opens the warehouse (platforms stage in parallel); the publish, marts and
+BI steps are the only writers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.config import Settings
+from ingest.errors import IngestError, ParseError
+from ingest.landing import land_file, landed_files
+from ingest.model import PLATFORMS
+from ingest.pipeline import LoadResult, publish_batches, stage_landed
+from ingest.platforms import registry
+from ingest.publish import MergeCounts, publish
+from ingest.staging import StagedBatch
+from ingest.transforms import publish_bi, rebuild_marts
+from ingest.validation import audit_batch, audit_marts, gate_batch, pending_marts, store_results
+from ingest.warehouse import writer
+
+log = logging.getLogger(__name__)
+
+INBOX_ENV = "INGEST_INBOX"
+
+
+@dataclass
+class StagedDay:
+    """What staging one platform's day produced: batch folders to publish and what went wrong.
+
+    Plain JSON types only, because it crosses process boundaries as an Airflow XCom.
+    """
+
+    platform: str
+    day: str
+    files: int = 0
+    picked_up: int = 0
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    folders: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StagedDay:
+        return cls(**dict(data))
+
+
+@dataclass
+class PlatformCounts:
+    """Per-platform totals of one day's run."""
+
+    files: int = 0
+    picked_up: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class RunSummary:
+    """The outcome of one day: counts per platform and every failure, in words."""
+
+    day: date
+    platforms: dict[str, PlatformCounts] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "platforms": {name: asdict(c) for name, c in self.platforms.items()},
+            "failures": list(self.failures),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
+        return cls(
+            day=date.fromisoformat(data["day"]),
+            platforms={k: PlatformCounts(**v) for k, v in data["platforms"].items()},
+            failures=list(data["failures"]),
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{self.day.isoformat()}: {'ok' if self.ok else 'FAILED'}"]
+        for name, c in self.platforms.items():
+            lines.append(
+                f"  {name}: {c.files} files ({c.picked_up} new from inbox), read {c.rows_read},"
+                f" loaded {c.rows_loaded}, quarantined {c.rows_quarantined}"
+            )
+        lines.extend(f"  error: {failure}" for failure in self.failures)
+        return "\n".join(lines)
+
+
+def default_inbox(settings: Settings) -> Path:
+    """``$INGEST_INBOX``, else ``inbox/`` beside the landing zone."""
+    configured = os.environ.get(INBOX_ENV)
+    return Path(configured) if configured else settings.landing.parent / "inbox"
+
+
+def day_of_run(data_interval_start: datetime | None, run_after: datetime) -> date:
+    """The day a scheduled or backfill run owns: the start of its data interval, in UTC.
+
+    A manual run without a logical date has no interval; it takes the last whole day before it.
+    """
+    if data_interval_start is not None:
+        return data_interval_start.astimezone(UTC).date()
+    return (run_after.astimezone(UTC) - timedelta(days=1)).date()
+
+
+def pick_up_inbox(
+    platform: str, day: date, settings: Settings, *, inbox: Path | None = None
+) -> tuple[int, list[str]]:
+    """Land the exports waiting in ``<inbox>/<platform>/<yyyy-mm-dd>/`` for day D.
+
+    Files in a subfolder belong to the account the subfolder is named after (for formats that
+    do not name their account). Landing is by content hash, so picking a file up twice is a
+    no-op; the inbox is left as it is. Returns (files landed for the first time, failures).
+    """
+    folder = (inbox or default_inbox(settings)) / platform / day.isoformat()
+    if not folder.is_dir():
+        return 0, []
+    formats = registry((platform,))
+    new = 0
+    failures: list[str] = []
+    for path in _inbox_files(folder):
+        relative = path.relative_to(folder)
+        shown = f"{platform}/{day.isoformat()}/{relative.as_posix()}"
+        account = relative.parts[0] if len(relative.parts) > 1 else None
+        try:
+            fmt = formats.detect(path, shown, platform)
+            if fmt.needs_account and not account:
+                raise ParseError(
+                    shown,
+                    f"{platform} {fmt.name} files do not name their account:"
+                    f" put them in {folder.name}/<account id>/",
+                )
+            landed = land_file(
+                path, settings.landing, platform=platform, day=day, account=account, format=fmt.name
+            )
+        except IngestError as exc:
+            failures.append(str(exc))
+            continue
+        new += landed.new
+    return new, failures
+
+
+def _inbox_files(folder: Path) -> list[Path]:
+    # hidden files are editors' and copy tools' partial files, never exports
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def stage_platform_day(
+    platform: str, day: date, settings: Settings, *, inbox: Path | None = None
+) -> StagedDay:
+    """Pick up the inbox, then stage every file landed for (platform, D). Never opens the warehouse.
+
+    A file that cannot be parsed is recorded as a failure; the platform's other files still stage.
+    """
+    picked_up, failures = pick_up_inbox(platform, day, settings, inbox=inbox)
+    result = StagedDay(platform, day.isoformat(), picked_up=picked_up, failures=failures)
+    landed_day = landed_files(settings.landing, platform, day)
+    discard_stale_batches({f.sha256 for f in landed_day}, settings)
+    for landed in landed_day:
+        result.files += 1
+        shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
+        try:
+            batch = stage_landed(landed, settings, source=shown)
+        except IngestError as exc:
+            result.failures.append(str(exc))
+            continue
+        result.folders.append(batch.folder)
+        result.rows_read += batch.rows_read
+        result.rows_quarantined += batch.rows_quarantined
+    log.info("%s %s: staged %d of %d files", platform, day, len(result.folders), result.files)
+    return result
+
+
+def discard_stale_batches(sha256s: set[str], settings: Settings) -> int:
+    """Remove batches an earlier, interrupted attempt staged from these landed files.
+
+    Staging the day again supersedes them; left alone they would pile up in staging forever.
+    A load id embeds the first characters of its file's hash, so half-written folders of a
+    killed attempt are found too. Returns how many were removed.
+    """
+    prefixes = {sha[:10] for sha in sha256s}
+    removed = 0
+    if not settings.staging.is_dir():
+        return removed
+    for folder in settings.staging.iterdir():
+        parts = folder.name.split("-")
+        if folder.is_dir() and len(parts) == 3 and parts[1] in prefixes:
+            StagedBatch.discard_folder(folder)
+            removed += 1
+    if removed:
+        log.info("removed %d staged batch(es) left by an earlier attempt", removed)
+    return removed
+
+
+def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResult]:
+    """Audit and publish staged batches, one transaction each; marts are left to ``build_marts``.
+
+    The audit (Great Expectations) runs before the writer lock is taken; a batch failing a
+    critical expectation is recorded as failed and not published. Safe to repeat after a
+    crash: a folder already gone was finished and discarded, and a batch whose load is already
+    recorded as finished is only reported and discarded, never merged or quarantined twice.
+
+    Returns:
+        one result per batch: published, failed (blocked by the audit) or finished earlier.
+    """
+    pending = [Path(f) for f in folders]
+    present = [f for f in pending if (f / "batch.json").is_file()]
+    for gone in sorted(set(pending) - set(present)):
+        log.info("batch %s is gone: finished by an earlier try", gone.name)
+    results: list[LoadResult] = []
+    if not present:
+        return results
+    batches = [StagedBatch.open(f) for f in present]
+    audits = [audit_batch(batch, settings) for batch in batches]
+    with writer(settings) as conn:
+        for batch, audit in zip(batches, audits, strict=True):
+            earlier = _finished_load(conn, batch)
+            if earlier:
+                log.info("load %s was finished by an earlier try", batch.load_id)
+                results.append(earlier)
+            elif not gate_batch(conn, batch, audit).passed:
+                results.append(_load_result(batch, "failed", message=audit.message()))
+            else:
+                counts = publish(conn, batch)
+                store_results(conn, audit)
+                results.append(_load_result(batch, "published", counts))
+            batch.discard()
+    return results
+
+
+def _finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
+    row = conn.execute(
+        "select status, message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
+        " where load_id = $load_id and status in ('published', 'failed')",
+        {"load_id": batch.load_id},
+    ).fetchone()
+    if row is None:
+        return None
+    counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
+    return _load_result(batch, str(row[0]), counts, message=row[1])
+
+
+def _load_result(
+    batch: StagedBatch,
+    status: str,
+    counts: MergeCounts | None = None,
+    *,
+    message: str | None = None,
+) -> LoadResult:
+    counts = counts or MergeCounts()
+    return LoadResult(
+        source=batch.source_file,
+        platform=batch.platform,
+        format=batch.format,
+        rows_read=batch.rows_read,
+        rows_loaded=batch.rows_loaded,
+        rows_quarantined=batch.rows_quarantined,
+        load_id=batch.load_id,
+        status=status,
+        message=message,
+        rows_inserted=counts.inserted,
+        rows_updated=counts.updated,
+        rows_unchanged=counts.unchanged,
+    )
+
+
+def publish_day(
+    day: date, staged: Iterable[StagedDay | Mapping[str, Any]], settings: Settings
+) -> RunSummary:
+    """Publish what the platforms staged for day D and sum it up (the DAG's publish task)."""
+    days = [s if isinstance(s, StagedDay) else StagedDay.from_dict(s) for s in staged]
+    results = publish_staged([f for s in days for f in s.folders], settings)
+    return summarize(day, days, results)
+
+
+def build_marts(settings: Settings) -> dict[str, Any]:
+    """Rebuild the marts for every pending account-day range, then audit what changed.
+
+    Returns:
+        ``{"ranges": n, "passed": bool, "message": str | None}``: whether the BI copy may be
+        published (plain types: it travels as an XCom to ``publish_bi_copy``).
+    """
+    with writer(settings) as conn:
+        pending = pending_marts(conn)
+        ranges = rebuild_marts(conn)
+        report = audit_marts(conn, pending, settings)
+    return {
+        "ranges": ranges,
+        "passed": report.passed,
+        "message": None if report.passed else report.message(),
+    }
+
+
+def publish_bi_copy(settings: Settings, marts: Mapping[str, Any] | None = None) -> str | None:
+    """Swap in a fresh read-only BI copy of the marts, unless their audit failed.
+
+    Returns:
+        the BI file's path, or None when BI keeps its last good copy.
+    """
+    if marts is not None and not marts.get("passed", True):
+        log.error("marts failed their audit; the BI copy keeps its last good state")
+        return None
+    with writer(settings) as conn:
+        return str(publish_bi(conn, settings))
+
+
+def summarize(day: date, staged: Sequence[StagedDay], results: Sequence[LoadResult]) -> RunSummary:
+    """Counts per platform from staging (files, read, quarantined) and publishing (loaded)."""
+    summary = RunSummary(day)
+    for s in staged:
+        counts = summary.platforms.setdefault(s.platform, PlatformCounts())
+        counts.files += s.files
+        counts.picked_up += s.picked_up
+        counts.rows_read += s.rows_read
+        counts.rows_quarantined += s.rows_quarantined
+        summary.failures.extend(f"{s.platform}: {failure}" for failure in s.failures)
+    for result in results:
+        counts = summary.platforms.setdefault(result.platform or "unknown", PlatformCounts())
+        if result.status == "published":
+            counts.rows_loaded += result.rows_loaded
+        else:
+            summary.failures.append(f"{result.platform}: {result.source}: {result.message}")
+    return summary
+
+
+def check_summary(
+    summary: RunSummary | Mapping[str, Any], marts: Mapping[str, Any] | None = None
+) -> RunSummary:
+    """Log a day's summary and raise if anything failed, after everything else was published.
+
+    Raises:
+        IngestError: some file of the day could not be landed, parsed, audited or published,
+            or the rebuilt marts failed their audit.
+    """
+    result = summary if isinstance(summary, RunSummary) else RunSummary.from_dict(summary)
+    if marts is not None and not marts.get("passed", True):
+        result.failures.append(f"marts: {marts.get('message')}")
+    log.info("%s", result)
+    if not result.ok:
+        raise IngestError(
+            f"{len(result.failures)} failure(s) on {result.day}: " + "; ".join(result.failures)
+        )
+    return result
+
+
+def run_day(
+    day: date,
+    settings: Settings,
+    *,
+    platforms: Sequence[str] = PLATFORMS,
+    inbox: Path | None = None,
+) -> RunSummary:
+    """``ingest run --date D``: the whole nightly DAG for one day, in this process."""
+    staged = [stage_platform_day(p, day, settings, inbox=inbox) for p in platforms]
+    batches = [StagedBatch.open(Path(f)) for s in staged for f in s.folders]
+    results: list[LoadResult] = []
+    error: str | None = None
+    try:
+        results = publish_batches(batches, settings)
+    except IngestError as exc:
+        error = f"publish: {exc}"
+    finally:
+        # a batch left behind is re-derived from landing by the next run, so never keep it
+        for batch in batches:
+            batch.discard()
+    summary = summarize(day, staged, results)
+    if error:
+        summary.failures.append(error)
+    return summary
+
+
+def backfill(
+    start: date,
+    end: date,
+    settings: Settings,
+    *,
+    platforms: Sequence[str] = PLATFORMS,
+    inbox: Path | None = None,
+) -> list[RunSummary]:
+    """``ingest backfill``: ``run_day`` for every day from start to end, both included."""
+    if end < start:
+        raise IngestError(f"backfill end {end} is before its start {start}")
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [run_day(d, settings, platforms=platforms, inbox=inbox) for d in days]
+
+
+def failure_log(settings: Settings) -> Path:
+    """Where task failures are recorded: ``logs/task_failures.jsonl`` beside the landing zone."""
+    return settings.landing.parent / "logs" / "task_failures.jsonl"
+
+
+def record_failure(
+    settings: Settings,
+    *,
+    dag_id: str,
+    task_id: str,
+    run_id: str,
+    try_number: int | None,
+    error: BaseException | str | None,
+) -> Path:
+    """Log a failed task and append it as one JSON line to ``failure_log``; returns that path.
+
+    The orchestrator's own log rotates away; this file keeps what failed, when and why next to
+    the data it concerns, for whoever looks at the warehouse later.
+    """
+    message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else error
+    log.error("task %s.%s failed in %s (try %s): %s", dag_id, task_id, run_id, try_number, message)
+    entry = {
+        "failed_at": datetime.now(UTC).isoformat(),
+        "dag_id": dag_id,
+        "task_id": task_id,
+        "run_id": run_id,
+        "try_number": try_number,
+        "error": message,
+    }
+    path = failure_log(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+    return path

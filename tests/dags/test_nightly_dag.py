@@ -1,0 +1,99 @@
+"""``dag.test()`` of the nightly DAG on a temporary warehouse fed by a YouTube inbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+from tests.dags.conftest import DAGS
+from tests.e2e.inbox import expected_rows, write_youtube_inbox
+
+DAY = date(2026, 9, 14)
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A warehouse path and an inbox beside it, named through the environment only."""
+    for var in ("INGEST_LANDING", "INGEST_STAGING", "INGEST_INBOX"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("INGEST_WAREHOUSE", str(tmp_path / "warehouse" / "creators.duckdb"))
+    write_youtube_inbox(tmp_path / "inbox", [DAY])
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def nightly(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "creator_metrics_nightly.py"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags["creator_metrics_nightly"]
+
+
+def _counts(path) -> dict[str, int]:
+    tables = [*expected_rows([DAY]), "marts.creator_engagement_daily", "marts.creator_tier_daily"]
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+
+
+def _test_run(dag, day: date):
+    # a manual run's interval is the day before its logical date: this run owns `day`
+    run = dag.test(logical_date=datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "success", states
+    return run
+
+
+def test_nightly_run_publishes_marts_and_is_idempotent(nightly, workspace):
+    _test_run(nightly, DAY)
+
+    warehouse = workspace / "warehouse" / "creators.duckdb"
+    first = _counts(warehouse)
+    for table, rows in expected_rows([DAY]).items():
+        assert first[table] == rows, table
+    assert first["marts.creator_engagement_daily"] == 2
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        days = conn.execute("select distinct day from marts.creator_tier_daily").fetchall()
+        tiers = dict(
+            conn.execute("select account_id, tier from marts.creator_tier_daily").fetchall()
+        )
+    assert days == [(DAY,)]
+    assert set(tiers.values()) == {"micro"}
+    # BI reads its own copy, swapped in by the last task
+    bi = workspace / "warehouse" / "creators_bi.duckdb"
+    with duckdb.connect(str(bi), read_only=True) as conn:
+        assert conn.execute("select count(*) from marts.creator_tier_daily").fetchone()[0] == 2
+
+    # the same day again: landing is a no-op, MERGE changes nothing, no row is duplicated
+    _test_run(nightly, DAY)
+    assert _counts(warehouse) == first
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        changed = conn.execute(
+            "select sum(rows_inserted + rows_updated) from meta.loads"
+            " where started_at = (select max(started_at) from meta.loads)"
+        ).fetchone()[0]
+    assert changed == 0
+    assert not list((workspace / "staging").iterdir()), "published batches must be discarded"
+
+
+def test_failure_callback_records_the_failure(nightly, workspace):
+    from ingest.config import Settings
+    from ingest.runs import failure_log
+
+    callback = nightly.get_task("publish_staged_batches").on_failure_callback
+    callback = callback[0] if isinstance(callback, list) else callback
+    ti = SimpleNamespace(
+        dag_id=nightly.dag_id, task_id="publish_staged_batches", run_id="manual__x", try_number=2
+    )
+    callback({"ti": ti, "exception": RuntimeError("warehouse is busy")})
+
+    log = failure_log(Settings.from_env())
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entries[-1]["task_id"] == "publish_staged_batches"
+    assert entries[-1]["try_number"] == 2
+    assert entries[-1]["error"] == "RuntimeError: warehouse is busy"
+    assert log.is_relative_to(workspace)

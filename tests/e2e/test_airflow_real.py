@@ -1,0 +1,252 @@
+"""A real Airflow (API server, scheduler, DAG processor) runs the nightly DAG and a backfill.
+
+Everything lives in a temporary AIRFLOW_HOME with SQLite metadata, on free loopback ports; every
+process is started in its own process group and killed with it at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+from tests.e2e.inbox import expected_rows, write_youtube_inbox
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+DAG_ID = "creator_metrics_nightly"
+TRIGGERED_DAY = date(2026, 10, 10)
+BACKFILL_DAYS = [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+RUN_TIMEOUT_S = 150
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Airflow:
+    home: Path
+    env: dict[str, str]
+    api: str
+    warehouse: Path
+    logs: Path
+
+    def get(self, path: str, **params: object) -> dict:
+        response = requests.get(f"{self.api}/api/v2{path}", params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def send(self, method: str, path: str, body: dict) -> dict:
+        response = requests.request(method, f"{self.api}/api/v2{path}", json=body, timeout=30)
+        assert response.ok, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(VENV_BIN / "airflow"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def tail(self) -> str:
+        """The end of each component's log and the errors of failed task tries, for reports."""
+        parts = []
+        for log in sorted(self.logs.glob("*.log")):
+            parts.append(f"--- {log.name}\n" + log.read_text(errors="replace")[-2000:])
+        for log in sorted((self.home / "logs").rglob("attempt=*.log")):
+            errors = [
+                line for line in log.read_text(errors="replace").splitlines() if "rror" in line
+            ]
+            if errors:
+                parts.append(f"--- {log.relative_to(self.home)}\n" + "\n".join(errors)[-1500:])
+        return "\n".join(parts)
+
+
+def _wait(what: str, check, timeout: float, airflow: Airflow | None = None):
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (requests.RequestException, KeyError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(1)
+    detail = airflow.tail() if airflow else ""
+    pytest.fail(f"timed out waiting for {what} (last: {last!r})\n{detail}")
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    # each component forks workers (executor, gunicorn/uvicorn, parsers): kill whole groups
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+    home = tmp_path_factory.mktemp("airflow_real")
+    data = home / "data"
+    write_youtube_inbox(data / "inbox", [TRIGGERED_DAY, *BACKFILL_DAYS])
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}"
+    warehouse = data / "warehouse" / "creators.duckdb"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "INGEST_"))},
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(ROOT),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+        # only the runs this test asks for: no run for "yesterday" when the DAG is unpaused
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "INGEST_WAREHOUSE": str(warehouse),
+    }
+    logs = home / "component-logs"
+    logs.mkdir()
+    af = Airflow(home, env, api, warehouse, logs)
+    af.cli("db", "migrate")
+
+    procs: list[subprocess.Popen] = []
+    try:
+        for component in ("api-server", "scheduler", "dag-processor"):
+            out = (logs / f"{component}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [str(VENV_BIN / "airflow"), component],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+            out.close()
+        _wait("the API server", lambda: af.get("/monitor/health"), 90, af)
+        _wait("the DAG to be parsed", lambda: af.get(f"/dags/{DAG_ID}"), 90, af)
+        af.send("POST", "/pools", {"name": "warehouse", "slots": 1})
+        af.send("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+        yield af
+    finally:
+        _stop(procs)
+
+
+def _finished(af: Airflow, run_id: str) -> dict | None:
+    run = af.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")
+    return run if run["state"] in ("success", "failed") else None
+
+
+def _task_states(af: Airflow, run_id: str) -> dict[str, str]:
+    tis = af.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    return {f"{ti['task_id']}[{ti['map_index']}]": ti["state"] for ti in tis}
+
+
+def _core_days(warehouse: Path) -> dict[date, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            "select day, count(*) from marts.creator_engagement_daily group by day"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_trigger_then_backfill(airflow: Airflow):
+    af = airflow
+    started = time.monotonic()
+
+    # a manual run's interval is the day before its logical date
+    logical = (TRIGGERED_DAY + timedelta(days=1)).isoformat() + "T00:00:00Z"
+    run = af.send("POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": logical})
+    assert run["data_interval_start"].startswith(TRIGGERED_DAY.isoformat())
+    done = _wait("the triggered run", lambda: _finished(af, run["dag_run_id"]), RUN_TIMEOUT_S, af)
+    assert done["state"] == "success", (_task_states(af, run["dag_run_id"]), af.tail())
+    print(f"\ntriggered run finished after {time.monotonic() - started:.1f} s")
+    assert _core_days(af.warehouse) == {TRIGGERED_DAY: 2}
+
+    af.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        BACKFILL_DAYS[0].isoformat(),
+        "--to-date",
+        BACKFILL_DAYS[-1].isoformat(),
+        "--max-active-runs",
+        "3",
+    )
+
+    def backfill_done() -> list[dict] | None:
+        runs = af.get(f"/dags/{DAG_ID}/dagRuns", run_type="backfill")["dag_runs"]
+        if len(runs) == len(BACKFILL_DAYS) and all(
+            r["state"] in ("success", "failed") for r in runs
+        ):
+            return runs
+        return None
+
+    runs = _wait("the backfill", backfill_done, RUN_TIMEOUT_S * 2, af)
+    states = {r["dag_run_id"]: r["state"] for r in runs}
+    assert set(states.values()) == {"success"}, (states, af.tail())
+    assert sorted(r["data_interval_start"][:10] for r in runs) == [
+        d.isoformat() for d in BACKFILL_DAYS
+    ]
+    print(f"backfill finished after {time.monotonic() - started:.1f} s")
+
+    loaded = [TRIGGERED_DAY, *BACKFILL_DAYS]
+    assert _core_days(af.warehouse) == {d: 2 for d in loaded}
+    with duckdb.connect(str(af.warehouse), read_only=True) as conn:
+        for table, rows in expected_rows(loaded).items():
+            assert conn.execute(f"select count(*) from {table}").fetchone()[0] == rows, table
+        failed = conn.execute("select count(*) from meta.loads where status <> 'published'")
+        assert failed.fetchone()[0] == 0
+    bi = af.warehouse.with_name("creators_bi.duckdb")
+    with duckdb.connect(str(bi), read_only=True) as conn:
+        days = conn.execute("select count(distinct day) from marts.creator_tier_daily").fetchone()
+    assert days[0] == len(loaded)
