@@ -1,5 +1,12 @@
 -- tier per account-day under one rule version; unknown followers (hidden) give no tier
-with
+-- raw_tier: the tier whose bounds hold the day's followers
+-- tier: raw_tier with the version's hysteresis (m = hysteresis_pct / 100). up = the highest tier
+--   whose lower bound * (1 + m) the followers reach, down = the highest tier whose lower bound
+--   * (1 - m) they reach; the tier is the previous observed day's tier held between down and up
+--   (greatest(up, least(down, previous))). the first observed day takes raw_tier; with m = 0,
+--   up = down = raw_tier. a tier carries forward, so every day from day_from on is rebuilt and
+--   the walk starts from the stored tier of the last day before day_from
+with recursive
 
 affected as (
     select * from affected_days
@@ -8,9 +15,10 @@ affected as (
 rules as (
     select
         tier,
+        rank,
         min_followers,
         max_followers,
-        rule_version
+        cast(coalesce(hysteresis_pct, 0) as decimal(9, 4)) as margin_pct
     from meta.tier_rules
     where rule_version = $rule_version
 ),
@@ -26,7 +34,89 @@ account_days as (
         on
             account_daily.platform = affected.platform
             and account_daily.account_id = affected.account_id
-            and account_daily.day between affected.day_from and affected.day_to
+            and account_daily.day >= affected.day_from
+),
+
+seeds as (
+    select
+        creator_tier_daily.platform,
+        creator_tier_daily.account_id,
+        rules.rank as seed_rank
+    from marts.creator_tier_daily
+    inner join affected
+        on
+            creator_tier_daily.platform = affected.platform
+            and creator_tier_daily.account_id = affected.account_id
+            and creator_tier_daily.day < affected.day_from
+    inner join rules
+        on creator_tier_daily.tier = rules.tier
+    qualify row_number() over (
+        partition by creator_tier_daily.platform, creator_tier_daily.account_id
+        order by creator_tier_daily.day desc
+    ) = 1
+),
+
+observed as (
+    select
+        platform,
+        account_id,
+        day,
+        followers,
+        row_number() over (partition by platform, account_id order by day) as step
+    from account_days
+    where followers is not null
+),
+
+ranked as materialized (
+    select
+        observed.platform,
+        observed.account_id,
+        observed.step,
+        observed.day,
+        seeds.seed_rank,
+        (
+            select max(rules.rank) from rules
+            where
+                observed.followers >= rules.min_followers
+                and (rules.max_followers is null or observed.followers <= rules.max_followers)
+        ) as raw_rank,
+        (
+            select max(rules.rank) from rules
+            where observed.followers * 100 >= rules.min_followers * (100 + rules.margin_pct)
+        ) as up_rank,
+        (
+            select max(rules.rank) from rules
+            where observed.followers * 100 >= rules.min_followers * (100 - rules.margin_pct)
+        ) as down_rank
+    from observed
+    left join seeds
+        on
+            observed.platform = seeds.platform
+            and observed.account_id = seeds.account_id
+),
+
+walk as (
+    select
+        platform,
+        account_id,
+        step,
+        day,
+        greatest(up_rank, least(down_rank, coalesce(seed_rank, raw_rank))) as tier_rank
+    from ranked
+    where step = 1
+    union all
+    select
+        ranked.platform,
+        ranked.account_id,
+        ranked.step,
+        ranked.day,
+        greatest(ranked.up_rank, least(ranked.down_rank, walk.tier_rank)) as tier_rank
+    from walk
+    inner join ranked
+        on
+            walk.platform = ranked.platform
+            and walk.account_id = ranked.account_id
+            and walk.step + 1 = ranked.step
 ),
 
 final as (
@@ -36,13 +126,24 @@ final as (
         accounts.handle,
         account_days.day,
         account_days.followers,
-        rules.tier,
-        $rule_version as tier_rule_version
+        held.tier,
+        $rule_version as tier_rule_version,
+        raw.tier as raw_tier
     from account_days
-    left join rules
+    left join ranked
         on
-            account_days.followers >= rules.min_followers
-            and (rules.max_followers is null or account_days.followers <= rules.max_followers)
+            account_days.platform = ranked.platform
+            and account_days.account_id = ranked.account_id
+            and account_days.day = ranked.day
+    left join walk
+        on
+            account_days.platform = walk.platform
+            and account_days.account_id = walk.account_id
+            and account_days.day = walk.day
+    left join rules as held
+        on walk.tier_rank = held.rank
+    left join rules as raw
+        on ranked.raw_rank = raw.rank
     left join core.accounts
         on
             account_days.platform = accounts.platform
