@@ -6,7 +6,6 @@ import codecs
 import csv
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from functools import partial
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ingest import lineage
+from ingest.archives import is_zip, open_zip
 from ingest.coerce import repair_mojibake, to_count, to_date, to_utc_timestamp
 from ingest.csvfiles import detect_encoding, read_csv
 from ingest.errors import ParseError
@@ -220,7 +221,7 @@ def _media(
         post["permalink"] = item["permalink"]
     daily: dict[str, Any] = {}
     if has(item, "insights"):
-        daily.update(_media_metrics(dig(item, "insights.data"), unknown_metrics))
+        daily.update(_media_metrics(dig(item, "insights.data"), day, unknown_metrics))
     if "like_count" in item or "comments_count" in item:
         # like_count is left out when the owner hides likes: NULL and flagged, never 0
         daily["likes_hidden"] = "like_count" not in item
@@ -271,7 +272,7 @@ def parse_media_insights(path: Path, ctx: ParseContext) -> Iterator[Item]:
     for media_id, (line, group) in groups.items():
 
         def build(media_id: str = media_id, group: list[Any] = group) -> list[Item]:
-            values = _media_metrics(group, metrics)
+            values = _media_metrics(group, ctx.day, metrics)
             if not values:
                 return []
             key = {"platform": s.PLATFORM, "post_id": media_id, "account_id": account}
@@ -281,18 +282,20 @@ def parse_media_insights(path: Path, ctx: ParseContext) -> Iterator[Item]:
     yield from _note(ctx, "insight metrics not used", metrics)
 
 
-def _media_metrics(entries: Any, unknown: set[str]) -> dict[str, Any]:
+def _media_metrics(entries: Any, day: date, unknown: set[str]) -> dict[str, Any]:
     if not isinstance(entries, list):
         raise RowError("insights.data", "expected a list")
     if not entries:
         # unavailable (too new, album child, expired story): unknown, not zero
         return dict.fromkeys(s.INSIGHT_ONLY_COLUMNS)
+    names = [n for n in (dig(e, "name") for e in entries) if isinstance(n, str)]
+    # during meta's migration windows a response can carry the old and the new metric
+    replaced = lineage.outranked(s.PLATFORM, names, surface=s.MEDIA_INSIGHTS)
     values: dict[str, Any] = {}
     for entry in entries:
         name = dig(entry, "name")
-        column = s.MEDIA_METRICS.get(name) if isinstance(name, str) else None
+        column = _insight_column(name, day, s.MEDIA_INSIGHTS, replaced, unknown)
         if column is None:
-            unknown.add(str(name))
             continue
         if entry.get("period", "lifetime") != "lifetime":
             raise RowError("period", f"{name}: expected a lifetime metric, got {entry['period']!r}")
@@ -318,9 +321,11 @@ def parse_user_insights(path: Path, ctx: ParseContext) -> Iterator[Item]:
     if not entries:
         yield Note(f"{ctx.source}: no insights available (empty data); nothing recorded")
         return
-    names = {dig(e, "name") for e in entries}
-    # both count new follows; follows_and_unfollows also gives unfollows from the same count
-    skip = {"follower_count"} if s.FOLLOWS_AND_UNFOLLOWS in names else set()
+    names = {n for n in (dig(e, "name") for e in entries) if isinstance(n, str)}
+    if s.FOLLOWS_AND_UNFOLLOWS in names:
+        # the registry ranks its follow_type parts above follower_count, which counts the same
+        names.update(f"{s.FOLLOWS_AND_UNFOLLOWS}.{kind}" for kind in s.FOLLOW_TYPES)
+    skip = lineage.outranked(s.PLATFORM, names, surface=s.USER_INSIGHTS)
     metrics: set[str] = set()
     merged: dict[tuple[str, date], Record] = {}
     for index, entry in enumerate(entries, start=1):
@@ -351,13 +356,15 @@ def _user_insight(entry: Any, ctx: ParseContext, skip: set[str], unknown: set[st
             unknown.add(f"{name} (without follow_type breakdown)")
             return []
         return [_flow(account_id, ctx.day, None, flows)]
-    column = s.USER_METRICS.get(name) if name not in skip else None
-    if column is None:
+    if name in skip or not lineage.loads(s.PLATFORM, name, surface=s.USER_INSIGHTS):
         unknown.add(name)
         return []
     if entry.get("period") != "day":
         raise RowError("period", f"{name}: expected daily values, got {entry.get('period')!r}")
     if "total_value" in entry:
+        column = _insight_column(name, ctx.day, s.USER_INSIGHTS, skip, unknown)
+        if column is None:
+            return []
         value = convert(dig(entry, "total_value.value"), _flow_count, name)
         return [_flow(account_id, ctx.day, None, {column: value})]
     points = entry.get("values")
@@ -367,9 +374,29 @@ def _user_insight(entry: Any, ctx: ParseContext, skip: set[str], unknown: set[st
     for point in points:
         end = require(convert(dig(point, "end_time"), to_utc_timestamp, "end_time"), "end_time")
         day = (end - timedelta(seconds=1)).astimezone(PACIFIC).date()
+        # each day of a series is judged on its own: a metric can retire mid-series
+        column = _insight_column(name, day, s.USER_INSIGHTS, skip, unknown)
+        if column is None:
+            continue
         value = convert(dig(point, "value"), _flow_count, name)
         rows.append(_flow(account_id, day, s.INSIGHTS_DAY_TIMEZONE, {column: value}))
     return rows
+
+
+def _insight_column(
+    name: Any, day: date, surface: str, replaced: set[str], unknown: set[str]
+) -> str | None:
+    """The core column an insight metric loads into on ``day`` (metric lineage), else None."""
+    if not isinstance(name, str):
+        unknown.add(str(name))
+        return None
+    column = (
+        None if name in replaced else lineage.column_for(s.PLATFORM, name, day, surface=surface)
+    )
+    if column is None:
+        retired = lineage.retired_on(s.PLATFORM, name, day, surface=surface)
+        unknown.add(f"{name} (retired {retired})" if retired else name)
+    return column
 
 
 def _follow_types(entry: dict[str, Any]) -> dict[str, Any]:
@@ -437,18 +464,18 @@ def parse_dyi_export(path: Path, ctx: ParseContext) -> Iterator[Item]:
 
 
 def _dyi_documents(path: Path, ctx: ParseContext) -> Iterator[tuple[str, Any]]:
-    if not zipfile.is_zipfile(path):
+    if not is_zip(path):
         yield ctx.source, _repair(load_json(path, ctx.source))
         return
-    with zipfile.ZipFile(path) as archive:
-        members = sorted(m for m in archive.namelist() if _dyi_member(m))
+    with open_zip(path, ctx.source) as archive:
+        members = sorted(m for m in archive.names() if _dyi_member(m))
         if not members:
             raise ParseError(ctx.source, "the archive has no Instagram insights or followers files")
         for member in members:
             source = f"{ctx.source}!{member}"
             try:
                 doc = json.loads(archive.read(member).decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 raise ParseError(source, f"not valid JSON: {exc}") from exc
             yield source, _repair(doc)
 

@@ -57,27 +57,14 @@ MEDIA_FIELDS = frozenset(
 PRODUCT_TYPES: dict[str, str] = {"REELS": "reel", "STORY": "story"}
 MEDIA_TYPES: dict[str, str] = {"IMAGE": "image", "VIDEO": "video", "CAROUSEL_ALBUM": "carousel"}
 
-# media insight metric -> post_daily column
-MEDIA_METRICS: dict[str, str] = {
-    "views": "views",
-    "reach": "reach",
-    "saved": "saves",
-    "shares": "shares",
-    "likes": "likes",
-    "comments": "comments",
-}
+# insight metric -> column mappings depend on the day (meta renames and retires metrics), so
+# they live in the metric lineage registry (ingest/metric_lineage.toml) under these surfaces
+MEDIA_INSIGHTS = "media_insights"
+USER_INSIGHTS = "user_insights"
+
 # what an empty insights `data` leaves unknown: the metrics only insights give
 INSIGHT_ONLY_COLUMNS: tuple[str, ...] = ("views", "reach", "saves", "shares")
 
-# account insight metric (period day) -> account_daily daily flow
-USER_METRICS: dict[str, str] = {
-    "views": "daily_views",
-    "likes": "daily_likes",
-    "comments": "daily_comments",
-    "shares": "daily_shares",
-    # per Meta, follower_count is the number of new followers that day, not a total
-    "follower_count": "followers_gained",
-}
 FOLLOWS_AND_UNFOLLOWS = "follows_and_unfollows"
 # follow_type dimension values of follows_and_unfollows
 FOLLOW_TYPES: dict[str, str] = {"FOLLOWER": "followers_gained", "NON_FOLLOWER": "followers_lost"}
