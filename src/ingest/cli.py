@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from types import FrameType
 
 from ingest.config import Settings
 from ingest.errors import IngestError
@@ -33,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     def add_warehouse(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--warehouse",
-            help="DuckDB file to write (env INGEST_WAREHOUSE; default warehouse/creators.duckdb)",
+            help="DuckDB file to write, or ducklake:postgres:<libpq conninfo>"
+            " (env INGEST_WAREHOUSE; default warehouse/creators.duckdb)",
+        )
+        sub.add_argument(
+            "--data-path",
+            help="DuckLake only: where the lake's Parquet files live (env INGEST_LAKE_DATA_PATH)",
         )
 
     load = commands.add_parser("load", help="land, parse, audit and publish export files")
@@ -85,12 +94,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = "interrupted: the warehouse keeps its last published state"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler or ``kill`` stopping us), unwound like Ctrl-C: open transactions
+    roll back on the way out, so the warehouse keeps its last published state."""
+
+
+_terminated = threading.Event()
+# how long an orderly unwind may take after SIGTERM before the process simply exits
+SIGTERM_GRACE_SECONDS = 10.0
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _terminated.is_set():
+        return  # already unwinding: a second signal must not break a rollback
+    # duckdb turns an exception raised during a query into RuntimeError("Query interrupted"),
+    # so the flag, not the exception type, is what says we were stopped
+    _terminated.set()
+    watchdog = threading.Timer(SIGTERM_GRACE_SECONDS, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
+    raise Terminated()
+
+
+def _exit_now() -> None:
+    # the unwind got stuck (an exception raised inside a library can leave a lock held);
+    # leaving without it is safe: every warehouse change is one transaction, and the crash
+    # drills kill runs at any instant. os.write, because the main thread may hold stderr's lock
+    os.write(2, (INTERRUPTED + "\n").encode())
+    os._exit(143)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(message)s",
     )
+    # signal handlers can only be set from the main thread (tests may call main elsewhere)
+    if threading.current_thread() is not threading.main_thread():
+        return _dispatch(args)
+    _terminated.clear()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = _dispatch(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if _terminated.is_set() and code != 143:
+        # stopped while something swallowed the signal: say so, and never report success
+        print(INTERRUPTED, file=sys.stderr)
+        return 143
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "load":
             return _load(args)
@@ -105,27 +164,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
     except IngestError as exc:
+        if _terminated.is_set():
+            return _interrupted(exc)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so plainly, with the traceback only on request
+        if _terminated.is_set():
+            return _interrupted(exc)
         logging.getLogger("ingest").debug("internal error", exc_info=True)
         print(
             f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
             file=sys.stderr,
         )
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: the warehouse keeps its last published state", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     raise AssertionError(args.command)
 
 
+def _interrupted(exc: BaseException) -> int:
+    logging.getLogger("ingest").debug("interrupted", exc_info=exc)
+    print(INTERRUPTED, file=sys.stderr)
+    return 143 if _terminated.is_set() else 130
+
+
 def _load(args: argparse.Namespace) -> int:
+    from ingest.creators import load_mappings, split_mappings
     from ingest.pipeline import load_files
 
-    settings = Settings.from_env(args.warehouse)
-    results = load_files(
-        args.paths, settings, platform=args.platform, account=args.account, day=args.date
+    settings = Settings.from_env(args.warehouse, args.data_path)
+    # a creators mapping loads first, so accounts loaded with it roll up under their creators
+    mappings, paths = split_mappings(args.paths)
+    results = load_mappings(mappings, settings)
+    results += load_files(
+        paths, settings, platform=args.platform, account=args.account, day=args.date
     )
     for result in results:
         if args.json:
@@ -144,7 +216,7 @@ def _load(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from ingest.demo import run_demo
 
-    settings = Settings.from_env(args.warehouse)
+    settings = Settings.from_env(args.warehouse, args.data_path)
     summary = run_demo(
         settings, out=args.out, creators=args.creators, days=args.days, seed=args.seed
     )
@@ -155,7 +227,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ingest import runs
 
-    settings = Settings.from_env(args.warehouse)
+    settings = Settings.from_env(args.warehouse, args.data_path)
     platforms = tuple(args.platform) if args.platform else PLATFORMS
     if args.command == "run":
         summaries = [runs.run_day(args.date, settings, platforms=platforms, inbox=args.inbox)]
@@ -171,7 +243,7 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from ingest import validation
 
-    settings = Settings.from_env(args.warehouse)
+    settings = Settings.from_env(args.warehouse, args.data_path)
     report = validation.revalidate(args.load_id, settings)
     print(report.to_json() if args.json else report)
     return 0 if report.passed else 1
@@ -180,7 +252,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _pull(args: argparse.Namespace) -> int:
     from ingest import extract
 
-    settings = Settings.from_env(args.warehouse)
+    settings = Settings.from_env(args.warehouse, args.data_path)
     accounts = [a.strip() for a in args.accounts.split(",") if a.strip()] if args.accounts else None
     summary = extract.pull(
         args.platform,
@@ -198,7 +270,7 @@ def _pull(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from ingest import report
 
-    settings = Settings.from_env(args.warehouse)
+    settings = Settings.from_env(args.warehouse, args.data_path)
     path = report.write_report(settings, args.out)
     print(f"report written to {path}")
     return 0

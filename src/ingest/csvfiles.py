@@ -49,7 +49,9 @@ def read_csv(
     try:
         first_lines = _peek_lines(text, head, encoding)
     except UnicodeDecodeError as exc:
-        raise ParseError(source, f"not valid {encoding} text") from exc
+        # the bad byte is within the head: count the lines before it
+        line = head[: exc.start].count(b"\n") + 1
+        raise ParseError(source, f"not valid {encoding} text", line=line) from exc
     if not first_lines:
         raise ParseError(source, "the file is empty")
     skip = 0

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ingest.archives import member_names
 from ingest.errors import ParseError, UnknownFormatError
+
+if TYPE_CHECKING:
+    from ingest.native import NativeStager
 
 SNIFF_BYTES = 64 * 1024
 
@@ -88,6 +91,8 @@ class Format:
         parse: the parser.
         sniff: True when a sample looks like this format.
         needs_account: the file does not name its account; ``--account`` must.
+        native: an optional DuckDB stager for high-volume files (``ingest.native``); it gives
+            the same staged rows and rejects as ``parse``, or ``None`` to leave the file to it.
     """
 
     platform: str
@@ -95,6 +100,7 @@ class Format:
     parse: Parser
     sniff: Callable[[Sample], bool]
     needs_account: bool = False
+    native: NativeStager | None = None
 
 
 @dataclass
@@ -119,7 +125,7 @@ class Registry:
         for fmt in candidates:
             if fmt.sniff(sample):
                 return fmt
-        if not sample.head:
+        if not sample.head.strip():
             raise UnknownFormatError(source, "the file is empty")
         scope = f"{platform} " if platform else ""
         known = ", ".join(sorted({f"{f.platform}/{f.name}" for f in candidates}))
@@ -133,11 +139,7 @@ def take_sample(path: Path) -> Sample:
         head = handle.read(SNIFF_BYTES)
     members: tuple[str, ...] = ()
     if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = tuple(archive.namelist())
-        except zipfile.BadZipFile:
-            members = ()
+        members = member_names(path)
     return Sample(name=path.name, head=head, members=members)
 
 
@@ -151,16 +153,42 @@ def load_json(path: Path, source: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ParseError(source, f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
     except RecursionError as exc:
         raise ParseError(source, "JSON nested too deeply") from exc
+    except _DuplicateKeyError as exc:
+        raise ParseError(
+            source, f"the key {exc.key!r} appears twice in one object", field=exc.key
+        ) from exc
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys silently; which one the exporter meant is
+    # unknowable, so a document with a repeated key is refused
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return result
 
 
 def raw_json(value: Any, limit: int = 4000) -> str:
     """A compact JSON rendering of a rejected record, bounded in size."""
     text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    if not text.isascii():
+        # lone surrogates from JSON escapes cannot be stored as UTF-8: keep them as escapes
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +21,9 @@ import pyarrow.parquet as pq
 
 from ingest.model import ENTITIES, Entity
 from ingest.parsing import Format, Item, Note, ParseContext, Record, Reject, raw_json
+
+if TYPE_CHECKING:
+    from ingest.native import NativeStaged
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -114,6 +117,9 @@ def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple
             continue
         if not _has_type(value, column.sql_type):
             return name, f"expected {column.sql_type}, got {type(value).__name__}"
+        if column.sql_type == "VARCHAR" and not value.isascii() and not _encodable(value):
+            # JSON can carry lone surrogates ("\ud800"); Parquet and DuckDB cannot store them
+            return name, "not valid Unicode text (a lone surrogate)"
         if column.non_negative and value < 0:
             return name, f"must not be negative, got {value}"
         if column.sql_type == "INTEGER" and not -(2**31) <= value < 2**31:
@@ -129,6 +135,14 @@ def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple
         if record.values.get(key) is None:
             return key, "key value is missing"
     return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_type(value: Any, sql_type: str) -> bool:
@@ -219,6 +233,9 @@ def stage(
         folder=str(folder),
         started_at=datetime.now(UTC).isoformat(),
     )
+    native = fmt.native(landed_path, ctx, folder) if fmt.native is not None else None
+    if native is not None:
+        return _finish_native(batch, native)
     writers: dict[str, _EntityWriter] = {}
     rejects: list[dict[str, Any]] = []
     quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
@@ -254,6 +271,23 @@ def stage(
                 writer._writer.close()
     _settle_duplicates(batch, writers)
     batch.quarantine_path = str(folder / "quarantine.parquet")
+    batch.save()
+    return batch
+
+
+def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
+    """A batch from a native stager's raw files, settled exactly like the Python path's."""
+    batch.rows_read = native.rows_read
+    batch.rows_quarantined = native.rows_quarantined
+    batch.notes.extend(native.notes)
+    writers: dict[str, _EntityWriter] = {}
+    for name, part in native.entities.items():
+        writer = _EntityWriter(ENTITIES[name], part.path)
+        writer.rows = part.rows
+        writer.columns = part.columns
+        writers[name] = writer
+    _settle_duplicates(batch, writers)
+    batch.quarantine_path = str(Path(batch.folder) / "quarantine.parquet")
     batch.save()
     return batch
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ingest.archives import open_zip
 from ingest.coerce import (
     CoercionError,
     infer_years,
@@ -347,14 +347,8 @@ def parse_studio_content(path: Path, ctx: ParseContext) -> Iterator[Item]:
 
 def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """A zip of Studio CSVs: each member is read by the parser its header calls for."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ParseError(ctx.source, "not a readable zip archive") from exc
-    with archive:
-        for name in archive.namelist():
-            if name.endswith("/"):
-                continue
+    with open_zip(path, ctx.source) as archive:
+        for name in archive.names():
             source = f"{ctx.source}!{name}"
             with archive.open(name) as member:
                 kind = _studio_kind(_csv_header(member.read(SNIFF_BYTES)), name)

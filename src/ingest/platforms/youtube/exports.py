@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ingest.archives import open_zip
 from ingest.coerce import (
     clock_seconds,
     iso_duration_seconds,
@@ -244,12 +244,8 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
         )
     window = _WINDOW_RE.search(ctx.source)
     day = date.fromisoformat(window.group(2)) if window else ctx.day
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ParseError(ctx.source, "not a readable zip archive") from exc
-    with archive:
-        names = {n.rsplit("/", 1)[-1]: n for n in archive.namelist()}
+    with open_zip(path, ctx.source) as archive:
+        names = {n.rsplit("/", 1)[-1]: n for n in archive.names()}
         if s.STUDIO_TABLE not in names:
             raise ParseError(ctx.source, f"the archive has no {s.STUDIO_TABLE!r}")
         with archive.open(names[s.STUDIO_TABLE]) as table:

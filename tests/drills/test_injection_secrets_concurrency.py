@@ -1,0 +1,274 @@
+"""Injection (input loads as data), secrets (never written anywhere), concurrency (one writer)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.drills.harness import cli_subprocess, kill_group, poll
+
+HOSTILE_TEXT = [
+    "Robert'); DROP TABLE core.posts; --",
+    'say "hi"; DELETE FROM meta.loads WHERE 1=1; --',
+    "$load_id ? ?1 :name %s {0}",
+    "'' OR ''='",
+    "SELECT * FROM core.accounts; ATTACH '/tmp/x.duckdb' AS x;",
+    "back\\slash \\' \\\" and a tab\there",
+    "COPY core.posts TO '/tmp/leak.csv'",
+]
+HOSTILE_ACCOUNT = "o'brien\"; DROP SCHEMA core CASCADE; --"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env.update(extra)
+    return env
+
+
+def ingest(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600):
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or clean_env(),
+        timeout=timeout,
+    )
+
+
+def query(path: Path, sql: str, params: dict[str, object] | None = None) -> list[tuple]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return conn.execute(sql, params or {}).fetchall()
+    finally:
+        conn.close()
+
+
+# ---- injection
+
+
+def test_quotes_semicolons_and_sql_keywords_load_as_data(tmp_path: Path):
+    content = tmp_path / "content.csv"
+    with content.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["Video title", "Post time", "Video link", "Total views", "Total likes", "Reach"]
+        )
+        for n, title in enumerate(HOSTILE_TEXT):
+            link = f"https://www.tiktok.com/@x/video/{7_100_000_000_000_000_000 + n}"
+            writer.writerow([title, "2026-08-20 18:03:00", link, 10 + n, n, 5])
+    channels = json.loads((FIXTURES / "youtube" / "channels_list.json").read_text())
+    channels["items"][0]["snippet"]["title"] = HOSTILE_TEXT[0]
+    channels["items"][0]["snippet"]["customUrl"] = "@" + HOSTILE_TEXT[1]
+    channels_path = tmp_path / "channels.json"
+    channels_path.write_text(json.dumps(channels), encoding="utf-8")
+    warehouse = tmp_path / "warehouse" / "creators.duckdb"
+    common = ["--date", "2026-09-01", "--warehouse", str(warehouse), "--json"]
+    done = ingest("load", str(content), "--account", HOSTILE_ACCOUNT, *common, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = ingest("load", str(channels_path), *common, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    stored = query(
+        warehouse,
+        "select caption from core.posts where account_id = $a order by post_id",
+        {"a": HOSTILE_ACCOUNT},
+    )
+    assert [r[0] for r in stored] == HOSTILE_TEXT
+    [(title, handle)] = query(
+        warehouse,
+        "select display_name, handle from core.accounts where account_id = $id",
+        {"id": channels["items"][0]["id"]},
+    )
+    assert title == HOSTILE_TEXT[0]
+    assert HOSTILE_TEXT[1] in handle
+    # every table is still there and meta.loads still has both loads
+    assert query(warehouse, "select count(*) from meta.loads where status = 'published'") == [(2,)]
+    assert query(warehouse, "select count(*) from core.posts")[0][0] >= len(HOSTILE_TEXT)
+    assert not Path("/tmp/leak.csv").exists()
+    bi = warehouse.with_name("creators_bi.duckdb")
+    assert query(bi, "select count(*) from meta.loads") == [(2,)]
+
+
+# ---- secrets
+
+
+def test_a_token_never_reaches_any_output_file_log_or_table(tmp_path: Path):
+    token = "SeCrEt-Tok3n-7f1d2c9a8b"
+    env = clean_env(
+        INGEST_YOUTUBE_API_KEY=token,
+        INGEST_INSTAGRAM_TOKEN=token + "-ig",
+        INGEST_TIKTOK_TOKEN=token + "-tt",
+        INGEST_SNAPCHAT_TOKEN=token + "-sc",
+    )
+    home = tmp_path / "home"
+    warehouse = home / "warehouse" / "creators.duckdb"
+    files = [
+        FIXTURES / "youtube" / "channels_list.json",
+        FIXTURES / "youtube" / "videos_list.json",
+        FIXTURES / "youtube" / "channels_list_truncated.json",  # an error message too
+        FIXTURES / "instagram" / "user.json",
+    ]
+    done = ingest(
+        "-v",
+        "load",
+        *map(str, files),
+        "--json",
+        "--warehouse",
+        str(warehouse),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 1  # the truncated file fails, the others load
+    outputs = {"stdout": done.stdout, "stderr": done.stderr}
+    busy = ingest("validate", "no-such-load", "--warehouse", str(warehouse), cwd=tmp_path, env=env)
+    outputs["validate"] = busy.stdout + busy.stderr
+    for name, text in outputs.items():
+        assert token not in text, name
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".manifest.json") for p in written)
+    for path in written:
+        assert token.encode() not in path.read_bytes(), path
+    for db in (warehouse, warehouse.with_name("creators_bi.duckdb")):
+        assert_token_not_in_tables(db, token)
+
+
+def assert_token_not_in_tables(db: Path, token: str) -> None:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns"
+            " where data_type = 'VARCHAR'"
+        ).fetchall()
+        assert columns
+        for schema, table, column in columns:
+            name = f'"{schema}"."{table}"'
+            hits = conn.execute(
+                f'select count(*) from {name} where contains("{column}", $t)', {"t": token}
+            ).fetchone()
+            assert hits == (0,), f"{db.name}: {schema}.{table}.{column}"
+    finally:
+        conn.close()
+
+
+# ---- concurrency
+
+
+@pytest.fixture
+def loaded_warehouse(tmp_path: Path) -> Path:
+    warehouse = tmp_path / "warehouse" / "creators.duckdb"
+    done = ingest(
+        "load",
+        str(FIXTURES / "youtube" / "channels_list.json"),
+        "--date",
+        "2026-09-01",
+        "--warehouse",
+        str(warehouse),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    return warehouse
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    tables = ("core.accounts", "core.account_daily", "meta.loads", "marts.creator_tier_daily")
+    return {t: query(db, f"select * from {t} order by all") for t in tables}
+
+
+def test_a_second_writer_gets_a_clear_busy_error_after_the_bounded_wait(
+    loaded_warehouse: Path, tmp_path: Path
+):
+    before = snapshot(loaded_warehouse)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('holding', flush=True);"
+            " sys.stdin.read(); c.close()",
+            str(loaded_warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        began = time.monotonic()
+        done = ingest(
+            "load",
+            str(FIXTURES / "youtube" / "videos_list.json"),
+            "--warehouse",
+            str(loaded_warehouse),
+            cwd=tmp_path,
+            env=clean_env(INGEST_BUSY_TIMEOUT="2"),
+        )
+        waited = time.monotonic() - began
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
+        try:
+            holder.wait(30)
+        finally:
+            if holder.poll() is None:
+                os.killpg(holder.pid, 9)
+                holder.wait(30)
+    assert done.returncode == 1, done.stderr
+    assert "warehouse creators.duckdb is busy" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert waited >= 2, "it gave up before the bounded wait"
+    assert waited < 120
+    assert snapshot(loaded_warehouse) == before
+    # once the other writer is gone, the same load goes through
+    again = ingest(
+        "load",
+        str(FIXTURES / "youtube" / "videos_list.json"),
+        "--warehouse",
+        str(loaded_warehouse),
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_bi_readers_keep_working_while_a_load_runs(loaded_warehouse: Path, tmp_path: Path):
+    bi = loaded_warehouse.with_name("creators_bi.duckdb")
+    reader = duckdb.connect(str(bi), read_only=True)
+    old = reader.execute("select count(*) from meta.loads").fetchone()
+    assert old == (1,)
+    overview = FIXTURES / "tiktok" / "Overview.csv"
+    process = cli_subprocess(
+        ["load", str(overview), "--account", "acct", "--warehouse", str(loaded_warehouse)],
+        cwd=tmp_path,
+    )
+    reads = 0
+    try:
+        # keep reading (new connections and the held one) until the load has finished
+        def read_while_loading() -> bool:
+            nonlocal reads
+            assert reader.execute("select count(*) from meta.loads").fetchone() == old
+            fresh = duckdb.connect(str(bi), read_only=True)
+            try:
+                count = fresh.execute("select count(*) from meta.loads").fetchone()
+                assert count in (old, (2,))
+                fresh.execute("select * from marts.creator_tier_daily").fetchall()
+            finally:
+                fresh.close()
+            reads += 1
+            return process.poll() is not None
+
+        assert poll(read_while_loading, timeout=300, interval=0.02)
+        assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    finally:
+        kill_group(process)
+        reader.close()
+    assert reads >= 3
+    assert query(bi, "select count(*) from meta.loads") == [(2,)]
