@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ingest.native import stage_tiktok_video_query
 from ingest.parsing import Format
 from ingest.platforms.tiktok import exports
 
@@ -18,6 +19,7 @@ FORMATS: tuple[Format, ...] = (
         "research_video_query",
         exports.parse_research_video_query,
         exports.sniff_research_video_query,
+        native=stage_tiktok_video_query,
     ),
     Format(
         "tiktok",
