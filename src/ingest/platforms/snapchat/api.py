@@ -1,0 +1,131 @@
+"""Snapchat Public Profile API client: profiles and their daily stats (90-day window)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Protocol
+from urllib.parse import quote
+
+from ingest.http import (
+    Credential,
+    HttpClient,
+    Page,
+    Reply,
+    ResponseError,
+    RetryPolicy,
+    Verdict,
+    default_classify,
+    install_log_redaction,
+    retry_after,
+)
+
+log = logging.getLogger(__name__)
+install_log_redaction(__name__)
+
+HOST = "https://businessapi.snapchat.com"
+CONNECTION = "snapchat_default"
+ENV_TOKEN = "INGEST_SNAPCHAT_TOKEN"
+
+# stats windows must lie within the past 90 days
+MAX_WINDOW_DAYS = 90
+STAT_FIELDS = ("SUBSCRIBERS", "VIEWS", "SHARES")
+
+
+class SnapchatApi(Protocol):
+    """What the extractor needs from Snapchat."""
+
+    def fetch_profile(self, profile_id: str) -> Iterator[Page]:
+        """One page: the public profile (the follower count lives here)."""
+        ...
+
+    def fetch_stats(self, profile_id: str, *, since: date, until: date) -> Iterator[Page]:
+        """Daily profile stats from ``since`` through ``until`` (UTC days)."""
+        ...
+
+
+def classify(reply: Reply) -> Verdict:
+    """Snap's Marketing API envelope: HTTP 429 throttles, 401 is the token, 5xx is worth a retry."""
+    doc = reply.doc if isinstance(reply.doc, dict) else {}
+    status = doc.get("request_status")
+    message = doc.get("debug_message") or doc.get("display_message") or ""
+    shown = f"HTTP {reply.status} {status or ''} {message}".strip()
+    if 200 <= reply.status < 300:
+        if status not in (None, "SUCCESS", "success"):
+            return Verdict("fail", shown, str(status))
+        return default_classify(reply)
+    if reply.status == 429:
+        return Verdict("throttled", shown, "429", retry_after(reply))
+    if reply.status == 401:
+        return Verdict("auth", shown, "401")
+    if reply.status >= 500:
+        return Verdict("retry", shown, str(reply.status), retry_after(reply))
+    return Verdict("fail", shown, str(status or reply.status))
+
+
+def _instant(day: date) -> str:
+    return datetime.combine(day, clock_time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class SnapchatClient:
+    """Live Public Profile API client.
+
+    Args:
+        token: an OAuth access token (sent as ``Authorization: Bearer``).
+        base_url: replaces ``https://businessapi.snapchat.com``.
+        fields: the stats metrics to ask for.
+        policy: retries and timeouts.
+        sleep: how to wait between tries.
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str | None = None,
+        fields: tuple[str, ...] = STAT_FIELDS,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.credential = Credential("snapchat", token, CONNECTION, ENV_TOKEN)
+        self.http = HttpClient(
+            self.credential, base_url or HOST, classify=classify, policy=policy, sleep=sleep
+        )
+        self.fields = fields
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Reply:
+        headers = {"Authorization": f"Bearer {self.credential.require()}"}
+        return self.http.request("GET", path, params=params, headers=headers)
+
+    def fetch_profile(self, profile_id: str) -> Iterator[Page]:
+        reply = self._get(f"public/v1/public_profiles/{quote(profile_id, safe='')}")
+        yield Page.of(reply, "public_profiles", None)
+
+    def fetch_stats(self, profile_id: str, *, since: date, until: date) -> Iterator[Page]:
+        """One stats page (``granularity=DAY``); ``endTime`` is the midnight after ``until``.
+
+        Raises:
+            ResponseError: the window is empty or longer than Snap's 90 days.
+        """
+        days = (until - since).days + 1
+        if days < 1 or days > MAX_WINDOW_DAYS:
+            raise ResponseError(
+                "snapchat",
+                f"a stats window must cover 1 to {MAX_WINDOW_DAYS} days, not {days}"
+                f" ({since}..{until})",
+            )
+        params = {
+            "assetType": "PROFILE",
+            "granularity": "DAY",
+            "fields": ",".join(self.fields),
+            "startTime": _instant(since),
+            "endTime": _instant(until + timedelta(days=1)),
+        }
+        reply = self._get(f"v1/public_profiles/{quote(profile_id, safe='')}/stats", params)
+        yield Page.of(reply, "profile_stats", None)
