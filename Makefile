@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint pytest bench drill clean
+.PHONY: install browser demo test lint pytest bench drill clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,10 +29,23 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-pytest: install
+# the report test screenshots the HTML report with Debian's Chromium (CI runs as root)
+browser:
+	command -v chromium >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
+
+pytest: install browser
 	$(VENV)/bin/pytest
 
 test: lint pytest
 
+# not part of test: generates a few GB of inputs and takes up to 20 minutes on 2 cores
+bench: install
+	$(VENV)/bin/python bench/run.py
+
 clean:
 	rm -rf $(VENV) $(TOOLS) warehouse landing staging demo-data
+
+# the long reliability drills: many more crash trials on a bigger input, more fuzz examples
+drill: install
+	DRILL_TRIALS=200 DRILL_ROWS=20000 DRILL_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest tests/drills

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file
@@ -18,6 +20,14 @@ from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
 from ingest.staging import StagedBatch, stage
 from ingest.transforms import publish_bi, rebuild_marts
+from ingest.validation import (
+    AuditReport,
+    audit_batches,
+    audit_marts,
+    gate_batches,
+    pending_marts,
+    store_results,
+)
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -133,18 +143,70 @@ def stage_landed(
         raise
 
 
-def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[LoadResult]:
-    """Publish staged batches (one transaction each), then rebuild marts and the BI copy."""
+def publish_audited(
+    conn: duckdb.DuckDBPyConnection,
+    batches: list[StagedBatch],
+    audits: list[AuditReport],
+    settings: Settings,
+) -> list[LoadResult]:
+    """Gate and publish audited batches on an open writer, one transaction each.
+
+    A batch failing a critical expectation is recorded as ``failed`` and not published. Safe to
+    repeat after a crash: a batch whose load is already recorded as finished is reported and
+    discarded, never merged or quarantined twice. Marts are left to the caller.
+    """
     results: list[LoadResult] = []
-    if not batches:
-        return results
-    with writer(settings) as conn:
-        for batch in batches:
-            counts = publish(conn, batch)
-            results.append(_result(batch, "published", counts))
+    fresh = []
+    for batch, audit in zip(batches, audits, strict=True):
+        earlier = finished_load(conn, batch)
+        if earlier is not None:
+            log.info("load %s was finished by an earlier try", batch.load_id)
+            results.append(earlier)
             batch.discard()
+        else:
+            fresh.append((batch, audit))
+    if fresh:
+        gate_batches(conn, [b for b, _ in fresh], [a for _, a in fresh], settings)
+    for batch, audit in fresh:
+        if not audit.passed:
+            results.append(load_result(batch, "failed", MergeCounts(), audit.message()))
+        else:
+            counts = publish(conn, batch)
+            store_results(conn, audit)
+            results.append(load_result(batch, "published", counts))
+        batch.discard()
+    return results
+
+
+def finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
+    """The recorded outcome of a batch's load, if an earlier try already finished it."""
+    row = conn.execute(
+        "select status, message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
+        " where load_id = $load_id and status in ('published', 'failed')",
+        {"load_id": batch.load_id},
+    ).fetchone()
+    if row is None:
+        return None
+    counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
+    return load_result(batch, str(row[0]), counts, row[1])
+
+
+def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[LoadResult]:
+    """Audit, then publish staged batches (one transaction each), rebuild marts and the BI copy.
+
+    Marts failing a critical expectation keep the BI copy at its last good state.
+    """
+    if not batches:
+        return []
+    # gx runs once for all batches, before the writer lock is taken; only the volume check
+    # (per delivery) needs the warehouse
+    audits = audit_batches(batches, settings)
+    with writer(settings) as conn:
+        results = publish_audited(conn, batches, audits, settings)
+        pending = pending_marts(conn)
         rebuild_marts(conn)
-        publish_bi(conn, settings)
+        if audit_marts(conn, pending, settings).passed:
+            publish_bi(conn, settings)
     return results
 
 
@@ -172,7 +234,11 @@ def load_files(
     return results
 
 
-def _result(batch: StagedBatch, status: str, counts: MergeCounts) -> LoadResult:
+def load_result(
+    batch: StagedBatch, status: str, counts: MergeCounts | None = None, message: str | None = None
+) -> LoadResult:
+    """What happened to a staged batch, as ``ingest load --json`` reports it."""
+    counts = counts or MergeCounts()
     return LoadResult(
         source=batch.source_file,
         platform=batch.platform,
@@ -182,6 +248,7 @@ def _result(batch: StagedBatch, status: str, counts: MergeCounts) -> LoadResult:
         rows_quarantined=batch.rows_quarantined,
         load_id=batch.load_id,
         status=status,
+        message=message,
         rows_inserted=counts.inserted,
         rows_updated=counts.updated,
         rows_unchanged=counts.unchanged,

@@ -18,18 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import land_file, landed_files
 from ingest.model import PLATFORMS
-from ingest.pipeline import LoadResult, publish_batches, stage_landed
+from ingest.pipeline import LoadResult, publish_audited, publish_batches, stage_landed
 from ingest.platforms import registry
-from ingest.publish import MergeCounts, publish
 from ingest.staging import StagedBatch
 from ingest.transforms import publish_bi, rebuild_marts
-from ingest.validation import audit_batch, audit_marts, gate_batch, pending_marts, store_results
+from ingest.validation import audit_batches, audit_marts, pending_marts
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -238,57 +235,9 @@ def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResul
     if not present:
         return results
     batches = [StagedBatch.open(f) for f in present]
-    audits = [audit_batch(batch, settings) for batch in batches]
+    audits = audit_batches(batches, settings)
     with writer(settings) as conn:
-        for batch, audit in zip(batches, audits, strict=True):
-            earlier = _finished_load(conn, batch)
-            if earlier:
-                log.info("load %s was finished by an earlier try", batch.load_id)
-                results.append(earlier)
-            elif not gate_batch(conn, batch, audit).passed:
-                results.append(_load_result(batch, "failed", message=audit.message()))
-            else:
-                counts = publish(conn, batch)
-                store_results(conn, audit)
-                results.append(_load_result(batch, "published", counts))
-            batch.discard()
-    return results
-
-
-def _finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
-    row = conn.execute(
-        "select status, message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
-        " where load_id = $load_id and status in ('published', 'failed')",
-        {"load_id": batch.load_id},
-    ).fetchone()
-    if row is None:
-        return None
-    counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
-    return _load_result(batch, str(row[0]), counts, message=row[1])
-
-
-def _load_result(
-    batch: StagedBatch,
-    status: str,
-    counts: MergeCounts | None = None,
-    *,
-    message: str | None = None,
-) -> LoadResult:
-    counts = counts or MergeCounts()
-    return LoadResult(
-        source=batch.source_file,
-        platform=batch.platform,
-        format=batch.format,
-        rows_read=batch.rows_read,
-        rows_loaded=batch.rows_loaded,
-        rows_quarantined=batch.rows_quarantined,
-        load_id=batch.load_id,
-        status=status,
-        message=message,
-        rows_inserted=counts.inserted,
-        rows_updated=counts.updated,
-        rows_unchanged=counts.unchanged,
-    )
+        return publish_audited(conn, batches, audits, settings)
 
 
 def publish_day(

@@ -1,0 +1,123 @@
+"""One audit for a whole run: same per-load results as batch by batch, only offenders blocked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+
+from ingest import validation
+from ingest.pipeline import load_files, stage_file
+from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
+
+CHANNELS = [f"UCchannel{i:015d}" for i in range(6)]
+
+
+def _staged(settings, tmp_path: Path) -> list:
+    one = write_channels(
+        tmp_path / "one.json", [channel(c, str(1000 + i)) for i, c in enumerate(CHANNELS)]
+    )
+    # hidden counts: the followers_hidden expectations have rows on both sides
+    two = write_channels(
+        tmp_path / "two.json",
+        [channel(c, None, hidden=True) for c in CHANNELS[:2]] + [channel(CHANNELS[2], "7")],
+    )
+    # more likes than views on one of many videos: a warning that "mostly" forgives
+    items = [video(f"vid{i:08d}", c) for i, c in enumerate(CHANNELS)]
+    vids = write_videos(tmp_path / "videos.json", items)
+    return [stage_file(p, settings, day=DAY) for p in (one, two, vids)]
+
+
+def _rows(report) -> list[dict]:
+    return [asdict(r) for r in report.results]
+
+
+def test_run_wide_audit_gives_each_load_its_per_batch_results(settings, tmp_path, gx_session):
+    batches = _staged(settings, tmp_path)
+    run = validation.audit_batches(batches, chunk_rows=4)
+    alone = [validation.audit_batch(b, chunk_rows=4, now=run[0].checked_at) for b in batches]
+    for together, single in zip(run, alone, strict=True):
+        assert together.load_id == single.load_id
+        assert _rows(together) == _rows(single)
+    for batch in batches:
+        batch.discard()
+
+
+def test_an_offending_batch_is_found_and_only_it_is_blocked(settings, tmp_path, gx_session):
+    good = [
+        write_channels(
+            tmp_path / f"good{i}.json", [channel(c, str(100 * (i + 1))) for c in CHANNELS]
+        )
+        for i in range(3)
+    ]
+    broken = write_channels(tmp_path / "broken.json", [channel(c, None) for c in CHANNELS])
+    results = load_files([good[0], broken, good[1], good[2]], settings, day=DAY)
+    assert [r.status for r in results] == ["published", "failed", "published", "published"]
+    [failed] = [r for r in results if r.status == "failed"]
+    assert failed.source.endswith("broken.json")
+    # the same key in three loads of one run is a restatement, not a duplicate
+    assert query(settings, "select count(*) from core.account_daily")[0][0] == len(CHANNELS)
+    stored = query(
+        settings,
+        "select load_id, count(*), count(*) filter (not success) from meta.validations"
+        " group by load_id order by load_id",
+    )
+    assert {r[0] for r in stored} == {r.load_id for r in results}
+    assert all(bad == (1 if load == failed.load_id else 0) for load, _, bad in stored)
+    # the run's Data Docs: one page per suite, naming the blocked load
+    index = (validation.docs_root(settings) / "index.html").read_text()
+    assert failed.load_id in index
+    for suite in ("accounts", "account_daily"):
+        folder = validation.docs_root(settings) / "validations" / suite
+        assert len(list(folder.rglob("audit.html"))) == 1  # once for the run, not per batch
+
+
+def test_duplicate_keys_within_one_batch_still_fail_in_a_run(settings, tmp_path, gx_session):
+    batches = _staged(settings, tmp_path)
+    target = batches[0].entities["account_daily"].path
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(target)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), target)
+    run = validation.audit_batches(batches, chunk_rows=2)
+    assert [r.passed for r in run] == [False, True, True]
+    [failure] = run[0].failures(validation.CRITICAL)
+    assert failure.expectation == "expect_compound_columns_to_be_unique"
+    for batch in batches:
+        batch.discard()
+
+
+def _pages(tmp_path: Path, name: str, sizes: list[int]) -> list[Path]:
+    """One day's videos.list responses, page by page (the last one short)."""
+    paths, start = [], 0
+    for n, size in enumerate(sizes):
+        items = [video(f"vid{i:08d}", CHANNELS[i % 6]) for i in range(start, start + size)]
+        paths.append(write_videos(tmp_path / f"{name}_{n}.json", items))
+        start += size
+    return paths
+
+
+def test_volume_compares_a_day_of_pages_with_earlier_days(settings, tmp_path, gx_session):
+    first = DAY - timedelta(days=4)
+    for k in range(3):
+        day = first + timedelta(days=k)
+        results = load_files(_pages(tmp_path, f"d{k}", [5, 5, 2]), settings, day=day)
+        # the short last page is part of the day, not a drop
+        assert [r.status for r in results] == ["published"] * 3
+    # a full day again: its short last page passes
+    results = load_files(
+        _pages(tmp_path, "d3", [5, 5, 5, 1]), settings, day=first + timedelta(days=3)
+    )
+    assert {r.status for r in results} == {"published"}
+    [(observed,)] = query(
+        settings,
+        "select observed_value from meta.validations where load_id = $id"
+        " and suite = 'batch_volume' and severity = 'critical'",
+        {"id": results[-1].load_id},
+    )
+    assert observed.startswith("16 rows vs median 12 of the last 3 deliveries"), observed
+    # a day whose pages add up to far less than the days before is blocked, all its pages
+    results = load_files(_pages(tmp_path, "d4", [2, 1]), settings, day=date(2026, 9, 1))
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert "3 rows vs median 12" in (results[0].message or "")
