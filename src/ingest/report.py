@@ -1,17 +1,17 @@
-"""``ingest report``: one self-contained HTML page of the BI copy's marts, charts as inline SVG.
+"""``ingest report``: one self-contained HTML page of the BI copy's marts, charts drawn by plotly.
 
-The page needs no network and no script: every chart is SVG drawn here from the query results,
-so it opens the same in a browser on an offline machine, in a mail attachment or in CI.
+plotly.js is embedded in the page once and every figure is drawn from JSON next to it, so the
+page opens the same with no network: in a browser on an offline machine, as a mail attachment
+or in CI.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from html import escape
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -20,28 +20,33 @@ from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.warehouse import open_bi
 
-TIER_ORDER = ("nano", "micro", "macro", "mega")
-TIER_COLOURS = {"nano": "#9ecae1", "micro": "#2ca25f", "macro": "#fd8d3c", "mega": "#810f7c"}
-SERIES_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
-PLATFORM_COLOURS = {
-    "instagram": "#c13584",
-    "youtube": "#e62117",
-    "tiktok": "#111111",
-    "snapchat": "#e6c200",
+TIER_ORDER = ("nano", "micro", "macro", "mega", "hidden")
+TIER_COLOURS = {
+    "nano": "#9ecae1",
+    "micro": "#2ca25f",
+    "macro": "#fd8d3c",
+    "mega": "#810f7c",
+    "hidden": "#bdbdbd",
 }
-WIDTH, HEIGHT = 760, 320
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 150, 20, 20, 44
-
-Point = tuple[float, float]
+SPIKE_COLOUR = "#d62728"
+TOP_MICRO = 12
+GROWTH_TOP_MICRO = 3
+GROWTH_FASTEST = 3
+SPIKE_ACCOUNTS = 6
+SPIKE_TABLE_ROWS = 25
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 @dataclass(frozen=True)
-class Series:
-    """A named line of (x, y) points, with optional highlighted points (flagged days)."""
+class Chart:
+    """One section of the page: a plotly figure, or the sentence said when there is no data."""
 
-    name: str
-    points: list[Point]
-    marks: list[Point]
+    key: str
+    title: str
+    note: str
+    figure: Any  # plotly.graph_objects.Figure, or None when there is nothing to draw
+    empty: str
+    extra_html: str = ""
 
 
 def write_report(settings: Settings, out: Path) -> Path:
@@ -52,7 +57,11 @@ def write_report(settings: Settings, out: Path) -> Path:
     """
     conn = open_bi(settings)
     try:
-        page = render(conn, generated_at=datetime.now(UTC))
+        # imported here, not at module level: plotly takes a while to import and only the
+        # report needs it, so `ingest --help` and every other command stay quick
+        import plotly.graph_objects as go
+
+        page = render(conn, generated_at=datetime.now(UTC), go=go)
     finally:
         conn.close()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -60,18 +69,40 @@ def write_report(settings: Settings, out: Path) -> Path:
     return out
 
 
-def render(conn: duckdb.DuckDBPyConnection, *, generated_at: datetime) -> str:
-    """The whole page, from the marts of an open (read-only) BI connection."""
+def render(conn: duckdb.DuckDBPyConnection, *, generated_at: datetime, go: ModuleType) -> str:
+    """The whole page, from the marts of an open (read-only) BI connection.
+
+    ``go`` is ``plotly.graph_objects``, passed in so this module does not import plotly.
+    """
     latest = _scalar(conn, "select max(day) from marts.creator_engagement_daily")
     if not isinstance(latest, date):
         raise IngestError("the BI copy has no engagement rows yet: nothing to report")
-    sections = [
-        _tier_section(conn, latest),
-        _top_micro_section(conn, latest),
-        _scatter_section(conn, latest),
-        _growth_section(conn),
-        _anomaly_section(conn),
+    charts = [
+        _tier_chart(conn, go, latest),
+        _top_micro_chart(conn, go, latest),
+        _scatter_chart(conn, go, latest),
+        _growth_chart(conn, go, latest),
+        _spike_chart(conn, go),
     ]
+    sections = []
+    bundled = False
+    for chart in charts:
+        if chart.figure is None:
+            body = f"<p>{escape(chart.empty)}</p>"
+        else:
+            # plotly.js goes into the page once, with the first figure drawn; the others
+            # only call Plotly.newPlot on it
+            body = chart.figure.to_html(
+                full_html=False,
+                include_plotlyjs=not bundled,
+                div_id=f"chart-{chart.key}",
+                config=PLOT_CONFIG,
+            )
+            bundled = True
+        sections.append(
+            f"<section><h2>{escape(chart.title)}</h2><p class=note>{escape(chart.note)}</p>"
+            f"{body}{chart.extra_html}</section>"
+        )
     return _PAGE.format(
         latest=latest.isoformat(),
         generated=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -84,11 +115,19 @@ def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | 
     return row[0] if row else None
 
 
-def _section(title: str, note: str, content: str) -> str:
-    return f"<section><h2>{escape(title)}</h2><p class=note>{escape(note)}</p>{content}</section>"
+def _layout(fig: Any, *, height: int, **extra: Any) -> Any:
+    settings: dict[str, Any] = {
+        "template": "plotly_white",
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "font": {"family": "system-ui, sans-serif", "size": 12},
+        "legend": {"orientation": "h", "y": -0.18},
+    }
+    fig.update_layout(**{**settings, **extra})
+    return fig
 
 
-def _tier_section(conn: duckdb.DuckDBPyConnection, latest: date) -> str:
+def _tier_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
     rows = conn.execute(
         "select platform, coalesce(tier, 'hidden'), count(*) from marts.creator_tier_daily"
         " where day = $day group by all order by all",
@@ -97,299 +136,312 @@ def _tier_section(conn: duckdb.DuckDBPyConnection, latest: date) -> str:
     counts: dict[str, dict[str, int]] = {}
     for platform, tier, n in rows:
         counts.setdefault(str(platform), {})[str(tier)] = int(n)
-    tiers = [t for t in (*TIER_ORDER, "hidden") if any(t in c for c in counts.values())]
-    colours = {**TIER_COLOURS, "hidden": "#bdbdbd"}
-    stacks = [
-        (platform, [(tier, float(by_tier.get(tier, 0)), colours[tier]) for tier in tiers])
-        for platform, by_tier in sorted(counts.items())
-    ]
-    chart = _stacked_bars(stacks, x_label="accounts")
-    legend = _legend([(t, colours[t]) for t in tiers])
-    return _section(
+    platforms = sorted(counts)
+    tiers = [t for t in TIER_ORDER if any(t in c for c in counts.values())]
+    fig = None
+    if counts:
+        fig = go.Figure(
+            [
+                go.Bar(
+                    name=tier,
+                    x=platforms,
+                    y=[counts[p].get(tier, 0) for p in platforms],
+                    marker_color=TIER_COLOURS.get(tier, "#555"),
+                    hovertemplate="%{x}: %{y} " + tier + " accounts<extra></extra>",
+                )
+                for tier in tiers
+            ]
+        )
+        _layout(
+            fig, height=360, barmode="stack", yaxis_title="accounts", legend_traceorder="normal"
+        )
+    return Chart(
+        "tiers",
         "Tier distribution per platform",
-        f"Accounts per tier on {latest.isoformat()} (followers by the rule version on each row).",
-        chart + legend,
+        f"Accounts per tier on {latest.isoformat()} (followers by the rule version on each row;"
+        " hidden: the platform does not expose the count).",
+        fig,
+        "No account has a tier on this day.",
     )
 
 
-def _top_micro_section(conn: duckdb.DuckDBPyConnection, latest: date) -> str:
+def _top_micro_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
     rows = conn.execute(
-        "select coalesce(e.handle, e.account_id) || ' (' || e.platform || ')', e.engagement_rate"
+        "select coalesce(e.handle, e.account_id) || ' (' || e.platform || ')',"
+        " e.engagement_rate, e.followers, e.posts_28d"
         " from marts.creator_engagement_daily e"
         " join marts.creator_tier_daily t using (platform, account_id, day)"
         " where e.day = $day and t.tier = 'micro' and e.engagement_rate is not null"
-        " order by e.engagement_rate desc, e.account_id limit 12",
-        {"day": latest},
+        " order by e.engagement_rate desc, e.account_id limit $n",
+        {"day": latest, "n": TOP_MICRO},
     ).fetchall()
-    bars = [(str(label), 100 * float(rate), TIER_COLOURS["micro"]) for label, rate in rows]
-    chart = _stacked_bars([(label, [(label, v, c)]) for label, v, c in bars], x_label="%")
-    return _section(
+    fig = None
+    if rows:
+        # the best first, at the top of the chart: plotly draws horizontal bars bottom-up
+        ordered = list(reversed(rows))
+        fig = go.Figure(
+            go.Bar(
+                orientation="h",
+                y=[str(label) for label, *_ in ordered],
+                x=[100 * float(rate) for _, rate, _, _ in ordered],
+                customdata=[[followers, posts] for _, _, followers, posts in ordered],
+                marker_color=TIER_COLOURS["micro"],
+                hovertemplate="%{y}<br>engagement %{x:.2f}%<br>followers %{customdata[0]:,}"
+                "<br>posts in 28 days %{customdata[1]}<extra></extra>",
+            )
+        )
+        _layout(
+            fig,
+            height=max(260, 60 + 28 * len(rows)),
+            xaxis_title="engagement rate by followers (%)",
+            margin={"l": 170, "r": 20, "t": 20, "b": 50},
+        )
+    return Chart(
+        "top-micro",
         "Top micro creators by engagement",
-        "Engagement rate by followers (er_followers_v1, %) of micro accounts on the latest day.",
-        chart if bars else "<p>No micro account has an engagement rate on this day.</p>",
+        "Engagement rate by followers (er_followers_v1, %) of the micro accounts on the latest"
+        " day; hover for followers.",
+        fig,
+        "No micro account has an engagement rate on this day.",
     )
 
 
-def _scatter_section(conn: duckdb.DuckDBPyConnection, latest: date) -> str:
+def _scatter_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
     rows = conn.execute(
-        "select platform, followers, engagement_rate from marts.creator_engagement_daily"
-        " where day = $day and followers > 0 and engagement_rate is not null",
+        "select coalesce(t.tier, 'hidden'), coalesce(e.handle, e.account_id), e.platform,"
+        " e.followers, e.engagement_rate"
+        " from marts.creator_engagement_daily e"
+        " left join marts.creator_tier_daily t using (platform, account_id, day)"
+        " where e.day = $day and e.followers > 0 and e.engagement_rate is not null"
+        " order by all",
         {"day": latest},
     ).fetchall()
-    points = [
-        (math.log10(float(f)), 100 * float(r), PLATFORM_COLOURS.get(str(p), "#555"))
-        for p, f, r in rows
-    ]
-    platforms = sorted({str(p) for p, _, _ in rows})
-    chart = _scatter(points, x_label="followers (log scale)", y_label="engagement %")
-    legend = _legend([(p, PLATFORM_COLOURS.get(p, "#555")) for p in platforms])
-    return _section(
+    by_tier: dict[str, list[tuple[Any, ...]]] = {}
+    for tier, *rest in rows:
+        by_tier.setdefault(str(tier), []).append(tuple(rest))
+    fig = None
+    if rows:
+        fig = go.Figure(
+            [
+                go.Scatter(
+                    name=tier,
+                    mode="markers",
+                    x=[followers for _, _, followers, _ in by_tier[tier]],
+                    y=[100 * float(rate) for _, _, _, rate in by_tier[tier]],
+                    text=[f"{handle} ({platform})" for handle, platform, _, _ in by_tier[tier]],
+                    marker={"color": TIER_COLOURS.get(tier, "#555"), "size": 9, "opacity": 0.8},
+                    hovertemplate="%{text}<br>followers %{x:,}<br>engagement %{y:.2f}%"
+                    "<extra>" + tier + "</extra>",
+                )
+                for tier in TIER_ORDER
+                if tier in by_tier
+            ]
+        )
+        _layout(
+            fig,
+            height=380,
+            xaxis={"type": "log", "title": "followers (log scale)"},
+            yaxis_title="engagement rate by followers (%)",
+        )
+    return Chart(
+        "scatter",
         "Engagement vs followers",
-        "One dot per account on the latest day: smaller audiences tend to engage more.",
-        chart + legend,
+        "One dot per account on the latest day, coloured by tier: smaller audiences tend to"
+        " engage more.",
+        fig,
+        "No account has an engagement rate on this day.",
     )
 
 
-def _growth_section(conn: duckdb.DuckDBPyConnection) -> str:
-    picked = conn.execute(
+def _growth_picks(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[str, str]]:
+    """(creator_id, why it is shown): the top micro creators by engagement, then the fastest
+    growers over their history, without repeats."""
+    top_micro = conn.execute(
+        "select creator_id from marts.creator_daily"
+        " where day = $day and tier = 'micro' and engagement_rate is not null"
+        " order by engagement_rate desc, creator_id limit $n",
+        {"day": latest, "n": GROWTH_TOP_MICRO},
+    ).fetchall()
+    fastest = conn.execute(
         "select creator_id from marts.creator_daily where total_followers > 0"
         " group by creator_id having count(*) > 1"
         " order by arg_max(total_followers, day) / arg_min(total_followers, day) desc,"
-        " creator_id limit 5"
+        " creator_id limit $n",
+        {"n": GROWTH_TOP_MICRO + GROWTH_FASTEST},
     ).fetchall()
-    series = []
-    for (creator_id,) in picked:
-        points = conn.execute(
-            "select day, total_followers from marts.creator_daily"
-            " where creator_id = $c and total_followers is not null order by day",
+    picks = [(str(c), "top micro engagement") for (c,) in top_micro]
+    chosen = {c for c, _ in picks}
+    for (creator_id,) in fastest:
+        if len(picks) >= GROWTH_TOP_MICRO + GROWTH_FASTEST:
+            break
+        if str(creator_id) not in chosen:
+            picks.append((str(creator_id), "fastest growth"))
+            chosen.add(str(creator_id))
+    return picks
+
+
+def _follower_breaks(
+    conn: duckdb.DuckDBPyConnection, platforms: set[str], first: date, last: date
+) -> list[tuple[str, date, str]]:
+    """Days the follower series of these platforms changes definition (marts.metric_breaks).
+
+    The file warehouse's BI copy does not carry the view (only the lake does), so a missing
+    relation means no breaks to mark rather than an error.
+    """
+    if not platforms:
+        return []
+    try:
+        rows = conn.execute(
+            "select platform, break_date, note from marts.metric_breaks"
+            " where metric = 'followers' and not continuous"
+            " and break_date between $first and $last and list_contains($platforms, platform)"
+            " order by break_date, platform",
+            {"first": first, "last": last, "platforms": sorted(platforms)},
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [(str(p), d, str(note)) for p, d, note in rows]
+
+
+def _growth_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
+    picks = _growth_picks(conn, latest)
+    chart = Chart(
+        "growth",
+        "Follower growth of selected creators",
+        "Total followers across platforms per day (marts.creator_daily), indexed to 100 on each"
+        " creator's first day: the micro creators with the highest engagement and the creators"
+        " that grew most. Dotted lines mark follower-definition breaks (marts.metric_breaks).",
+        None,
+        "No creator has follower counts yet.",
+    )
+    if not picks:
+        return chart
+    fig = go.Figure()
+    platforms: set[str] = set()
+    days: list[date] = []
+    for creator_id, why in picks:
+        rows = conn.execute(
+            "select day, total_followers, platforms from marts.creator_daily"
+            " where creator_id = $c and total_followers > 0 order by day",
             {"c": creator_id},
         ).fetchall()
         # indexed to 100 on the first day, so small and large creators share one scale
-        base = float(points[0][1])
-        indexed = [(_ordinal(d), 100 * float(f) / base) for d, f in points]
-        series.append(Series(str(creator_id), indexed, []))
-    return _section(
-        "Follower growth of the fastest-growing creators",
-        "Total followers across platforms per day (marts.creator_daily), indexed to 100 on the"
-        " first day; the 5 creators that grew most.",
-        _lines(series) if series else "<p>No creator has more than one day yet.</p>",
-    )
+        base = float(rows[0][1])
+        fig.add_trace(
+            go.Scatter(
+                name=f"{creator_id} ({why})",
+                mode="lines",
+                x=[d for d, _, _ in rows],
+                y=[100 * float(f) / base for _, f, _ in rows],
+                customdata=[[f, p] for _, f, p in rows],
+                hovertemplate=creator_id + " %{x|%Y-%m-%d}<br>index %{y:.1f}"
+                "<br>followers %{customdata[0]:,} (%{customdata[1]})<extra></extra>",
+            )
+        )
+        days.extend((rows[0][0], rows[-1][0]))
+        platforms.update(p for _, _, ps in rows for p in str(ps).split(",") if p)
+    for platform, day, note in _follower_breaks(conn, platforms, min(days), max(days)):
+        # a break is a change of definition, not growth: a dotted line says so
+        fig.add_shape(
+            type="line",
+            xref="x",
+            yref="paper",
+            x0=day,
+            x1=day,
+            y0=0,
+            y1=1,
+            line={"color": "#555", "dash": "dot", "width": 1},
+        )
+        fig.add_annotation(
+            x=day,
+            xref="x",
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            text=f"{platform} followers break",
+            hovertext=note,
+            showarrow=False,
+            font={"size": 10, "color": "#555"},
+        )
+    _layout(fig, height=400, yaxis_title="total followers (first day = 100)")
+    return replace(chart, figure=fig)
 
 
-def _anomaly_section(conn: duckdb.DuckDBPyConnection) -> str:
+def _spike_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType) -> Chart:
     flagged = conn.execute(
         "select platform, account_id, coalesce(handle, account_id), day, followers_change_1d,"
         " median_change, mad_change, robust_score, threshold"
         " from marts.follower_anomalies_daily where is_spike"
-        " order by robust_score desc, day limit 25"
+        " order by robust_score desc, day limit $n",
+        {"n": SPIKE_TABLE_ROWS},
     ).fetchall()
-    series = []
-    shown: list[tuple[str, str]] = []
-    for platform, account_id, *_ in flagged:
-        if (platform, account_id) not in shown and len(shown) < 4:
-            shown.append((platform, account_id))
-    for platform, account_id in shown:
-        rows = conn.execute(
-            "select day, followers, is_spike, coalesce(handle, account_id)"
-            " from marts.follower_anomalies_daily where platform = $p and account_id = $a"
-            " and followers is not null order by day",
-            {"p": platform, "a": account_id},
-        ).fetchall()
-        points = [(_ordinal(d), float(f)) for d, f, _, _ in rows]
-        marks = [(_ordinal(d), float(f)) for d, f, spike, _ in rows if spike]
-        series.append(Series(f"{rows[0][3]} ({platform})", points, marks))
+    shown: list[tuple[str, str, str]] = []
+    for platform, account_id, handle, *_ in flagged:
+        key = (str(platform), str(account_id), str(handle))
+        if key not in shown and len(shown) < SPIKE_ACCOUNTS:
+            shown.append(key)
+    fig = None
+    if flagged:
+        fig = go.Figure()
+        for platform, account_id, handle in shown:
+            rows = conn.execute(
+                "select day, robust_score from marts.follower_anomalies_daily"
+                " where platform = $p and account_id = $a and robust_score is not null"
+                " order by day",
+                {"p": platform, "a": account_id},
+            ).fetchall()
+            fig.add_trace(
+                go.Scatter(
+                    name=f"{handle} ({platform})",
+                    mode="lines",
+                    x=[d for d, _ in rows],
+                    y=[s for _, s in rows],
+                    line={"width": 1.5},
+                    hovertemplate="%{x|%Y-%m-%d} score %{y:.1f}<extra>" + handle + "</extra>",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                name="flagged day",
+                mode="markers",
+                x=[d for _, _, _, d, *_ in flagged],
+                y=[s for *_, s, _ in flagged],
+                text=[f"{h} ({p})" for p, _, h, *_ in flagged],
+                customdata=[[c, m, mad, t] for *_, c, m, mad, _, t in flagged],
+                marker={"color": SPIKE_COLOUR, "size": 11, "symbol": "diamond"},
+                hovertemplate="%{text} %{x|%Y-%m-%d}<br>score %{y:.1f}"
+                " (threshold %{customdata[3]})<br>change %{customdata[0]:+,}"
+                "<br>median %{customdata[1]:,.1f}, MAD %{customdata[2]:,.1f}<extra></extra>",
+            )
+        )
+        for threshold in sorted({float(t) for *_, t in flagged}):
+            fig.add_hline(
+                y=threshold,
+                line={"color": SPIKE_COLOUR, "dash": "dash", "width": 1},
+                annotation_text=f"threshold {threshold:g}",
+                annotation_position="top left",
+            )
+        _layout(fig, height=400, yaxis_title="robust score")
     table = "".join(
         f"<tr><td>{escape(str(p))}</td><td>{escape(str(h))}</td><td>{d}</td>"
         f"<td>{c:+,}</td><td>{m:,.1f}</td><td>{mad:,.1f}</td><td>{s:,.1f}</td><td>{t:g}</td></tr>"
         for p, _, h, d, c, m, mad, s, t in flagged
     )
-    content = (
-        _lines(series, log_y=True)
-        + "<table><tr><th>platform</th><th>account</th><th>day</th><th>change</th>"
+    extra = (
+        "<table><tr><th>platform</th><th>account</th><th>day</th><th>change</th>"
         "<th>median</th><th>MAD</th><th>score</th><th>threshold</th></tr>" + table + "</table>"
         if flagged
-        else "<p>No follower spike flagged.</p>"
+        else ""
     )
-    return _section(
+    return Chart(
+        "spikes",
         "Flagged follower spikes",
         "Daily follower change against the account's trailing 28 days (anomaly_spike_mad_v1):"
         " score = (change - median) / max(1.4826 MAD, 0.1% of followers, rounding step, 1);"
-        " red dots are flagged days.",
-        content,
-    )
-
-
-def _ordinal(day: date) -> float:
-    return float(day.toordinal())
-
-
-# ---- drawing
-
-
-def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    if high <= low:
-        high = low + 1
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    ticks = [math.floor(low / step) * step]
-    while ticks[-1] < high:
-        ticks.append(round(ticks[-1] + step, 10))
-    return ticks
-
-
-def _label(value: float) -> str:
-    if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
-    if abs(value) >= 1_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:g}"
-
-
-def _frame(body: str, height: int = HEIGHT) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}"'
-        f' viewBox="0 0 {WIDTH} {height}" role="img">{body}</svg>'
-    )
-
-
-def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {extra}>{escape(text)}</text>'
-
-
-def _stacked_bars(
-    stacks: Sequence[tuple[str, Sequence[tuple[str, float, str]]]], x_label: str
-) -> str:
-    """Horizontal bars, one per label, each split into coloured parts."""
-    row = 26
-    height = PAD_TOP + PAD_BOTTOM + row * max(1, len(stacks))
-    top = max([sum(v for _, v, _ in parts) for _, parts in stacks] or [1.0])
-    ticks = _nice_ticks(0, top)
-    span = WIDTH - PAD_LEFT - PAD_RIGHT
-
-    def x(value: float) -> float:
-        return PAD_LEFT + span * value / ticks[-1]
-
-    body = []
-    for tick in ticks:
-        body.append(
-            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{PAD_TOP}"'
-            f' y2="{height - PAD_BOTTOM}" class=grid />'
-        )
-        body.append(_text(x(tick), height - PAD_BOTTOM + 16, _label(tick)))
-    for n, (label, parts) in enumerate(stacks):
-        y = PAD_TOP + n * row
-        body.append(_text(PAD_LEFT - 6, y + row / 2 + 4, label[:24], anchor="end"))
-        start = 0.0
-        for name, value, colour in parts:
-            if value <= 0:
-                continue
-            body.append(
-                f'<rect x="{x(start):.1f}" y="{y + 3}" width="{x(start + value) - x(start):.1f}"'
-                f' height="{row - 6}" fill="{colour}">'
-                f"<title>{escape(name)}: {value:g}</title></rect>"
-            )
-            start += value
-    body.append(_text(PAD_LEFT + span / 2, height - 8, x_label))
-    return _frame("".join(body), height)
-
-
-def _scatter(points: Sequence[tuple[float, float, str]], x_label: str, y_label: str) -> str:
-    """Dots on a log10 x axis (values are already log10) and a linear y axis."""
-    if not points:
-        return "<p>No account has an engagement rate on this day.</p>"
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x_lo, x_hi = math.floor(min(xs)), math.ceil(max(xs))
-    x_hi = max(x_hi, x_lo + 1)
-    y_ticks = _nice_ticks(0, max(ys))
-    span_x = WIDTH - PAD_LEFT - PAD_RIGHT
-    span_y = HEIGHT - PAD_TOP - PAD_BOTTOM
-
-    def px(v: float) -> float:
-        return PAD_LEFT + span_x * (v - x_lo) / (x_hi - x_lo)
-
-    def py(v: float) -> float:
-        return HEIGHT - PAD_BOTTOM - span_y * v / y_ticks[-1]
-
-    body = _axes_y(y_ticks, py)
-    for power in range(x_lo, x_hi + 1):
-        body.append(_text(px(power), HEIGHT - PAD_BOTTOM + 16, _label(10.0**power)))
-    body.extend(
-        f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="3.5" fill="{colour}" fill-opacity="0.7" />'
-        for xv, yv, colour in points
-    )
-    body.append(_text(PAD_LEFT + span_x / 2, HEIGHT - 8, x_label))
-    body.append(_text(18, HEIGHT / 2, y_label, extra=f'transform="rotate(-90 18 {HEIGHT / 2})"'))
-    return _frame("".join(body))
-
-
-def _axes_y(ticks: list[float], py: Any) -> list[str]:
-    parts = []
-    for tick in ticks:
-        parts.append(
-            f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{py(tick):.1f}"'
-            f' y2="{py(tick):.1f}" class=grid />'
-        )
-        parts.append(_text(PAD_LEFT - 6, py(tick) + 4, _label(tick), anchor="end"))
-    return parts
-
-
-def _lines(series: Sequence[Series], log_y: bool = False) -> str:
-    """Lines over days (x = date ordinals), one colour per series, with a legend."""
-    xs = [x for s in series for x, _ in s.points]
-    raw_ys = [y for s in series for _, y in s.points]
-    if not xs:
-        return "<p>No data.</p>"
-
-    def f(v: float) -> float:
-        return math.log10(max(v, 1.0)) if log_y else v
-
-    ys = [f(y) for y in raw_ys]
-    y_ticks = _nice_ticks(min(ys), max(ys))
-    x_lo, x_hi = min(xs), max(max(xs), min(xs) + 1)
-    span_x = WIDTH - PAD_LEFT - PAD_RIGHT
-    span_y = HEIGHT - PAD_TOP - PAD_BOTTOM
-
-    def px(v: float) -> float:
-        return PAD_LEFT + span_x * (v - x_lo) / (x_hi - x_lo)
-
-    def py(v: float) -> float:
-        return HEIGHT - PAD_BOTTOM - span_y * (v - y_ticks[0]) / (y_ticks[-1] - y_ticks[0])
-
-    body = []
-    for tick in y_ticks:
-        body.append(
-            f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{py(tick):.1f}"'
-            f' y2="{py(tick):.1f}" class=grid />'
-        )
-        shown = _label(10**tick) if log_y else _label(tick)
-        body.append(_text(PAD_LEFT - 6, py(tick) + 4, shown, anchor="end"))
-    for tick in _nice_ticks(x_lo, x_hi, 6):
-        if x_lo <= tick <= x_hi and tick == int(tick):
-            label = date.fromordinal(int(tick)).strftime("%b %d")
-            body.append(_text(px(tick), HEIGHT - PAD_BOTTOM + 16, label))
-    legend = []
-    for n, line in enumerate(series):
-        colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
-        path = " ".join(f"{px(x):.1f},{py(f(y)):.1f}" for x, y in line.points)
-        body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" />')
-        body.extend(
-            f'<circle cx="{px(x):.1f}" cy="{py(f(y)):.1f}" r="5" fill="#d62728" />'
-            for x, y in line.marks
-        )
-        legend.append((line.name, colour))
-    return _frame("".join(body)) + _legend(legend)
-
-
-def _legend(items: Sequence[tuple[str, str]]) -> str:
-    return (
-        "<div class=legend>"
-        + "".join(
-            f'<span><i style="background:{colour}"></i>{escape(name)}</span>'
-            for name, colour in items
-        )
-        + "</div>"
+        " lines are the scores of the flagged accounts, red diamonds the flagged days.",
+        fig,
+        "No follower spike flagged.",
+        extra,
     )
 
 
@@ -400,13 +452,9 @@ _PAGE = """<!doctype html>
 <title>Creator metrics report</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; background: #fff; }}
-section {{ margin-bottom: 32px; }}
+section {{ margin-bottom: 32px; max-width: 1100px; }}
 h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-bottom: 4px; }}
 .note {{ color: #666; margin-top: 0; }}
-svg text {{ font-size: 11px; fill: #444; }}
-svg .grid {{ stroke: #e5e5e5; }}
-.legend span {{ margin-right: 14px; }}
-.legend i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; }}
 table {{ border-collapse: collapse; margin-top: 8px; }}
 td, th {{ border-bottom: 1px solid #eee; padding: 3px 8px; text-align: right; }}
 </style>

@@ -1,20 +1,25 @@
-"""The HTML report: built from a small BI copy, rendered by headless Chromium, not blank."""
+"""The HTML report: built from a small BI copy, drawn by plotly in headless Chromium, not blank."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
+from plotly.offline import get_plotlyjs
 
 from ingest.config import Settings
 from ingest.creators import MappingRow, apply_mapping
 from ingest.errors import IngestError
-from ingest.report import write_report
+from ingest.report import TIER_COLOURS, render, write_report
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.warehouse import writer
 
@@ -22,6 +27,7 @@ END = date(2026, 9, 30)
 DAYS = 40
 OBSERVED = datetime(2026, 10, 1, 6, tzinfo=UTC)
 CHROMIUM = shutil.which("chromium")
+WINDOW = (1200, 2400)  # tall enough for every chart
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (make pytest installs it)"
 )
@@ -103,23 +109,80 @@ def report(tmp_path_factory) -> Path:
     return write_report(settings, root / "out" / "report.html")
 
 
-def test_the_page_is_self_contained_with_every_chart(report):
+CHARTS = ("tiers", "top-micro", "scatter", "growth", "spikes")
+
+
+def test_the_page_has_one_plotly_div_per_chart(report):
     page = report.read_text(encoding="utf-8")
-    assert page.count("<svg") == 5  # tiers, top micro, scatter, growth, spikes
+    assert re.findall(r'<div id="(chart-[a-z-]+)" class="plotly-graph-div"', page) == [
+        f"chart-{key}" for key in CHARTS
+    ]
+    assert page.count("Plotly.newPlot(") == len(CHARTS)
     for title in (
         "Tier distribution per platform",
         "Top micro creators by engagement",
         "Engagement vs followers",
-        "Follower growth",
+        "Follower growth of selected creators",
         "Flagged follower spikes",
     ):
         assert title in page
-    # nothing to fetch: no scripts, stylesheets or images from elsewhere
-    assert "<script" not in page and "<link" not in page and "src=" not in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "https://" not in page
+    # no hand-drawn charts left (plotly.js itself carries SVG snippets as strings)
+    drawn = page.replace(get_plotlyjs(), "")
+    assert "<svg" not in drawn and "<polyline" not in drawn
     # the bought followers are in the spike table, with the explanation beside the flag
     assert "<td>fatou</td><td>2026-09-27</td>" in page
+
+
+def test_the_page_is_self_contained(report):
+    page = report.read_text(encoding="utf-8")
+    bundle = get_plotlyjs()
+    # plotly.js is inlined exactly once, however many charts use it
+    assert page.count(bundle) == 1
+    assert page.count("plotly.js v") == 1
+    # nothing to fetch: no script from elsewhere (no CDN), no stylesheet, image or frame
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and all("src" not in tag for tag in scripts)
+    assert not re.search(r"<script[^>]+src\s*=\s*[\"']?https?://", page)
+    assert not re.search(r"<(link|img|iframe)\b", page)
+    # outside the bundle (which carries map attributions as strings) the page names no URL
+    rest = page.replace(bundle, "")
+    assert "http://" not in rest and "https://" not in rest
+
+
+def test_metric_breaks_are_marked_on_the_growth_chart(report, tmp_path):
+    import plotly.graph_objects as go
+
+    # the file warehouse's BI copy has no marts.metric_breaks; a writable copy gets one
+    bi = report.parent.parent / "warehouse" / "creators_bi.duckdb"
+    copy = tmp_path / "bi.duckdb"
+    shutil.copyfile(bi, copy)
+    conn = duckdb.connect(str(copy))
+    try:
+        page = render(conn, generated_at=OBSERVED, go=go)
+        assert "followers break" not in page
+        conn.execute(
+            "create table marts.metric_breaks (platform varchar, metric varchar,"
+            " break_date date, continuous boolean, note varchar)"
+        )
+        conn.execute(
+            "insert into marts.metric_breaks values"
+            " ('youtube', 'followers', '2026-09-15', false, 'counts rounded from here'),"
+            " ('youtube', 'followers', '2026-09-16', true, 'same series, new endpoint'),"
+            " ('tiktok', 'views', '2026-09-17', false, 'not a follower series'),"
+            " ('youtube', 'followers', '2020-01-01', false, 'before the plotted days')"
+        )
+        page = render(conn, generated_at=OBSERVED, go=go)
+    finally:
+        conn.close()
+    assert page.count("followers break") == 1
+    assert "youtube followers break" in page and "counts rounded from here" in page
+    assert "2026-09-15" in page
+
+
+def test_importing_the_report_module_does_not_import_plotly():
+    # `ingest --help` stays quick: plotly is imported only when a report is written
+    code = "import sys, ingest.cli, ingest.report; assert 'plotly' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_a_missing_bi_copy_is_a_clear_error(tmp_path):
@@ -143,7 +206,10 @@ def screenshot(page: Path, png: Path, profile: Path) -> bytes:
             "--disable-sync",
             f"--user-data-dir={profile}",
             f"--screenshot={png}",
-            "--window-size=1200,1600",
+            f"--window-size={WINDOW[0]},{WINDOW[1]}",
+            # plotly draws with JavaScript after load: let the page's clock run (virtual time,
+            # so no real waiting) before the screenshot is taken
+            "--virtual-time-budget=10000",
             page.resolve().as_uri(),
         ],
         check=True,
@@ -175,6 +241,18 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     for y in range(height):
         start = y * (stride + 1)
         kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        # fast paths: most rows of a page are unfiltered or "up" rows, and an "up" row of
+        # zeros (the usual white band) repeats the row above
+        if kind == 0 or (kind == 2 and not any(line)):
+            line = line if kind == 0 else bytearray(previous)
+            pixels.extend(bytes(line[x : x + 3]) for x in range(0, stride, bpp))
+            previous = line
+            continue
+        if kind == 2:
+            line = bytearray((a + b) & 0xFF for a, b in zip(line, previous, strict=True))
+            pixels.extend(bytes(line[x : x + 3]) for x in range(0, stride, bpp))
+            previous = line
+            continue
         for i in range(stride):
             left = line[i - bpp] if i >= bpp else 0
             up = previous[i]
@@ -195,22 +273,27 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, pixels
 
 
-def colour_stats(png: bytes) -> tuple[int, float]:
-    """Distinct colours and the share of pixels that are not the page background (white)."""
+def colour_stats(png: bytes) -> tuple[int, float, int]:
+    """Distinct colours, the share of pixels that are not the page background (white) and
+    the pixels painted in the tier colours (solid bar fills only plotly can have drawn)."""
     _, _, pixels = png_pixels(png)
-    inked = sum(1 for p in pixels if p != b"\xff\xff\xff")
-    return len(set(pixels)), inked / len(pixels)
+    counts = Counter(pixels)
+    inked = len(pixels) - counts[b"\xff\xff\xff"]
+    tiers = {bytes.fromhex(TIER_COLOURS[t][1:]) for t in ("nano", "micro", "macro", "mega")}
+    return len(counts), inked / len(pixels), sum(counts[c] for c in tiers)
+
+
+def rendered(colours: int, inked: float, tier_pixels: int) -> bool:
+    # tier, platform and series colours plus anti-aliased text and lines, and the bars
+    return colours >= 200 and inked >= 0.03 and tier_pixels >= 5_000
 
 
 @needs_chromium
 def test_chromium_renders_the_charts(report, tmp_path):
     png = screenshot(report, tmp_path / "report.png", tmp_path / "profile")
-    width, height, _ = png_pixels(png)
-    assert (width, height) == (1200, 1600)
-    colours, inked = colour_stats(png)
-    # tier, platform and series colours plus anti-aliased text and lines
-    assert colours >= 200
-    assert inked >= 0.03
+    # the size straight from the IHDR chunk: decoding twice costs seconds
+    assert struct.unpack(">II", png[16:24]) == WINDOW
+    assert rendered(*colour_stats(png))
 
 
 @needs_chromium
@@ -218,5 +301,16 @@ def test_the_check_fails_on_a_blank_page(tmp_path):
     blank = tmp_path / "blank.html"
     blank.write_text("<!doctype html><html><body></body></html>", encoding="utf-8")
     png = screenshot(blank, tmp_path / "blank.png", tmp_path / "profile")
-    colours, inked = colour_stats(png)
-    assert colours < 200 and inked < 0.03
+    assert not rendered(*colour_stats(png))
+
+
+@needs_chromium
+def test_the_check_fails_when_the_charts_are_not_drawn(report, tmp_path):
+    # the same page with its scripts removed: titles, notes and the table but no chart
+    page = report.read_text(encoding="utf-8")
+    bare = tmp_path / "bare.html"
+    bare.write_text(re.sub(r"<script\b.*?</script>", "", page, flags=re.S), encoding="utf-8")
+    png = screenshot(bare, tmp_path / "bare.png", tmp_path / "profile")
+    colours, inked, tier_pixels = colour_stats(png)
+    assert tier_pixels == 0
+    assert not rendered(colours, inked, tier_pixels)
