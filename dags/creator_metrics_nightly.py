@@ -74,6 +74,24 @@ def record_failure(context: Any) -> None:
 )
 def creator_metrics_nightly() -> None:
     @task
+    def pull_platform_day(platform: str) -> dict[str, Any]:
+        from creator_metrics.hooks import platform_credentials
+        from ingest import runs
+
+        creds = platform_credentials(platform)
+        if creds is None:
+            return runs.pull_platform_day(platform, _day(), _settings())
+        return runs.pull_platform_day(
+            platform,
+            _day(),
+            _settings(),
+            token=creds.token,
+            base_url=creds.base_url,
+            accounts=creds.accounts,
+        )
+
+    # an incomplete pull fails its task (retries resume it), yet what landed is still staged
+    @task(trigger_rule="all_done")
     def stage_platform_day(platform: str) -> dict[str, Any]:
         from ingest import runs
 
@@ -103,7 +121,9 @@ def creator_metrics_nightly() -> None:
 
         runs.check_summary(summary, marts)
 
+    pulled = pull_platform_day.expand(platform=list(PLATFORMS))
     staged = stage_platform_day.expand(platform=list(PLATFORMS))
+    pulled >> staged
     summary = publish_staged_batches(staged)
     marts = rebuild_marts()
     summary >> marts

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -88,9 +89,11 @@ def test_bad_rows_are_quarantined_and_counts_add_up(settings: Settings):
     ]
 
 
-def test_duplicate_keys_in_one_file_quarantine_the_repeat(settings: Settings, tmp_path: Path):
+def test_a_contradicting_repeat_of_a_key_is_quarantined(settings: Settings, tmp_path: Path):
     doc = json.loads((YT / "videos_list.json").read_text())
-    doc["items"].append(dict(doc["items"][0]))
+    repeat = json.loads(json.dumps(doc["items"][0]))
+    repeat["statistics"]["viewCount"] = "1300"
+    doc["items"].append(repeat)
     path = tmp_path / "dupes.json"
     path.write_text(json.dumps(doc))
     [result] = load_files([path], settings, day=DAY)
@@ -98,6 +101,38 @@ def test_duplicate_keys_in_one_file_quarantine_the_repeat(settings: Settings, tm
     [(line, reason)] = query(settings, "select line, reason from quarantine.rows")
     assert line == 4
     assert "first seen at line 1" in reason
+    assert query(settings, "select views from core.post_daily where post_id = 'vidAllCount'") == [
+        (1200,)
+    ]
+
+
+def test_an_exact_repeat_of_a_record_loads_once(settings: Settings, tmp_path: Path):
+    doc = json.loads((YT / "videos_list.json").read_text())
+    doc["items"].append(json.loads(json.dumps(doc["items"][0])))
+    path = tmp_path / "repeat.json"
+    path.write_text(json.dumps(doc))
+    [result] = load_files([path], settings, day=DAY)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 4, 0)
+    assert query(settings, "select count(*) from core.post_daily") == [(3,)]
+
+
+def test_archive_members_complementing_the_same_days_all_load(settings: Settings, tmp_path: Path):
+    # two members number their lines from 1 and describe the same account-days
+    archive = tmp_path / "tiktok_studio.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name in ("Overview.csv", "FollowerHistory.csv"):
+            zipped.write(FIXTURES / "tiktok" / name, name)
+    [result] = load_files([archive], settings, account="creator.one", day=date(2026, 9, 2))
+    assert result.status == "published", result.message
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 6, 0)
+    assert query(
+        settings,
+        "select day, followers, daily_views, daily_comments from core.account_daily order by day",
+    ) == [
+        (date(2026, 8, 29), 15002, 1204, 12),
+        (date(2026, 8, 30), None, 987, -1),
+        (date(2026, 8, 31), 15010, 1530, 9),
+    ]
 
 
 def test_a_later_observation_replaces_and_keeps_history(settings: Settings, tmp_path: Path):

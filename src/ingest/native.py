@@ -67,6 +67,8 @@ def _select_list(entity: Entity, provided: dict[str, str]) -> str:
         expr = provided.get(column.name, "null")
         parts.append(f"cast({expr} as {column.sql_type}) as {column.name}")
     parts.append("cast(line as bigint) as _line")
+    # one JSON document: its record numbers are its line numbers
+    parts.append("cast(line as bigint) as _record")
     return ", ".join(parts)
 
 
@@ -74,7 +76,7 @@ def _reference_rows(
     items: Iterator[Item], observed_at: datetime
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, set[str]]]:
     """Run the reference row builder's items through the staging row rules."""
-    from ingest.staging import LINE_COLUMN, _first_reject, _groups
+    from ingest.staging import LINE_COLUMN, RECORD_COLUMN, _first_reject, _groups
 
     accepted: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, set[str]] = {}
@@ -87,7 +89,9 @@ def _reference_rows(
         for item in group:
             assert isinstance(item, Record)
             columns.setdefault(item.entity, set()).update(item.values)
-            accepted.setdefault(item.entity, []).append({**item.values, LINE_COLUMN: item.line})
+            accepted.setdefault(item.entity, []).append(
+                {**item.values, LINE_COLUMN: item.line, RECORD_COLUMN: item.line}
+            )
     return accepted, rejects, columns
 
 

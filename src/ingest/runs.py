@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,50 @@ def _inbox_files(folder: Path) -> list[Path]:
         for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def pull_platform_day(
+    platform: str,
+    day: date,
+    settings: Settings,
+    *,
+    token: str | None = None,
+    base_url: str | None = None,
+    accounts: Sequence[str] = (),
+    creators: Path | str | None = None,
+) -> dict[str, Any]:
+    """The day's API pull for one platform, landing pages only; staging replays what landed.
+
+    Skipped, not failed, when the platform has no token or no tracked accounts (an
+    exports-only installation). An incomplete pull raises, so a retry resumes it.
+
+    Returns:
+        the pull summary as plain values (it travels as an XCom).
+    """
+    from ingest.extract import TOKEN_ENV, PullOptions, pull
+
+    creators = creators or os.environ.get("INGEST_CREATORS") or None
+    options = PullOptions.from_env(platform)
+    token = token or options.token
+    if not token or not (accounts or creators):
+        log.info("%s: no credentials or tracked accounts; no API pull", platform)
+        return {"platform": platform, "day": day.isoformat(), "skipped": True}
+    summary = pull(
+        platform,
+        day,
+        settings,
+        accounts=list(accounts) or None,
+        creators=creators,
+        base_url=base_url,
+        load=False,
+        options=replace(options, token=token),
+    )
+    if not summary.ok:
+        raise IngestError(
+            f"{platform} pull for {day} is incomplete ({TOKEN_ENV[platform]} or the"
+            f" {platform}_default connection): {'; '.join(summary.errors) or 'see log'}"
+        )
+    return summary.to_dict()
 
 
 def stage_platform_day(

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
+# the source record's number in the batch; lines repeat across the members of an archive
+RECORD_COLUMN = "_record"
 # no platform of ours existed before this; earlier dates are broken values
 EARLIEST_DAY = date(2005, 1, 1)
 # clock skew allowed between a platform's "now" and ours
@@ -103,7 +105,9 @@ class StagedBatch:
 
 def arrow_schema(entity: Entity) -> pa.Schema:
     fields = [pa.field(c.name, _ARROW_TYPES[c.sql_type]) for c in entity.columns]
-    return pa.schema([*fields, pa.field(LINE_COLUMN, pa.int64())])
+    return pa.schema(
+        [*fields, pa.field(LINE_COLUMN, pa.int64()), pa.field(RECORD_COLUMN, pa.int64())]
+    )
 
 
 def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple[str, str] | None:
@@ -159,16 +163,16 @@ class _EntityWriter:
         self.entity = entity
         self.path = path
         self.schema = arrow_schema(entity)
-        self.names = [*entity.column_names, LINE_COLUMN]
         self.buffer: list[dict[str, Any]] = []
         self.columns: set[str] = set()
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, number: int) -> None:
         self.columns.update(record.values)
         row = dict(record.values)
         row[LINE_COLUMN] = record.line
+        row[RECORD_COLUMN] = number
         self.buffer.append(row)
         if len(self.buffer) >= FLUSH_ROWS:
             self.flush()
@@ -259,7 +263,7 @@ def stage(
                     writers[item.entity] = _EntityWriter(
                         ENTITIES[item.entity], folder / f"{item.entity}.raw.parquet"
                     )
-                writers[item.entity].add(item)
+                writers[item.entity].add(item, batch.rows_read)
         for writer in writers.values():
             writer.close()
         if rejects:
@@ -313,50 +317,70 @@ def _first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | 
 def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) -> None:
     """Resolve keys that occur more than once in the batch.
 
-    Daily facts: a second observation of the same key in one file is a contradiction, so
-    every record after the first goes to quarantine, naming the line it repeats. Dimension
-    rows (accounts, posts) repeat legitimately (one per post of an account): the last wins.
+    Daily facts: rows of one key that complement each other (each column has at most one
+    value among them, as when two members of an export archive give different metrics of
+    the same day) are combined into one row. Rows that contradict each other are not: every
+    record after the first goes to quarantine, naming the line it repeats. Dimension rows
+    (accounts, posts) repeat legitimately (one per post of an account): the last wins.
     """
     conn = duckdb.connect()
     try:
-        dup_lines: dict[int, tuple[str, int]] = {}
+        # record -> (its line, entity, line of the first record with the same key)
+        duplicates: dict[int, tuple[int, str, int]] = {}
         for name, writer in writers.items():
             entity = writer.entity
             if writer.rows == 0 or entity.partition is None:
                 continue
             keys = ", ".join(entity.primary_key)
+            values = [c for c in entity.column_names if c not in entity.primary_key]
+            conflict = " or ".join(f"count(distinct {c}) over w > 1" for c in values) or "false"
             found = conn.execute(
-                f"select {LINE_COLUMN}, first_line from ("  # names from the model
-                f" select {LINE_COLUMN}, min({LINE_COLUMN}) over w as first_line,"
-                f" row_number() over (w order by {LINE_COLUMN}) as seen"
+                f"select {RECORD_COLUMN}, {LINE_COLUMN}, first_line from ("  # names from the model
+                f" select {RECORD_COLUMN}, {LINE_COLUMN}, ({conflict}) as conflicting,"
+                f" first_value({LINE_COLUMN}) over (w order by {RECORD_COLUMN}) as first_line,"
+                f" row_number() over (w order by {RECORD_COLUMN}) as seen"
                 f" from read_parquet($path) window w as (partition by {keys})"
-                ") where seen > 1",
+                ") where seen > 1 and conflicting",
                 {"path": str(writer.path)},
             ).fetchall()
-            for line, first in found:
-                dup_lines.setdefault(line, (name, first))
-        if dup_lines:
-            conn.execute("create temp table dup_lines (line bigint, entity varchar, first bigint)")
+            for number, line, first in found:
+                duplicates.setdefault(number, (line, name, first))
+        if duplicates:
+            conn.execute(
+                "create temp table dup_records"
+                " (record bigint, line bigint, entity varchar, first bigint)"
+            )
             conn.executemany(
-                "insert into dup_lines values (?, ?, ?)",
-                [(line, ent, first) for line, (ent, first) in dup_lines.items()],
+                "insert into dup_records values (?, ?, ?, ?)",
+                [(number, *found) for number, found in duplicates.items()],
             )
         for name, writer in writers.items():
             if writer.rows == 0:
                 continue
             entity = writer.entity
             final = Path(batch.folder) / f"{name}.parquet"
-            keep = f"{LINE_COLUMN} not in (select line from dup_lines)" if dup_lines else "true"
-            latest = ""
+            keep = (
+                f"{RECORD_COLUMN} not in (select record from dup_records)" if duplicates else "true"
+            )
+            keys = ", ".join(entity.primary_key)
             if entity.partition is None:
-                keys = ", ".join(entity.primary_key)
-                latest = (
+                query = (
+                    f"select * from read_parquet($src) where {keep}"
                     f" qualify row_number() over (partition by {keys}"
-                    f" order by {LINE_COLUMN} desc) = 1"
+                    f" order by {RECORD_COLUMN} desc) = 1"
+                )
+            else:
+                # what is left per key has at most one value per column: max() is that value
+                combined = ", ".join(
+                    f"max({c}) as {c}" for c in entity.column_names if c not in entity.primary_key
+                )
+                query = (
+                    f"select {keys}, {combined}, min({LINE_COLUMN}) as {LINE_COLUMN},"
+                    f" min({RECORD_COLUMN}) as {RECORD_COLUMN}"
+                    f" from read_parquet($src) where {keep} group by {keys}"
                 )
             conn.execute(
-                f"copy (select * from read_parquet($src) where {keep}{latest})"
-                " to $dst (format parquet)",
+                f"copy ({query}) to $dst (format parquet)",
                 {"src": str(writer.path), "dst": str(final)},
             )
             rows = conn.execute(
@@ -369,20 +393,18 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
                 columns=[c for c in entity.column_names if c in writer.columns],
                 rows=int(rows[0]) if rows else 0,
             )
-        if dup_lines:
-            _append_duplicate_rejects(conn, batch, writers)
-            batch.rows_quarantined += len(dup_lines)
+        if duplicates:
+            _append_duplicate_rejects(conn, batch)
+            batch.rows_quarantined += len(duplicates)
     finally:
         conn.close()
 
 
-def _append_duplicate_rejects(
-    conn: duckdb.DuckDBPyConnection, batch: StagedBatch, writers: dict[str, _EntityWriter]
-) -> None:
+def _append_duplicate_rejects(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> None:
     path = Path(batch.folder) / "quarantine.parquet"
     previous = path.with_suffix(".first.parquet")
     path.rename(previous)
-    rows = conn.execute("select line, entity, first from dup_lines order by line").fetchall()
+    rows = conn.execute("select line, entity, first from dup_records order by record").fetchall()
     extra = [
         {
             "line": line,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ class PlatformHook(BaseHook):
 
     def get_conn(self) -> PlatformCredentials:
         return self.get_credentials()
+
+    def credentials_if_defined(self) -> PlatformCredentials | None:
+        """The credentials, or None when the connection does not exist (no API pull then)."""
+        try:
+            return self.get_credentials()
+        except AirflowNotFoundException:
+            return None
 
 
 def _base_url(scheme: str | None, host: str | None, port: int | None) -> str | None:
