@@ -8,15 +8,22 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingest.config import Settings
-from ingest.demo import youtube
+from ingest.creators import load_mapping
+from ingest.demo import creators as creators_csv
+from ingest.demo import instagram, snapchat, tiktok, youtube
 from ingest.demo.files import DemoFile
 from ingest.demo.world import build_world
 from ingest.landing import land_file
 from ingest.pipeline import LoadResult, publish_batches, stage_landed
 from ingest.platforms import registry
-from ingest.warehouse import open_warehouse
+from ingest.warehouse import open_bi
 
-WRITERS = {"youtube": youtube.write}
+WRITERS = {
+    "youtube": youtube.write,
+    "instagram": instagram.write,
+    "tiktok": tiktok.write,
+    "snapchat": snapchat.write,
+}
 
 
 def write_demo_files(
@@ -30,6 +37,7 @@ def write_demo_files(
     files: list[DemoFile] = []
     for write in WRITERS.values():
         files.extend(write(world, out))
+    creators_csv.write(world, out)
     return files
 
 
@@ -44,6 +52,8 @@ def run_demo(
 ) -> str:
     """Generate the demo data, land, stage and publish it, and summarise the warehouse."""
     files = write_demo_files(out, creators=creators, days=days, seed=seed, end=end)
+    # the mapping first: the publish below then rolls every account up under its creator
+    load_mapping(out / creators_csv.MAPPING_FILE, settings)
     staged = []
     show_progress = sys.stderr.isatty()
     for n, demo_file in enumerate(files, start=1):
@@ -83,7 +93,7 @@ def summarise(settings: Settings, results: list[LoadResult]) -> str:
             f"  {platform:<10} {loads:>5} files  {read:>8} rows read  {loaded:>8} loaded"
             f"  {quarantined:>4} quarantined"
         )
-    conn = open_warehouse(settings.bi_warehouse, read_only=True)
+    conn = open_bi(settings)
     try:
         tiers = conn.execute(
             "select tier, count(*) from marts.creator_tier_daily"
@@ -107,5 +117,8 @@ def summarise(settings: Settings, results: list[LoadResult]) -> str:
         )
     finally:
         conn.close()
-    lines.append(f"Warehouse: {settings.warehouse}  BI copy: {settings.bi_warehouse}")
+    if settings.lake is not None:
+        lines.append(f"Warehouse: {settings.describe()}  (BI reads the lake's latest snapshot)")
+    else:
+        lines.append(f"Warehouse: {settings.warehouse}  BI copy: {settings.bi_warehouse}")
     return "\n".join(lines)

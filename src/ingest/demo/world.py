@@ -17,6 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 BASE_ENGAGEMENT = 0.06
 ENGAGEMENT_SIZE_EXPONENT = -0.22
 
+# share of creators with an account on each platform (most people are on two or three)
+PRESENCE: dict[str, float] = {"youtube": 0.7, "instagram": 0.5, "tiktok": 0.5, "snapchat": 0.4}
+# posts per day, drawn uniformly per account: long-form video comes less often
+CADENCE: dict[str, tuple[float, float]] = {"youtube": (0.07, 0.45)}
+DEFAULT_CADENCE = (0.15, 0.8)
+
 
 @dataclass
 class Post:
@@ -66,6 +72,25 @@ class Account:
     def posts_until(self, day: date) -> list[Post]:
         return [p for p in self.posts if p.published_at.date() <= day]
 
+    def daily_counts(self, day: date) -> dict[str, int]:
+        """What all posts gained on ``day``: the account's daily views, likes, comments, ..."""
+        before = day - timedelta(days=1)
+        totals = dict.fromkeys(("views", "likes", "comments", "shares", "saves"), 0)
+        for post in self.posts_until(day):
+            now, then = post.counts_on(day), post.counts_on(before)
+            for key in totals:
+                totals[key] += now[key] - then[key]
+        return totals
+
+    def follow_flows(self, day: date) -> tuple[int, int]:
+        """Followers gained and lost on ``day``; their difference is the day's net change."""
+        previous = self.followers_by_day.get(day - timedelta(days=1), self.followers_by_day[day])
+        net = self.followers_by_day[day] - previous
+        # some followers leave every day; a seeded draw per account-day keeps it reproducible
+        churn = random.Random(f"{self.account_id}/{day.isoformat()}").uniform(0.0002, 0.0015)
+        lost = int(self.followers_by_day[day] * churn)
+        return max(net, 0) + lost, lost + max(-net, 0)
+
 
 @dataclass
 class Creator:
@@ -105,7 +130,8 @@ def build_world(
         base = f"{name.lower().replace(' ', '')}{index}"
         # log-normal around 15k: a long tail from a few hundred to several million
         audience = max(200, int(rng.lognormvariate(math.log(15_000), 1.9)))
-        present = [p for p in platforms if rng.random() < 0.75] or [platforms[0]]
+        present = [p for p in platforms if rng.random() < PRESENCE.get(p, 0.75)]
+        present = present or [platforms[0]]
         accounts = {
             platform: _account(rng, platform, base, name, audience, start, end)
             for platform in present
@@ -137,7 +163,8 @@ def _account(
         day += timedelta(days=1)
     account = Account(
         platform=platform,
-        account_id=_account_id(rng, platform),
+        # tiktok's apis name a creator by username only: that is its account id
+        account_id=base if platform == "tiktok" else _account_id(rng, platform),
         handle=base,
         display_name=name.title(),
         created_at=datetime(2016, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(3000)),
@@ -149,7 +176,7 @@ def _account(
     )
     size_factor = (max(followers, 100) / 1000) ** ENGAGEMENT_SIZE_EXPONENT
     engagement = BASE_ENGAGEMENT * size_factor * rng.lognormvariate(0, 0.3)
-    cadence = rng.uniform(0.15, 0.8)  # posts per day
+    cadence = rng.uniform(*CADENCE.get(platform, DEFAULT_CADENCE))
     # posts from a few weeks before the window so the first days have a 28-day history
     day = start - timedelta(days=30)
     while day <= end:

@@ -1,4 +1,10 @@
-"""Render the simulated world as YouTube Data API responses and Studio export zips."""
+"""Render the simulated world as YouTube Data API responses, Analytics reports and Studio zips.
+
+Every night the pull fetches all channels (50 ids per ``channels.list``) and refreshes recent
+videos (50 per ``videos.list``): young ones nightly, the last four weeks with the weekly
+snapshot. A few channels are connected (OAuth) and send their Studio export: for those the last
+night also saves the uploads playlist and an Analytics ``reports`` table of daily flows.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest.demo.files import DemoFile, chunks, nightly_fetch
+from ingest.demo.files import DemoFile, chunks, nightly_fetch, refresh_due, zip_member
 from ingest.demo.world import Account, Post, World
 
 PLATFORM = "youtube"
-BATCH = 50  # the API's maximum ids per channels.list / videos.list call
-RECENT_DAYS = 45  # videos a nightly pull refreshes
+BATCH = 50  # the API's maximum ids per channels.list / videos.list / playlistItems.list call
 
 
 def three_significant(count: int) -> int:
@@ -40,16 +45,18 @@ def write(world: World, out: Path) -> list[DemoFile]:
             (account, post)
             for account in accounts
             for post in account.posts_until(day)
-            if (day - post.published_at.date()).days < RECENT_DAYS
+            if refresh_due(post.published_at.date(), day, world.end)
         ]
         for n, pairs in enumerate(chunks(videos, BATCH)):
             path = folder / f"videos_{n:03d}.json"
             items = [_video(owner, post, day) for owner, post in pairs]
             _dump(path, {"kind": "youtube#videoListResponse", "etag": "demo", "items": items})
             files.append(DemoFile(path, PLATFORM, day, nightly_fetch(day)))
-    # a quarter of the channels also send their Studio export for the window
-    for account in accounts[::4]:
+    # a few connected channels send their Studio export for the window
+    for account in accounts[::6]:
         files.append(_studio_export(account, world, out))
+        files.extend(_uploads_playlist(account, world, out))
+        files.append(_analytics_report(account, world, out))
     return files
 
 
@@ -108,7 +115,9 @@ def _video(account: Account, post: Post, day: date) -> dict[str, Any]:
 
 def _studio_export(account: Account, world: World, out: Path) -> DemoFile:
     end = world.end
-    name = f"Content {world.start.isoformat()}_{end.isoformat()} {account.display_name}.zip"
+    # studio names the file after the channel; the handle keeps namesakes apart
+    window = f"{world.start.isoformat()}_{end.isoformat()}"
+    name = f"Content {window} {account.display_name} ({account.handle}).zip"
     path = out / PLATFORM / "studio" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     posts = account.posts_until(end)
@@ -165,10 +174,79 @@ def _studio_export(account: Account, world: World, out: Path) -> DemoFile:
         csv.writer(daily).writerow([day.isoformat(), sum(p.views_on(day) for p in posts) - before])
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         # Studio writes UTF-8 with a BOM
-        archive.writestr("Table data.csv", "\ufeff" + table.getvalue())
-        archive.writestr("Totals.csv", "\ufeff" + daily.getvalue())
+        archive.writestr(zip_member("Table data.csv", end), "\ufeff" + table.getvalue())
+        archive.writestr(zip_member("Totals.csv", end), "\ufeff" + daily.getvalue())
     return DemoFile(path, PLATFORM, end, nightly_fetch(end), account=account.account_id)
 
 
+def _uploads_playlist(account: Account, world: World, out: Path) -> list[DemoFile]:
+    """``playlistItems.list`` of the channel's uploads playlist, newest first, 50 a page."""
+    end = world.end
+    playlist = "UU" + account.account_id[2:]
+    posts = sorted(account.posts_until(end), key=lambda p: p.published_at, reverse=True)
+    pages = list(chunks(posts, BATCH))
+    files = []
+    for n, page in enumerate(pages):
+        items = []
+        for position, post in enumerate(page, start=n * BATCH):
+            published = post.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            items.append(
+                {
+                    "kind": "youtube#playlistItem",
+                    "etag": "demo",
+                    "id": f"{playlist}.{post.post_id}",
+                    "snippet": {
+                        "publishedAt": published,
+                        "channelId": account.account_id,
+                        "title": post.title,
+                        "playlistId": playlist,
+                        "position": position,
+                        "resourceId": {"kind": "youtube#video", "videoId": post.post_id},
+                        "videoOwnerChannelId": account.account_id,
+                    },
+                    "contentDetails": {"videoId": post.post_id, "videoPublishedAt": published},
+                }
+            )
+        document: dict[str, Any] = {"kind": "youtube#playlistItemListResponse", "etag": "demo"}
+        if n < len(pages) - 1:
+            document["nextPageToken"] = f"EAAaBlBUOkNE{n + 1:04d}"
+        document["pageInfo"] = {"totalResults": len(posts), "resultsPerPage": BATCH}
+        document["items"] = items
+        path = out / PLATFORM / end.isoformat() / f"uploads_{account.handle}_{n:03d}.json"
+        _dump(path, document)
+        files.append(DemoFile(path, PLATFORM, end, nightly_fetch(end)))
+    return files
+
+
+def _analytics_report(account: Account, world: World, out: Path) -> DemoFile:
+    """Analytics ``reports`` (dimensions=day): the channel's daily flows over the window.
+
+    The report does not name its channel (ids=channel==MINE): the pull records the account.
+    """
+    metrics = [
+        "views",
+        "estimatedMinutesWatched",
+        "likes",
+        "comments",
+        "shares",
+        "subscribersGained",
+        "subscribersLost",
+    ]
+    headers = [{"name": "day", "columnType": "DIMENSION", "dataType": "STRING"}]
+    headers += [{"name": m, "columnType": "METRIC", "dataType": "INTEGER"} for m in metrics]
+    rows = []
+    for day in world.days:
+        flows = account.daily_counts(day)
+        gained, lost = account.follow_flows(day)
+        minutes = flows["views"] * 3 // 2
+        values = [flows["views"], minutes, flows["likes"], flows["comments"], flows["shares"]]
+        rows.append([day.isoformat(), *values, gained, lost])
+    document = {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows}
+    path = out / PLATFORM / world.end.isoformat() / f"analytics_{account.handle}.json"
+    _dump(path, document)
+    return DemoFile(path, PLATFORM, world.end, nightly_fetch(world.end), account.account_id)
+
+
 def _dump(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
