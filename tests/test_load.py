@@ -106,13 +106,14 @@ def test_a_contradicting_repeat_of_a_key_is_quarantined(settings: Settings, tmp_
     ]
 
 
-def test_an_exact_repeat_of_a_record_loads_once(settings: Settings, tmp_path: Path):
+def test_an_exact_repeat_of_a_record_is_quarantined(settings: Settings, tmp_path: Path):
     doc = json.loads((YT / "videos_list.json").read_text())
     doc["items"].append(json.loads(json.dumps(doc["items"][0])))
     path = tmp_path / "repeat.json"
     path.write_text(json.dumps(doc))
     [result] = load_files([path], settings, day=DAY)
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 4, 0)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
+    assert query(settings, "select line from quarantine.rows") == [(4,)]
     assert query(settings, "select count(*) from core.post_daily") == [(3,)]
 
 

@@ -319,8 +319,9 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
 
     Daily facts: rows of one key that complement each other (each column has at most one
     value among them, as when two members of an export archive give different metrics of
-    the same day) are combined into one row. Rows that contradict each other are not: every
-    record after the first goes to quarantine, naming the line it repeats. Dimension rows
+    the same day) are combined into one row. Rows that contradict each other, or repeat
+    each other exactly, are not: every record after the first goes to quarantine, naming
+    the line it repeats. Dimension rows
     (accounts, posts) repeat legitimately (one per post of an account): the last wins.
     """
     conn = duckdb.connect()
@@ -334,13 +335,17 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
             keys = ", ".join(entity.primary_key)
             values = [c for c in entity.column_names if c not in entity.primary_key]
             conflict = " or ".join(f"count(distinct {c}) over w > 1" for c in values) or "false"
+            # an exact repeat adds nothing: it is a duplicate, not a complement
+            identical = (
+                f"count(distinct hash({', '.join(values)})) over w = 1" if values else "true"
+            )
             found = conn.execute(
                 f"select {RECORD_COLUMN}, {LINE_COLUMN}, first_line from ("  # names from the model
-                f" select {RECORD_COLUMN}, {LINE_COLUMN}, ({conflict}) as conflicting,"
+                f" select {RECORD_COLUMN}, {LINE_COLUMN}, ({conflict} or {identical}) as repeated,"
                 f" first_value({LINE_COLUMN}) over (w order by {RECORD_COLUMN}) as first_line,"
                 f" row_number() over (w order by {RECORD_COLUMN}) as seen"
                 f" from read_parquet($path) window w as (partition by {keys})"
-                ") where seen > 1 and conflicting",
+                ") where seen > 1 and repeated",
                 {"path": str(writer.path)},
             ).fetchall()
             for number, line, first in found:
@@ -378,6 +383,7 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
                     f"select {keys}, {combined}, min({LINE_COLUMN}) as {LINE_COLUMN},"
                     f" min({RECORD_COLUMN}) as {RECORD_COLUMN}"
                     f" from read_parquet($src) where {keep} group by {keys}"
+                    f" order by min({RECORD_COLUMN})"
                 )
             conn.execute(
                 f"copy ({query}) to $dst (format parquet)",

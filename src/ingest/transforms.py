@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from ingest import lineage
 from ingest.backends import claim, current_snapshot, end_transaction, is_lake, retry_on_conflict
 from ingest.config import Settings
 from ingest.publish import MART_REACH_DAYS
@@ -129,6 +130,7 @@ def _rebuild_marts_once(conn: duckdb.DuckDBPyConnection, rule_version: str | Non
         # them conflict so the second one rebuilds from the first one's result
         claim(conn, "marts")
         default = sync_tier_rules(conn)
+        lineage.sync(conn)
         run_sql(conn, "transforms/sync_account_creators")
         params: dict[str, Any] = {
             "rule_version": rule_version or default,
@@ -195,7 +197,7 @@ def publish_bi(conn: duckdb.DuckDBPyConnection, settings: Settings) -> Path | st
             conn.execute(f"create schema bi_copy.{schema}")
         for mart in MARTS:
             conn.execute(f"create table bi_copy.{mart.table} as select * from {mart.table}")
-        for table in ("meta.loads", "meta.tier_rules"):
+        for table in ("meta.loads", "meta.tier_rules", "meta.metric_breaks", "marts.metric_breaks"):
             conn.execute(f"create table bi_copy.{table} as select * from {table}")
     finally:
         conn.execute("detach bi_copy")
