@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser demo test lint pytest bench drill clean
+.PHONY: install browser postgres demo test lint pytest bench drill clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,7 +34,12 @@ browser:
 	command -v chromium >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
-pytest: install browser
+# the DuckLake tests start a throwaway PostgreSQL cluster from the server binaries
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends postgresql)
+
+pytest: install browser postgres
 	$(VENV)/bin/pytest
 
 test: lint pytest

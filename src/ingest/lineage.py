@@ -421,7 +421,7 @@ _UPSERT_BREAK = _merge_by(
 def sync(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """Make ``meta.metric_lineage`` and ``meta.metric_breaks`` hold the registry.
 
-    Insert-or-replace by a key derived from the entry, then drop rows the registry no longer
+    Merge by a key derived from the entry, then drop rows the registry no longer
     has, so running it twice changes nothing. It opens no transaction of its own: called in
     the caller's (the marts rebuild), the copy changes atomically with the marts. Returns the
     row counts (lineage, breaks).

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from ingest.backends import claim, end_transaction, publish_scope, retry_on_conflict
 from ingest.model import ENTITIES, LOAD_COLUMNS, Entity
 from ingest.sqlfiles import execute, run_sql
 from ingest.staging import StagedBatch, StagedEntity
@@ -105,9 +106,20 @@ def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, str] | N
 
 
 def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
-    """Publish an audited batch in one transaction; on any error nothing of it stays."""
+    """Publish an audited batch in one transaction; on any error nothing of it stays.
+
+    On DuckLake another writer may commit first; a conflicting commit is retried (bounded,
+    with backoff) from the start, so the merge counts are those of the attempt that committed.
+    """
+    return retry_on_conflict(
+        conn, lambda: _publish_once(conn, batch), what=f"publish of load {batch.load_id}"
+    )
+
+
+def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
     conn.execute("begin transaction")
     try:
+        claim(conn, publish_scope(batch.platform))
         record_load(conn, batch, status="publishing")
         conn.execute(
             "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
@@ -137,7 +149,7 @@ def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
         finish_load(conn, batch.load_id, "published", totals)
         conn.execute("commit")
     except BaseException:
-        conn.execute("rollback")
+        end_transaction(conn)
         raise
     return totals
 

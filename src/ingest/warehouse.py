@@ -1,7 +1,12 @@
-"""The DuckDB warehouse: one writer at a time, migrations applied on open."""
+"""The warehouse: a DuckDB file (one writer at a time) or DuckLake, migrations applied on open.
+
+Callers get a DuckDB connection either way and run the same SQL on it; what differs between
+the backends lives in :mod:`ingest.backends`.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Iterator
@@ -10,21 +15,26 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.config import Settings
+from ingest import backends
+from ingest.config import Lake, Settings
 from ingest.errors import IngestError, WarehouseBusyError
+from ingest.model import PLATFORMS
 from ingest.sqlfiles import sql_root
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 
 
 def open_warehouse(
-    path: Path, *, read_only: bool = False, busy_timeout: float = 30.0
+    path: Path | Lake, *, read_only: bool = False, busy_timeout: float = 30.0
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file, waiting up to ``busy_timeout`` seconds for another writer.
+    """Open the warehouse file (or the lake), waiting up to ``busy_timeout`` s for a writer.
 
     DuckDB lets one process write a file at a time; a second writer gets a clear
-    WarehouseBusyError after the wait instead of DuckDB's lock message.
+    WarehouseBusyError after the wait instead of DuckDB's lock message. DuckLake has no such
+    lock: writers and readers attach at once, and writers settle conflicts at commit.
     """
+    if isinstance(path, Lake):
+        return backends.connect_lake(path, read_only=read_only)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + busy_timeout
@@ -50,12 +60,27 @@ def open_warehouse(
 @contextmanager
 def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse opened for writing, migrated, closed afterwards."""
-    conn = open_warehouse(settings.warehouse, busy_timeout=settings.busy_timeout)
+    conn = open_warehouse(settings.target, busy_timeout=settings.busy_timeout)
     try:
         migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+def open_bi(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for BI: the BI copy of a file warehouse, or the lake itself.
+
+    On DuckLake every query reads one committed snapshot, and each publish and each marts
+    rebuild commits as one snapshot, so a reader never sees half of either.
+    """
+    if settings.lake is not None:
+        return backends.connect_lake(settings.lake, read_only=True)
+    if not settings.bi_warehouse.exists():
+        raise IngestError(
+            f"no BI copy at {settings.bi_warehouse}: run `ingest load` or `ingest demo` first"
+        )
+    return open_warehouse(settings.bi_warehouse, read_only=True)
 
 
 def migrations() -> list[tuple[str, Path]]:
@@ -68,35 +93,59 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet applied, each in its own transaction; return their versions.
 
     A migration already applied is skipped; one whose file changed since is an error, because
-    the warehouse would no longer match the code.
+    the warehouse would no longer match the code. On DuckLake the text is adapted (no key
+    constraints) but the checksum is the file's, and a migration that conflicts with another
+    writer migrating at the same moment is re-checked and, if still needed, applied again.
     """
-    conn.execute(
+    lake = backends.is_lake(conn)
+    bootstrap = (
         "create schema if not exists meta;"
         "create table if not exists meta.schema_migrations ("
         " version varchar primary key, name varchar not null, checksum varchar not null,"
         " applied_at timestamptz not null default current_timestamp)"
     )
-    applied = dict(conn.execute("select version, checksum from meta.schema_migrations").fetchall())
+    if lake:
+        scopes = backends.lease_scopes(PLATFORMS)
+        backends.retry_on_conflict(
+            conn, lambda: backends.bootstrap_lake(conn, bootstrap, scopes), what="migrate"
+        )
+    else:
+        conn.execute(bootstrap)
     done: list[str] = []
     for version, path in migrations():
-        text = path.read_text(encoding="utf-8")
-        checksum = hashlib.sha256(text.encode()).hexdigest()
-        if version in applied:
-            if applied[version] != checksum:
-                raise IngestError(
-                    f"migration {path.name} changed after it was applied; add a new one instead"
-                )
-            continue
-        conn.execute("begin transaction")
-        try:
-            conn.execute(text)
-            conn.execute(
-                "insert into meta.schema_migrations (version, name, checksum) values ($v, $n, $c)",
-                {"v": version, "n": path.name, "c": checksum},
-            )
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
-        done.append(version)
+        name, text = path.name, path.read_text(encoding="utf-8")
+        applied = backends.retry_on_conflict(
+            conn, functools.partial(_apply, conn, version, name, text, lake), what="migrate"
+        )
+        if applied:
+            done.append(version)
     return done
+
+
+def _apply(conn: duckdb.DuckDBPyConnection, version: str, name: str, text: str, lake: bool) -> bool:
+    """Apply one migration unless it is already applied; whether it was applied now."""
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    row = conn.execute(
+        "select checksum from meta.schema_migrations where version = $v", {"v": version}
+    ).fetchone()
+    if row is not None:
+        if row[0] != checksum:
+            raise IngestError(
+                f"migration {name} changed after it was applied; add a new one instead"
+            )
+        return False
+    conn.execute("begin transaction")
+    try:
+        conn.execute(backends.adapt_ddl(text) if lake else text)
+        if lake:
+            # why: two writers migrating at once must conflict rather than both apply it
+            backends.claim(conn, "migrate")
+        conn.execute(
+            "insert into meta.schema_migrations (version, name, checksum) values ($v, $n, $c)",
+            {"v": version, "n": name, "c": checksum},
+        )
+        conn.execute("commit")
+    except BaseException:
+        backends.end_transaction(conn)
+        raise
+    return True
