@@ -60,14 +60,20 @@ class Airflow:
         return response.json()
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [str(VENV_BIN / "airflow"), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        # sqlite metadata allows one writer: a command racing the scheduler may find the
+        # database locked and roll back; it is safe to run again
+        for _ in range(5):
+            done = subprocess.run(
+                [str(VENV_BIN / "airflow"), *args],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode == 0 or "database is locked" not in done.stderr:
+                break
+            time.sleep(2)
         assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
