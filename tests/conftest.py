@@ -43,3 +43,6 @@ def split(items: list[Item]) -> tuple[dict[str, list[Record]], list[Reject], lis
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+pytest_plugins = ["tests.postgres"]

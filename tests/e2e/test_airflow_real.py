@@ -1,7 +1,10 @@
 """A real Airflow (API server, scheduler, DAG processor) runs the nightly DAG and a backfill.
 
-Everything lives in a temporary AIRFLOW_HOME with SQLite metadata, on free loopback ports; every
-process is started in its own process group and killed with it at the end.
+Everything lives in a temporary AIRFLOW_HOME on free loopback ports, with the metadata in a
+database of the session's throwaway PostgreSQL, as in production: on SQLite a CLI command that
+meets the scheduler's lock deletes the runs it half-created, which kills the scheduler
+(ObjectDeletedError). Every process is started in its own process group and killed with it at
+the end.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,6 +27,7 @@ import pytest
 import requests
 
 from tests.e2e.inbox import expected_rows, write_youtube_inbox
+from tests.postgres import Postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -48,6 +52,7 @@ class Airflow:
     api: str
     warehouse: Path
     logs: Path
+    procs: list[subprocess.Popen] = field(default_factory=list)
 
     def get(self, path: str, **params: object) -> dict:
         response = requests.get(f"{self.api}/api/v2{path}", params=params, timeout=30)
@@ -60,22 +65,20 @@ class Airflow:
         return response.json()
 
     def cli(self, *args: str) -> str:
-        # sqlite metadata allows one writer: a command racing the scheduler may find the
-        # database locked and roll back; it is safe to run again
-        for _ in range(5):
-            done = subprocess.run(
-                [str(VENV_BIN / "airflow"), *args],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            if done.returncode == 0 or "database is locked" not in done.stderr:
-                break
-            time.sleep(2)
+        done = subprocess.run(
+            [str(VENV_BIN / "airflow"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
+
+    def dead(self) -> list[str]:
+        """The components that have exited: a dead scheduler would leave runs queued forever."""
+        return [" ".join(map(str, p.args[1:])) for p in self.procs if p.poll() is not None]
 
     def tail(self) -> str:
         """The end of each component's log and the errors of failed task tries, for reports."""
@@ -95,6 +98,8 @@ def _wait(what: str, check, timeout: float, airflow: Airflow | None = None):
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
+        if airflow and airflow.dead():
+            pytest.fail(f"{airflow.dead()} exited while waiting for {what}\n{airflow.tail()}")
         try:
             last = check()
         except (requests.RequestException, KeyError) as exc:
@@ -123,7 +128,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+def airflow(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Iterator[Airflow]:
     home = tmp_path_factory.mktemp("airflow_real")
     data = home / "data"
     write_youtube_inbox(data / "inbox", [TRIGGERED_DAY, *BACKFILL_DAYS])
@@ -143,7 +148,10 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg2://postgres@127.0.0.1:{postgres.port}/"
+            + postgres.new_database("airflow")
+        ),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": api,
@@ -162,7 +170,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     af = Airflow(home, env, api, warehouse, logs)
     af.cli("db", "migrate")
 
-    procs: list[subprocess.Popen] = []
+    procs = af.procs
     try:
         for component in ("api-server", "scheduler", "dag-processor"):
             out = (logs / f"{component}.log").open("wb")
