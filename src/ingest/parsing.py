@@ -112,11 +112,17 @@ class Registry:
     def register(self, *formats: Format) -> None:
         self.formats.extend(formats)
 
-    def get(self, platform: str, name: str) -> Format:
+    def get(self, platform: str, name: str, source: str) -> Format:
+        """The format a manifest names; ``source`` is the file, for the error."""
         for fmt in self.formats:
             if fmt.platform == platform and fmt.name == name:
                 return fmt
-        raise KeyError(f"{platform}/{name}")
+        known = ", ".join(sorted(f.name for f in self.formats if f.platform == platform))
+        raise UnknownFormatError(
+            source,
+            f"its manifest names the format {platform}/{name}, which this version does not"
+            f" know (known {platform} formats: {known or 'none'})",
+        )
 
     def detect(self, path: Path, source: str, platform: str | None = None) -> Format:
         """Pick the format of a file from its content (and name), optionally within a platform."""

@@ -118,7 +118,7 @@ def stage_landed(
     """
     shown = source or landed.source_name
     if landed.format:
-        fmt = registry((landed.platform,)).get(landed.platform, landed.format)
+        fmt = registry((landed.platform,)).get(landed.platform, landed.format, shown)
     else:
         fmt = registry((landed.platform,)).detect(landed.path, shown, landed.platform)
     ctx = ParseContext(
