@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ingest.http import redact
+
 CHUNK = 1024 * 1024
 _EXT_RE = re.compile(r"^[a-z0-9]{1,8}$")
 
@@ -100,7 +102,8 @@ def land_stream(
             "size": size,
             "platform": platform,
             "day": day.isoformat(),
-            "source_name": Path(source_name).name,
+            # a name saved from a URL can carry ?access_token=…; the manifest outlives the token
+            "source_name": redact(Path(source_name).name),
             "account": account,
             "format": format,
             "request": request,

@@ -13,6 +13,7 @@ import duckdb
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.http import redact
 from ingest.landing import LandedFile, land_file
 from ingest.model import PLATFORMS
 from ingest.parsing import ParseContext
@@ -85,7 +86,7 @@ def stage_file(
     Raises:
         ParseError: the file cannot be used; nothing is staged.
     """
-    shown = source or str(path)
+    shown = redact(source or str(path))
     if not path.is_file():
         raise ParseError(shown, "no such file")
     fmt = registry((platform,) if platform else PLATFORMS).detect(path, shown, platform)
@@ -229,7 +230,8 @@ def load_files(
             staged.append(stage_file(path, settings, platform=platform, account=account, day=day))
         except IngestError as exc:
             log.error("%s", exc)
-            results.append(LoadResult(str(path), platform, None, 0, 0, 0, None, "failed", str(exc)))
+            shown = redact(str(path))
+            results.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(exc)))
     results.extend(publish_batches(staged, settings))
     return results
 

@@ -142,6 +142,27 @@ def test_a_token_never_reaches_any_output_file_log_or_table(tmp_path: Path):
         assert_token_not_in_tables(db, token)
 
 
+def test_a_token_in_a_file_name_is_not_kept(tmp_path: Path):
+    """A page saved under its request URL carries the token in its name; the name outlives it."""
+    token = "EAAGm0PX4ZCpsBAKd9"
+    saved = tmp_path / f"me?fields=followers_count&access_token={token}.json"
+    saved.write_bytes((FIXTURES / "youtube" / "channels_list.json").read_bytes())
+    broken = tmp_path / f"media?access_token={token}&after=QVFI.json"
+    broken.write_bytes((FIXTURES / "youtube" / "channels_list_truncated.json").read_bytes())
+    warehouse = tmp_path / "warehouse" / "creators.duckdb"
+    done = ingest(
+        "load", str(saved), str(broken), "--json", "--warehouse", str(warehouse), cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr  # the truncated page fails, naming itself
+    assert "media?access_token=***&after=QVFI.json" in done.stdout + done.stderr
+    assert token not in done.stdout + done.stderr
+    manifests = list((tmp_path / "landing").rglob("*.manifest.json"))
+    assert manifests
+    for manifest in manifests:
+        assert token not in manifest.read_text()
+    assert_token_not_in_tables(warehouse, token)
+
+
 def assert_token_not_in_tables(db: Path, token: str) -> None:
     conn = duckdb.connect(str(db), read_only=True)
     try:
