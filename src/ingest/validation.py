@@ -6,15 +6,24 @@ chunks split by a hash of the table's key, so every copy of a key lands in the s
 per-chunk uniqueness equals uniqueness of the whole batch. GX is imported on first use only: the
 import takes seconds and logs thousands of lines, and nothing that parses a DAG or runs
 ``ingest --help`` should pay for it.
+
+Speed (issue #9): the cost of a GX audit is in what it is handed, not in the expectations. A run
+is audited once (one context, one validation per suite and chunk); only the columns a suite
+names are read; columns reach pandas in the types GX compares vectorised (see ``_vectorised``),
+with type-list checks run once per table on its exact types; repetitive text is categorical;
+GX's fingerprint of each DataFrame (metadata no expectation reads) is switched off; Data Docs
+are rendered once per suite and run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import math
 import os
+import re
 import shutil
 import statistics
 import tomllib
@@ -30,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.backends import end_transaction, retry_on_conflict
 from ingest.config import Settings
@@ -52,11 +62,14 @@ VOLUME_SUITE = "batch_volume"
 CRITICAL = "critical"
 WARNING = "warning"
 SEVERITIES = (CRITICAL, WARNING)
-# rows per DataFrame handed to GX: bounds memory (a chunk of 250k rows is ~100 MB in pandas)
-CHUNK_ROWS = 250_000
+# rows per DataFrame handed to GX: bounds memory (a chunk of 1M rows of the columns a suite
+# reads is ~100 MB in pandas); every further chunk costs one more scan of the staged files
+CHUNK_ROWS = 1_000_000
 # failing values kept per expectation, in results and in the Data Docs
 SAMPLE_VALUES = 20
 DOCS_FOLDER = "data_docs"
+# rows of a chunk's text column sampled to decide whether it becomes categorical
+DICTIONARY_SAMPLE = 10_000
 # the column a run-wide audit adds to tell each row's load
 LOAD_COLUMN = "load_id"
 
@@ -288,48 +301,85 @@ def _quiet_gx() -> None:
     warnings.filterwarnings("ignore", module=r"great_expectations(\..*)?")
 
 
+def preload() -> None:
+    """Import GX quietly without creating a context (for callers that time the work apart)."""
+    _quiet_gx()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations  # noqa: F401
+        from great_expectations.validator.v1_validator import Validator  # noqa: F401
+
+    # some gx modules set their own level at import (INFO): override after importing
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one suite runs on one source: its specs, and GX suites over rows and over the schema.
+
+    A type-list expectation on a column whose pandas type is not ``object`` is decided by the
+    column's type alone (GX reads ``table.column_types``): it runs once per table on an empty
+    frame with the table's exact types. Everything else runs on every chunk of rows, whose
+    columns are converted to the types GX compares vectorised (see :func:`_frame`).
+    """
+
+    specs: tuple[Spec, ...]
+    rows: Any
+    schema: Any
+    # expectation id -> position in specs
+    positions: dict[str, int]
+
+
 class _Gx:
     """One ephemeral GX context per process, with a pandas DataFrame asset to validate chunks."""
 
     def __init__(self) -> None:
-        _quiet_gx()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
+        preload()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
 
-        # some gx modules set their own level at import (INFO): override after importing
-        for name in list(logging.root.manager.loggerDict):
-            if name.startswith("great_expectations"):
-                logging.getLogger(name).setLevel(logging.WARNING)
+        # GX fingerprints every DataFrame it is given (a hash of all its values, kept as batch
+        # metadata, skipped above HASH_THRESHOLD bytes): no expectation reads it, and hashing the
+        # text columns of a chunk cost more than all its expectations together
+        if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+            pandas_execution_engine.HASH_THRESHOLD = 0
         self.gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self.context.data_sources.add_pandas("staged").add_dataframe_asset("chunk")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole chunk")
-        self._suites: dict[tuple[str, tuple[str, ...], str], tuple[Any, list[Spec]]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...], str, tuple[int, ...]], _Plan] = {}
 
-    def suite(self, suite: Suite, columns: tuple[str, ...]) -> tuple[Any, list[Spec]]:
-        """The GX suite for the expectations whose columns the source provides."""
+    @staticmethod
+    def specs(suite: Suite, columns: tuple[str, ...]) -> list[Spec]:
+        """The expectations whose columns the source provides."""
+        present = set(columns)
+        return [s for s in suite.expectations if set(s.columns) | set(s.requires) <= present]
+
+    def plan(self, suite: Suite, columns: tuple[str, ...], schema: tuple[int, ...]) -> _Plan:
+        """The GX suites for a source; ``schema`` are the positions of schema-level specs."""
         # a run-wide suite rewrites arguments (scope conditions), so the specs are in the key
         signature = json.dumps([(s.type, s.kwargs) for s in suite.expectations], default=str)
-        cache_key = (suite.name, columns, signature)
-        if cache_key not in self._suites:
+        cache_key = (suite.name, columns, signature, schema)
+        if cache_key not in self._plans:
             from great_expectations.expectations.expectation_configuration import (
                 ExpectationConfiguration,
             )
 
-            present = set(columns)
-            specs = [s for s in suite.expectations if set(s.columns) | set(s.requires) <= present]
-            gx_suite = self.gx.ExpectationSuite(name=suite.name)
+            specs = self.specs(suite, columns)
+            # results are matched back to specs by id
+            ids = [str(uuid.uuid4()) for _ in specs]
+            parts = [self.gx.ExpectationSuite(name=suite.name) for _ in range(2)]
             with warnings.catch_warnings():
                 # string row conditions are deprecated in GX 1.9+ but remain supported in 1.x
                 warnings.simplefilter("ignore")
-                for spec in specs:
-                    gx_suite.add_expectation_configuration(
+                for i, spec in enumerate(specs):
+                    parts[i in schema].add_expectation_configuration(
                         ExpectationConfiguration(
-                            # results are matched back to specs by id
-                            id=str(uuid.uuid4()),
+                            id=ids[i],
                             type=spec.type,
                             kwargs=spec.kwargs,
                             meta={"severity": spec.severity, "why": spec.why},
@@ -337,10 +387,15 @@ class _Gx:
                         # the default ("domain") would merge two bounds on one column into one
                         match_type="runtime",
                     )
-            if len(gx_suite.expectations) != len(specs):
+            if sum(len(p.expectations) for p in parts) != len(specs):
                 raise ValueError(f"suite {suite.name} repeats an expectation with equal arguments")
-            self._suites[cache_key] = (gx_suite, specs)
-        return self._suites[cache_key]
+            self._plans[cache_key] = _Plan(
+                specs=tuple(specs),
+                rows=parts[0] if parts[0].expectations else None,
+                schema=parts[1] if parts[1].expectations else None,
+                positions={x: i for i, x in enumerate(ids)},
+            )
+        return self._plans[cache_key]
 
     def validate(
         self,
@@ -349,15 +404,18 @@ class _Gx:
         params: dict[str, Any],
         result_format: dict[str, Any] | None = None,
     ) -> Any:
-        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        from great_expectations.validator.v1_validator import Validator
+
+        # what Batch.validate does, minus building (and fingerprinting) the batch a second time
+        validator = Validator(
+            batch_definition=self.batch_definition,
+            batch_parameters={"dataframe": frame},
+            result_format=result_format
+            or {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return batch.validate(
-                gx_suite,
-                result_format=result_format
-                or {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
-                expectation_parameters=params,
-            )
+            return validator.validate_expectation_suite(gx_suite, params)
 
 
 @cache
@@ -379,45 +437,119 @@ class _Rows:
     index: str | None = None
 
 
-def _chunks(
-    conn: duckdb.DuckDBPyConnection, rows: _Rows, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
+def _chunks(conn: duckdb.DuckDBPyConnection, rows: _Rows, chunk_rows: int) -> Iterator[pa.Table]:
     count = conn.execute(f"select count(*) from ({rows.query})", rows.params).fetchone()
     total = int(count[0]) if count else 0
     if total == 0:
         return
     parts = max(1, math.ceil(total / chunk_rows))
-    selected = [*rows.columns, *([rows.index] if rows.index else [])]
+    selected = _used(rows.suite, rows.columns)
+    if rows.index and rows.index not in selected:
+        selected.append(rows.index)
     cols = ", ".join(_q(c) for c in selected)
+    if parts == 1:
+        yield conn.execute(f"select {cols} from ({rows.query})", rows.params).to_arrow_table()
+        return
     key = ", ".join(_q(c) for c in rows.suite.key) or "1"
     for part in range(parts):
-        # rows with one key hash to one part: duplicates never straddle two chunks
+        # rows with one key hash to one part: duplicates never straddle two chunks; the
+        # numbers are literals, as parameters they make DuckDB's filter several times slower
         table = conn.execute(
-            f"select {cols} from ({rows.query}) where hash({key}) % $parts = $part",
-            {**rows.params, "parts": parts, "part": part},
+            f"select {cols} from ({rows.query}) where hash({key}) % {int(parts)} = {int(part)}",
+            rows.params,
         ).to_arrow_table()
         if table.num_rows:
-            yield _frame(table, rows.index)
+            yield table
+
+
+def _used(suite: Suite, columns: tuple[str, ...]) -> list[str]:
+    """The columns an audit reads: those its expectations name, check or filter on.
+
+    Text a suite never looks at (captions, permalinks) stays in the Parquet file: converting it
+    to pandas, fingerprinting it and copying it for every expectation cost more than the checks.
+    """
+    used = {LINE_COLUMN, LOAD_COLUMN}
+    for spec in _Gx.specs(suite, columns):
+        used.update(spec.columns, spec.requires)
+        condition = str(spec.kwargs.get("row_condition", ""))
+        used.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
+    return [c for c in columns if c in used]
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _frame(table: pa.Table, index: str | None) -> pd.DataFrame:
+def _faithful_types(kind: pa.DataType) -> Any:
+    """The pandas type that tells a column's type as staged: nullable integers stay integers."""
     import pandas as pd
 
-    # nullable pandas types keep integers integers when a column has NULLs
-    types = {
+    return {
         pa.int64(): pd.Int64Dtype(),
         pa.int32(): pd.Int32Dtype(),
         pa.bool_(): pd.BooleanDtype(),
-    }
-    frame = table.to_pandas(types_mapper=types.get, date_as_object=False)
+    }.get(kind)
+
+
+def _schema_frame(schema: pa.Schema) -> pd.DataFrame:
+    """No rows, exact types: what a type-list expectation looks at."""
+    return schema.empty_table().to_pandas(types_mapper=_faithful_types, date_as_object=False)
+
+
+def _vectorised(kind: pa.DataType) -> pa.DataType | None:
+    """The Arrow type to convert a column to before pandas, so GX compares it vectorised.
+
+    GX 1.x compares ``between`` bounds vectorised only on numpy ``int64``/``float64`` and on
+    nanosecond (or zoned) datetimes; nullable ``Int64``, ``int32`` and millisecond dates go
+    row by row through Python. Integers become ``int64`` (``float64`` where a chunk has NULLs:
+    exact for every bound up to 2**53, so no comparison changes) and dates nanosecond datetimes.
+    """
+    if pa.types.is_integer(kind) and kind != pa.int64():
+        return pa.int64()
+    if pa.types.is_date(kind) or (pa.types.is_timestamp(kind) and kind.tz is None):
+        return pa.timestamp("ns")
+    return None
+
+
+def _repetitive(column: pa.ChunkedArray) -> bool:
+    """Whether a text column repeats a few values (platform, load): judged on its first rows."""
+    sample = column.slice(0, DICTIONARY_SAMPLE)
+    return len(sample) > 0 and len(pc.unique(sample)) * 10 <= len(sample)
+
+
+def _frame(table: pa.Table, index: str | None) -> pd.DataFrame:
+    import pandas as pd
+
+    for i, field_ in enumerate(table.schema):
+        if pa.types.is_string(field_.type) or pa.types.is_large_string(field_.type):
+            if _repetitive(table.column(i)):
+                # categorical: uniqueness (pandas factorizes every key column) and membership
+                # work on small integer codes instead of hashing each text value again
+                table = table.set_column(i, field_.name, pc.dictionary_encode(table.column(i)))
+            continue
+        target = _vectorised(field_.type)
+        if target is not None:
+            # out of range (a date past 2262, a huge unsigned): left as is, compared row by row
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                table = table.set_column(i, field_.name, table.column(i).cast(target))
+    frame = table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get, date_as_object=False)
     if index:
         # failing rows are then reported by their source line
         frame = frame.set_index(index)
     return frame
+
+
+def _schema_specs(specs: list[Spec], schema: pa.Schema) -> tuple[int, ...]:
+    """Positions of the type-list specs GX decides from the column's pandas type alone."""
+    frame = _schema_frame(schema)
+    return tuple(
+        i
+        for i, spec in enumerate(specs)
+        if spec.type == "expect_column_values_to_be_in_type_list"
+        and "row_condition" not in spec.kwargs
+        and spec.columns[0] in frame.columns
+        and frame[spec.columns[0]].dtype != object
+    )
 
 
 # ---- running suites
@@ -438,6 +570,8 @@ class _Merged:
         self.error: str | None = None
         # loads with at least one unexpected row (run-wide audits only)
         self.loads: set[str] = set()
+        # an integer column GX saw as float64 (it has NULLs): show -1, not -1.0
+        self.whole = False
 
     def add(self, result: Any) -> None:
         error = _exception_message(result.exception_info)
@@ -453,7 +587,10 @@ class _Merged:
                 setattr(self, name, (getattr(self, name) or 0) + int(res[name]))
         room = SAMPLE_VALUES - len(self.samples)
         if room > 0:
-            self.samples.extend(_plain(v) for v in res.get("partial_unexpected_list", [])[:room])
+            self.samples.extend(
+                _whole(_plain(v)) if self.whole else _plain(v)
+                for v in res.get("partial_unexpected_list", [])[:room]
+            )
             self.indexes.extend(
                 _row_ref(i) for i in res.get("partial_unexpected_index_list", [])[:room]
             )
@@ -510,6 +647,10 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else value
 
 
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _row_ref(index: Any) -> Any:
     """A failing row's source line: GX gives ``{column: value, index_name: line}`` for it."""
     if isinstance(index, dict):
@@ -556,27 +697,47 @@ def _validate_chunks(
 ) -> tuple[list[_Merged], Any]:
     """Validate a table chunk by chunk; merged results per spec and a merged GX result."""
     session = _gx()
-    gx_suite, specs = session.suite(rows.suite, rows.columns)
-    if not specs:
+    if not session.specs(rows.suite, rows.columns):
         return [], None
-    merged = [_Merged(spec) for spec in specs]
-    by_id = {e.id: i for i, e in enumerate(gx_suite.expectations)}
+    plan: _Plan | None = None
+    merged: list[_Merged] = []
+    results: dict[int, Any] = {}
     template: Any = None
-    for frame in _chunks(conn, rows, chunk_rows):
+
+    def add(suite_result: Any) -> None:
+        assert plan is not None
+        for result in suite_result.results:
+            i = plan.positions[result.expectation_config.id]
+            merged[i].add(result)
+            results[i] = result
+
+    for table in _chunks(conn, rows, chunk_rows):
+        if plan is None:
+            specs = session.specs(rows.suite, rows.columns)
+            plan = session.plan(rows.suite, rows.columns, _schema_specs(specs, table.schema))
+            merged = [_Merged(spec) for spec in plan.specs]
+            for m in merged:
+                kinds = [table.schema.field(c).type for c in m.spec.columns]
+                m.whole = len(kinds) == 1 and pa.types.is_integer(kinds[0])
+            if plan.schema is not None:
+                # one check of the table's types, not one per chunk
+                template = session.validate(
+                    plan.schema, _schema_frame(table.schema), params, result_format
+                )
+                add(template)
+        frame = _frame(table, rows.index)
         if on_chunk is not None:
             on_chunk(frame)
-        suite_result = session.validate(gx_suite, frame, params, result_format)
-        for position, result in enumerate(suite_result.results):
-            i = by_id.get(result.expectation_config.id, position)
-            merged[i].add(result)
-        template = suite_result
-    if template is None:
+        if plan.rows is not None:
+            template = session.validate(plan.rows, frame, params, result_format)
+            add(template)
+    if plan is None or template is None:
         return [], None
-    for result in template.results:
-        found = by_id.get(result.expectation_config.id)
-        if found is not None:
-            result.success = merged[found].success
-            result.result = merged[found].gx_result()
+    # one GX result for the Data Docs: the last chunk's, with every expectation merged
+    template.results = [results[i] for i in sorted(results)]
+    for i, result in results.items():
+        result.success = merged[i].success
+        result.result = merged[i].gx_result()
     template.success = all(m.success for m in merged)
     done = sum(m.success for m in merged)
     template.statistics.update(

@@ -380,7 +380,7 @@ def _audit(suite: str, rows: Rows, types: dict[str, pa.DataType], tmp_path: Path
 
 
 def _audit_staged(
-    name: str, rows: Rows, types: dict[str, pa.DataType], tmp_path: Path
+    name: str, rows: Rows, types: dict[str, pa.DataType], tmp_path: Path, chunk_rows: int = 3
 ) -> list[Any]:
     entity = ENTITIES[name]
     schema = arrow_schema(entity)
@@ -404,7 +404,7 @@ def _audit_staged(
         rows_read=len(rows),
         entities={name: StagedEntity(name, str(path), list(entity.column_names), len(rows))},
     )
-    return validation.audit_batch(batch, chunk_rows=3).results
+    return validation.audit_batch(batch, chunk_rows=chunk_rows).results
 
 
 def _audit_mart(name: str, rows: Rows, types: dict[str, pa.DataType]) -> list[Any]:
@@ -467,3 +467,56 @@ def test_every_critical_expectation_has_a_breaking_case():
         for spec in load_suite(suite).expectations:
             if spec.severity == CRITICAL:
                 assert (suite, spec.type, spec.column_label, _condition(spec)) in covered
+
+
+def _many_post_days(n: int) -> Rows:
+    """``n`` post-days of one platform and account: text columns that repeat a few values."""
+    return [
+        {**BASE["post_daily"][0], "post_id": f"P{i:05d}", "likes": None if i % 7 else 5}
+        for i in range(n)
+    ]
+
+
+def _result(results: list[Any], expectation: str, column: str) -> Any:
+    [found] = [
+        r
+        for r in results
+        if r.expectation == expectation and r.column == column and r.severity == CRITICAL
+    ]
+    return found
+
+
+def test_repetitive_text_columns_still_fail_membership_and_uniqueness(tmp_path, gx_session):
+    rows = _many_post_days(200)
+    # one chunk: a column is categorical when a chunk's sample repeats its values
+    assert not [r for r in _audit_staged("post_daily", rows, {}, tmp_path, 1000) if not r.success]
+    rows[150] = {**rows[150], "platform": "myspace"}
+    rows.append(dict(rows[3]))
+    results = _audit_staged("post_daily", rows, {}, tmp_path, 1000)
+    in_set = _result(results, "expect_column_values_to_be_in_set", "platform")
+    assert not in_set.success
+    assert in_set.unexpected_count == 1 and "'myspace'" in in_set.observed
+    unique = _result(results, "expect_compound_columns_to_be_unique", "platform,post_id,day")
+    assert not unique.success and unique.unexpected_count == 2
+
+
+def test_a_count_with_nulls_reports_failing_values_as_integers(tmp_path, gx_session):
+    rows = _many_post_days(50)
+    rows[20] = {**rows[20], "likes": -3}
+    result = _result(
+        _audit_staged("post_daily", rows, {}, tmp_path, 1000),
+        "expect_column_values_to_be_between",
+        "likes",
+    )
+    assert not result.success
+    assert result.observed.startswith("1 of 50 rows unexpected; e.g. -3 (rows 21)"), result.observed
+
+
+def test_a_day_beyond_what_pandas_holds_in_nanoseconds_still_fails(tmp_path, gx_session):
+    rows = [dict(r) for r in BASE["account_daily"]]
+    rows[0]["day"] = date(9999, 12, 31)
+    result = _result(
+        _audit("account_daily", rows, {}, tmp_path), "expect_column_values_to_be_between", "day"
+    )
+    assert not result.success
+    assert result.unexpected_count == 1
