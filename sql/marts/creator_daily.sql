@@ -82,7 +82,7 @@ creator_days as (
 seeds as (
     select
         creator_daily.creator_id,
-        rules.rank as seed_rank
+        arg_max(rules.rank, creator_daily.day) as seed_rank
     from marts.creator_daily
     inner join affected
         on
@@ -90,9 +90,7 @@ seeds as (
             and creator_daily.day < affected.day_from
     inner join rules
         on creator_daily.tier = rules.tier
-    qualify row_number() over (
-        partition by creator_daily.creator_id order by creator_daily.day desc
-    ) = 1
+    group by creator_daily.creator_id
 ),
 
 observed as (

@@ -1,4 +1,5 @@
 -- engagement per account-day for the account-days in affected_days (see ingest.transforms)
+-- reads engagement_window_posts, prepared from the same affected_days
 -- er_followers_v1: mean interactions per post over posts published in the trailing 28 days,
 --   divided by followers that day; a post's interactions are likes + comments + shares + saves
 --   from its latest observation on or before the day, unexposed components omitted; posts whose
@@ -38,18 +39,29 @@ follower_history as (
             and account_daily.day between affected.day_from - 7 and affected.day_to
 ),
 
+-- (platform, account_id, day, post_id) for every post in an account-day's trailing window, a
+-- table prepared before this model (see ingest.transforms), so the planner knows its size
 window_posts as (
+    select * from engagement_window_posts
+),
+
+-- the observations of the window's posts only: joining core.post_daily whole would hash every
+-- observation of the history each night
+window_observations as (
     select
-        account_days.platform,
-        account_days.account_id,
-        account_days.day,
-        posts.post_id
-    from account_days
-    inner join core.posts
+        post_daily.platform,
+        post_daily.post_id,
+        post_daily.day,
+        post_daily.views,
+        post_daily.likes,
+        post_daily.comments,
+        post_daily.shares,
+        post_daily.saves
+    from core.post_daily
+    semi join window_posts
         on
-            account_days.platform = posts.platform
-            and account_days.account_id = posts.account_id
-            and cast(posts.published_at as date) between account_days.day - 27 and account_days.day
+            post_daily.platform = window_posts.platform
+            and post_daily.post_id = window_posts.post_id
 ),
 
 latest_observations as (
@@ -58,20 +70,20 @@ latest_observations as (
         window_posts.account_id,
         window_posts.day,
         window_posts.post_id,
-        post_daily.views,
-        post_daily.likes,
-        post_daily.comments,
-        post_daily.shares,
-        post_daily.saves
+        window_observations.views,
+        window_observations.likes,
+        window_observations.comments,
+        window_observations.shares,
+        window_observations.saves
     from window_posts
-    left join core.post_daily
+    left join window_observations
         on
-            window_posts.platform = post_daily.platform
-            and window_posts.post_id = post_daily.post_id
-            and post_daily.day <= window_posts.day
+            window_posts.platform = window_observations.platform
+            and window_posts.post_id = window_observations.post_id
+            and window_observations.day <= window_posts.day
     qualify row_number() over (
         partition by window_posts.platform, window_posts.post_id, window_posts.day
-        order by post_daily.day desc nulls last
+        order by window_observations.day desc nulls last
     ) = 1
 ),
 

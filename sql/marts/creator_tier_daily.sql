@@ -5,7 +5,7 @@
 --   * (1 - m) they reach; the tier is the previous observed day's tier held between down and up
 --   (greatest(up, least(down, previous))). the first observed day takes raw_tier; with m = 0,
 --   up = down = raw_tier. a tier carries forward, so every day from day_from on is rebuilt and
---   the walk starts from the stored tier of the last day before day_from
+--   the walk starts from the stored tier of the last day before day_from (seeds)
 with recursive
 
 affected as (
@@ -37,23 +37,24 @@ account_days as (
             and account_daily.day >= affected.day_from
 ),
 
+-- the tier of the last observed day before day_from is the tier of the latest tier history
+-- stretch starting before day_from (the history is rebuilt after this model, so it still
+-- describes the days before day_from, which this rebuild keeps); reading the stretches rather
+-- than every stored day keeps the cost off the length of the history
 seeds as (
     select
-        creator_tier_daily.platform,
-        creator_tier_daily.account_id,
-        rules.rank as seed_rank
-    from marts.creator_tier_daily
+        creator_tier_history.platform,
+        creator_tier_history.account_id,
+        arg_max(rules.rank, creator_tier_history.valid_from) as seed_rank
+    from marts.creator_tier_history
     inner join affected
         on
-            creator_tier_daily.platform = affected.platform
-            and creator_tier_daily.account_id = affected.account_id
-            and creator_tier_daily.day < affected.day_from
+            creator_tier_history.platform = affected.platform
+            and creator_tier_history.account_id = affected.account_id
+            and creator_tier_history.valid_from < affected.day_from
     inner join rules
-        on creator_tier_daily.tier = rules.tier
-    qualify row_number() over (
-        partition by creator_tier_daily.platform, creator_tier_daily.account_id
-        order by creator_tier_daily.day desc
-    ) = 1
+        on creator_tier_history.tier = rules.tier
+    group by creator_tier_history.platform, creator_tier_history.account_id
 ),
 
 observed as (
