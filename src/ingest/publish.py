@@ -45,6 +45,11 @@ def merge_entity(
     Only the columns the source provides are written. A row changes only when a provided value
     differs and this observation is not older than the stored one; facts replace values (NULL
     means hidden), dimensions keep a stored value where the source has none.
+
+    One aggregate over the source joined to the target counts new and changed rows in one
+    pass; the rows about to be replaced go to history only when there are any; then one MERGE.
+    (MERGE ... RETURNING merge_action would give the counts for free on a file, but DuckLake
+    does not implement RETURNING, and both backends run the same SQL.)
     """
     keys = entity.primary_key
     values = [c for c in staged.columns if c not in keys]
@@ -58,23 +63,21 @@ def merge_entity(
 
     changed = " or ".join(differs(c) for c in values) or "false"
     newer = "t.observed_at <= $observed_at"
-    source_cols = ", ".join(_q(c) for c in staged.columns)
-    conn.execute(
-        f"create or replace temp table s as select {source_cols} from read_parquet($path)",
-        {"path": staged.path},
-    )
-    params = {"load_id": batch.load_id, "observed_at": batch.observed_at}
-    inserted = _count(conn, f"select count(*) from s anti join {target} t on {on}")
-    updated = _count(
+    source = f"(select {', '.join(_q(c) for c in staged.columns)} from read_parquet($path))"
+    params = {"load_id": batch.load_id, "observed_at": batch.observed_at, "path": staged.path}
+    counts = execute(
         conn,
-        f"select count(*) from s join {target} t on {on} where {newer} and ({changed})",
+        f"select count(*), count(*) filter (where t.{_q(keys[0])} is null),"
+        f" count(*) filter (where t.{_q(keys[0])} is not null and {newer} and ({changed}))"
+        f" from {source} s left join {target} t on {on}",
         params,
-    )
+    ).fetchone()
+    total, inserted, updated = (int(c) for c in counts) if counts else (0, 0, 0)
     if entity.history and updated:
         execute(
             conn,
             f"insert into {target}_history select t.*, $load_id, current_timestamp"
-            f" from {target} t join s on {on} where {newer} and ({changed})",
+            f" from {target} t join {source} s on {on} where {newer} and ({changed})",
             params,
         )
     assign = ", ".join(
@@ -89,20 +92,24 @@ def merge_entity(
         if values
         else ""
     )
-    execute(
-        conn,
-        f"merge into {target} t using s on {on}{update}"
-        f" when not matched then insert ({', '.join(_q(c) for c in insert_cols)})"
-        f" values ({', '.join(insert_values)})",
-        params,
-    )
-    conn.execute("drop table s")
+    columns = ", ".join(_q(c) for c in insert_cols)
+    if not inserted and not updated:
+        pass  # a replay of rows already held: the MERGE would change nothing
+    elif inserted == total:
+        # none of the rows is held yet (a first load): a plain insert does what MERGE would
+        execute(
+            conn,
+            f"insert into {target} ({columns}) select {', '.join(insert_values)} from {source} s",
+            params,
+        )
+    else:
+        execute(
+            conn,
+            f"merge into {target} t using {source} s on {on}{update}"
+            f" when not matched then insert ({columns}) values ({', '.join(insert_values)})",
+            params,
+        )
     return MergeCounts(inserted, updated, staged.rows - inserted - updated)
-
-
-def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, str] | None = None) -> int:
-    row = execute(conn, sql, params).fetchone()
-    return int(row[0]) if row else 0
 
 
 def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
