@@ -383,6 +383,20 @@ def test_sync_fills_lineage_and_breaks_idempotently(tmp_path: Path) -> None:
     assert row == [("views", "post_daily", None, D(2025, 4, 21), True, 3)]
 
 
+def test_sync_puts_back_a_row_that_differs(tmp_path: Path) -> None:
+    conn = _warehouse(tmp_path)
+    lineage.sync(conn)
+    snapshot = "select * from meta.metric_lineage order by lineage_id"
+    expected = conn.execute(snapshot).fetchall()
+    # a row edited by hand differs from the registry, so the sync puts it back
+    conn.execute(
+        "update meta.metric_lineage set note = 'edited', rank = 9"
+        " where lineage_id = (select min(lineage_id) from meta.metric_lineage)"
+    )
+    lineage.sync(conn)
+    assert conn.execute(snapshot).fetchall() == expected
+
+
 def test_metric_breaks_view(tmp_path: Path) -> None:
     conn = _warehouse(tmp_path)
     lineage.sync(conn)

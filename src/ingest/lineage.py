@@ -466,9 +466,23 @@ def sync(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         (_UPSERT_LINEAGE, "meta.metric_lineage", "lineage_id", lineage_rows),
         (_UPSERT_BREAK, "meta.metric_breaks", "break_id", break_rows),
     ):
-        conn.executemany(sql, rows)
-        keep = [r[key] for r in rows]
-        conn.execute(f"delete from {table} where not list_contains($keep, {key})", {"keep": keep})
+        # every marts rebuild calls this, and the registry rarely changes: write only the
+        # difference (one statement per row would cost more than the rebuild of a day)
+        columns = list(rows[0]) if rows else [key]
+        stored = {
+            row[0]: row
+            for row in conn.execute(
+                f"select {key}, {', '.join(columns)} from {table}"  # names from this module
+            ).fetchall()
+        }
+        changed = [r for r in rows if stored.get(r[key]) != (r[key], *r.values())]
+        if changed:
+            conn.executemany(sql, changed)
+        keep = {r[key] for r in rows}
+        if stored.keys() - keep:
+            conn.execute(
+                f"delete from {table} where not list_contains($keep, {key})", {"keep": list(keep)}
+            )
     return len(lineage_rows), len(break_rows)
 
 
