@@ -14,8 +14,8 @@ your information"). An archive is untrusted input, so every parser opens it thro
 
 One bad member refuses the whole archive with a ``ParseError`` naming the file and member:
 a crafted entry says the archive as a whole is not a genuine export. Members are streamed
-from the archive and never extracted, and the declared sizes are enforced again while reading,
-so a lying header cannot make a member expand past its limit.
+from the archive, never extracted under their own names, and the declared sizes are enforced
+again while reading, so a lying header cannot make a member expand past its limit.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from typing import IO
 from ingest.errors import ParseError
 
 # longest field we accept; a multi-megabyte cell is a broken file, not data
-csv.field_size_limit(16 * 1024 * 1024)
+FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -47,27 +48,14 @@ def read_csv(
     encoding = detect_encoding(head)
     text = io.TextIOWrapper(buffered, encoding=encoding, newline="", errors="strict")
     try:
-        first_lines = _peek_lines(text, head, encoding)
+        first_lines = _peek_lines(head, encoding)
     except UnicodeDecodeError as exc:
         # the bad byte is within the head: count the lines before it
         line = head[: exc.start].count(b"\n") + 1
         raise ParseError(source, f"not valid {encoding} text", line=line) from exc
     if not first_lines:
         raise ParseError(source, "the file is empty")
-    skip = 0
-    if first_lines[0].lower().startswith("sep="):
-        delimiter = first_lines[0][4:5] or ","
-        skip = 1
-    else:
-        # the header is the busiest of the first lines; a title line above it has one cell
-        delimiter = _sniff_delimiter(max(first_lines[:2], key=_separator_count))
-    header_index = skip
-    if (
-        len(first_lines) > skip + 1
-        and _cells(first_lines[skip], delimiter) == 1
-        and (_cells(first_lines[skip + 1], delimiter) > 1)
-    ):
-        header_index = skip + 1
+    delimiter, header_index = _layout(first_lines)
 
     reader = csv.reader(text, delimiter=delimiter)
     try:
@@ -109,7 +97,47 @@ def read_csv(
     return header, rows()
 
 
-def _peek_lines(text: io.TextIOWrapper, head: bytes, encoding: str) -> list[str]:
+@dataclass(frozen=True)
+class CsvLayout:
+    """How ``read_csv`` reads a file: its encoding, delimiter and the lines above the header."""
+
+    encoding: str
+    delimiter: str
+    header_index: int
+
+
+def csv_layout(head: bytes) -> CsvLayout | None:
+    """The layout ``read_csv`` finds in a file starting with ``head``; None where it would fail."""
+    encoding = detect_encoding(head)
+    try:
+        first_lines = _peek_lines(head, encoding)
+    except UnicodeDecodeError:
+        return None
+    if not first_lines:
+        return None
+    delimiter, header_index = _layout(first_lines)
+    return CsvLayout(encoding, delimiter, header_index)
+
+
+def _layout(first_lines: list[str]) -> tuple[str, int]:
+    skip = 0
+    if first_lines[0].lower().startswith("sep="):
+        delimiter = first_lines[0][4:5] or ","
+        skip = 1
+    else:
+        # the header is the busiest of the first lines; a title line above it has one cell
+        delimiter = _sniff_delimiter(max(first_lines[:2], key=_separator_count))
+    header_index = skip
+    if (
+        len(first_lines) > skip + 1
+        and _cells(first_lines[skip], delimiter) == 1
+        and (_cells(first_lines[skip + 1], delimiter) > 1)
+    ):
+        header_index = skip + 1
+    return delimiter, header_index
+
+
+def _peek_lines(head: bytes, encoding: str) -> list[str]:
     decoded = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head[:4000])
     lines = decoded.lstrip("\ufeff").splitlines()[:4]
     return lines if any(line.strip() for line in lines) else []

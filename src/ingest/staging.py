@@ -8,8 +8,11 @@ entity, ``quarantine.parquet`` and ``batch.json``, which is all that publishing 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -280,17 +283,11 @@ def stage(
 
 
 def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
-    """A batch from a native stager's raw files, settled exactly like the Python path's."""
+    """A batch from a native stager, whose entities are already settled like the Python path's."""
     batch.rows_read = native.rows_read
     batch.rows_quarantined = native.rows_quarantined
     batch.notes.extend(native.notes)
-    writers: dict[str, _EntityWriter] = {}
-    for name, part in native.entities.items():
-        writer = _EntityWriter(ENTITIES[name], part.path)
-        writer.rows = part.rows
-        writer.columns = part.columns
-        writers[name] = writer
-    _settle_duplicates(batch, writers)
+    batch.entities.update(native.entities)
     batch.quarantine_path = str(Path(batch.folder) / "quarantine.parquet")
     batch.save()
     return batch
@@ -315,7 +312,41 @@ def _first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | 
 
 
 def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) -> None:
-    """Resolve keys that occur more than once in the batch.
+    """Settle the Python path's raw Parquet files into the batch (see ``settle``)."""
+    parts = {
+        name: RawEntity(
+            writer.entity, f"read_parquet({sql_text(str(writer.path))})", writer.columns
+        )
+        for name, writer in writers.items()
+        if writer.rows
+    }
+    with scratch() as conn:
+        entities, duplicates = settle(conn, Path(batch.folder), parts)
+    for writer in writers.values():
+        writer.path.unlink(missing_ok=True)
+    batch.entities.update(entities)
+    if duplicates:
+        _append_rejects(Path(batch.folder) / "quarantine.parquet", duplicates)
+        batch.rows_quarantined += len(duplicates)
+
+
+@dataclass
+class RawEntity:
+    """One entity's rows before duplicate keys are settled.
+
+    ``relation`` is SQL naming them on the settling connection (a temp table, or
+    ``read_parquet(...)``) with the columns of ``arrow_schema(entity)`` in that order.
+    """
+
+    entity: Entity
+    relation: str
+    columns: set[str]
+
+
+def settle(
+    conn: duckdb.DuckDBPyConnection, folder: Path, parts: dict[str, RawEntity]
+) -> tuple[dict[str, StagedEntity], list[dict[str, Any]]]:
+    """Resolve keys that occur more than once in the batch; write ``<entity>.parquet`` files.
 
     Daily facts: rows of one key that complement each other (each column has at most one
     value among them, as when two members of an export archive give different metrics of
@@ -323,105 +354,153 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
     each other exactly, are not: every record after the first goes to quarantine, naming
     the line it repeats. Dimension rows
     (accounts, posts) repeat legitimately (one per post of an account): the last wins.
+
+    Only keys that occur more than once are looked at row by row, so a batch without
+    repeats costs one aggregate per entity. Returns the staged entities and the quarantine
+    rows of the duplicate records, in record order.
     """
-    conn = duckdb.connect()
+    # record -> (its line, entity, line of the first record with the same key)
+    duplicates: dict[int, tuple[int, str, int]] = {}
+    repeated_keys: set[str] = set()
+    for name, part in parts.items():
+        entity = part.entity
+        keys = ", ".join(entity.primary_key)
+        counted = conn.execute(
+            f"select count(*) from (select 1 from {part.relation}"  # names from the model
+            f" group by {keys} having count(*) > 1)"
+        ).fetchone()
+        if not counted or not counted[0]:
+            continue
+        repeated_keys.add(name)
+        if entity.partition is None:
+            continue
+        values = [c for c in entity.column_names if c not in entity.primary_key]
+        conflict = " or ".join(f"count(distinct {c}) over w > 1" for c in values) or "false"
+        # an exact repeat adds nothing: it is a duplicate, not a complement
+        identical = f"count(distinct hash({', '.join(values)})) over w = 1" if values else "true"
+        same_key = " and ".join(f"r.{k} is not distinct from d.{k}" for k in entity.primary_key)
+        found = conn.execute(
+            f"select {RECORD_COLUMN}, {LINE_COLUMN}, first_line from ("
+            f" select {RECORD_COLUMN}, {LINE_COLUMN}, ({conflict} or {identical}) as repeated,"
+            f" first_value({LINE_COLUMN}) over (w order by {RECORD_COLUMN}) as first_line,"
+            f" row_number() over (w order by {RECORD_COLUMN}) as seen"
+            f" from {part.relation} r semi join (select {keys} from {part.relation}"
+            f" group by {keys} having count(*) > 1) d on {same_key}"
+            f" window w as (partition by {keys})"
+            ") where seen > 1 and repeated"
+        ).fetchall()
+        for number, line, first in found:
+            duplicates.setdefault(number, (line, name, first))
+    if duplicates:
+        # one list parameter: executemany costs about a millisecond a row
+        conn.execute(
+            "create or replace temp table dup_records as"
+            " select unnest(cast($records as bigint[])) as record",
+            {"records": list(duplicates)},
+        )
+    keep = f"{RECORD_COLUMN} not in (select record from dup_records)" if duplicates else "true"
+    entities: dict[str, StagedEntity] = {}
     try:
-        # record -> (its line, entity, line of the first record with the same key)
-        duplicates: dict[int, tuple[int, str, int]] = {}
-        for name, writer in writers.items():
-            entity = writer.entity
-            if writer.rows == 0 or entity.partition is None:
-                continue
+        for name, part in parts.items():
+            entity = part.entity
             keys = ", ".join(entity.primary_key)
             values = [c for c in entity.column_names if c not in entity.primary_key]
-            conflict = " or ".join(f"count(distinct {c}) over w > 1" for c in values) or "false"
-            # an exact repeat adds nothing: it is a duplicate, not a complement
-            identical = (
-                f"count(distinct hash({', '.join(values)})) over w = 1" if values else "true"
-            )
-            found = conn.execute(
-                f"select {RECORD_COLUMN}, {LINE_COLUMN}, first_line from ("  # names from the model
-                f" select {RECORD_COLUMN}, {LINE_COLUMN}, ({conflict} or {identical}) as repeated,"
-                f" first_value({LINE_COLUMN}) over (w order by {RECORD_COLUMN}) as first_line,"
-                f" row_number() over (w order by {RECORD_COLUMN}) as seen"
-                f" from read_parquet($path) window w as (partition by {keys})"
-                ") where seen > 1 and repeated",
-                {"path": str(writer.path)},
-            ).fetchall()
-            for number, line, first in found:
-                duplicates.setdefault(number, (line, name, first))
-        if duplicates:
-            conn.execute(
-                "create temp table dup_records"
-                " (record bigint, line bigint, entity varchar, first bigint)"
-            )
-            conn.executemany(
-                "insert into dup_records values (?, ?, ?, ?)",
-                [(number, *found) for number, found in duplicates.items()],
-            )
-        for name, writer in writers.items():
-            if writer.rows == 0:
-                continue
-            entity = writer.entity
-            final = Path(batch.folder) / f"{name}.parquet"
-            keep = (
-                f"{RECORD_COLUMN} not in (select record from dup_records)" if duplicates else "true"
-            )
-            keys = ", ".join(entity.primary_key)
-            if entity.partition is None:
+            if name not in repeated_keys:
+                columns = (
+                    "*"
+                    if entity.partition is None
+                    else ", ".join([*entity.primary_key, *values, LINE_COLUMN, RECORD_COLUMN])
+                )
+                query = f"select {columns} from {part.relation} where {keep}"
+            elif entity.partition is None:
                 query = (
-                    f"select * from read_parquet($src) where {keep}"
+                    f"select * from {part.relation} where {keep}"
                     f" qualify row_number() over (partition by {keys}"
                     f" order by {RECORD_COLUMN} desc) = 1"
                 )
             else:
                 # what is left per key has at most one value per column: max() is that value
-                combined = ", ".join(
-                    f"max({c}) as {c}" for c in entity.column_names if c not in entity.primary_key
-                )
+                combined = ", ".join(f"max({c}) as {c}" for c in values)
                 query = (
                     f"select {keys}, {combined}, min({LINE_COLUMN}) as {LINE_COLUMN},"
                     f" min({RECORD_COLUMN}) as {RECORD_COLUMN}"
-                    f" from read_parquet($src) where {keep} group by {keys}"
+                    f" from {part.relation} where {keep} group by {keys}"
                     f" order by min({RECORD_COLUMN})"
                 )
-            conn.execute(
-                f"copy ({query}) to $dst (format parquet)",
-                {"src": str(writer.path), "dst": str(final)},
-            )
-            rows = conn.execute(
-                "select count(*) from read_parquet($p)", {"p": str(final)}
+            final = folder / f"{name}.parquet"
+            written = conn.execute(
+                f"copy ({query}) to {sql_text(str(final))} (format parquet)"
             ).fetchone()
-            writer.path.unlink()
-            batch.entities[name] = StagedEntity(
+            entities[name] = StagedEntity(
                 entity=name,
                 path=str(final),
-                columns=[c for c in entity.column_names if c in writer.columns],
-                rows=int(rows[0]) if rows else 0,
+                columns=[c for c in entity.column_names if c in part.columns],
+                rows=int(written[0]) if written else 0,
             )
-        if duplicates:
-            _append_duplicate_rejects(conn, batch)
-            batch.rows_quarantined += len(duplicates)
     finally:
-        conn.close()
-
-
-def _append_duplicate_rejects(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> None:
-    path = Path(batch.folder) / "quarantine.parquet"
-    previous = path.with_suffix(".first.parquet")
-    path.rename(previous)
-    rows = conn.execute("select line, entity, first from dup_records order by record").fetchall()
-    extra = [
+        if duplicates:
+            conn.execute("drop table if exists dup_records")
+    rejects = [
         {
             "line": line,
             "field": None,
             "reason": f"duplicate {entity} key: the same key was first seen at line {first}",
             "raw": None,
         }
-        for line, entity, first in rows
+        for _, (line, entity, first) in sorted(duplicates.items())
     ]
+    return entities, rejects
+
+
+def _append_rejects(path: Path, extra: list[dict[str, Any]]) -> None:
+    previous = path.with_suffix(".first.parquet")
+    path.rename(previous)
     table = pa.concat_tables(
         [pq.read_table(previous), pa.Table.from_pylist(extra, schema=QUARANTINE_SCHEMA)]
     )
     pq.write_table(table, path)
     previous.unlink()
+
+
+def sql_text(value: str) -> str:
+    """A SQL string literal, for file paths in table functions that take no parameters."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
+    """This thread's in-memory DuckDB connection for staging work, reused file after file.
+
+    Opening a connection costs tens of milliseconds, a lot for a small API page. Temp tables
+    and views made inside the outermost ``with`` are dropped when it ends; a connection
+    inherited through ``fork`` is never used.
+    """
+    conn: duckdb.DuckDBPyConnection | None = getattr(_LOCAL, "conn", None)
+    if conn is None or getattr(_LOCAL, "pid", None) != os.getpid():
+        conn = duckdb.connect()
+        conn.execute("set TimeZone = 'UTC'")
+        _LOCAL.conn, _LOCAL.pid, _LOCAL.depth = conn, os.getpid(), 0
+    _LOCAL.depth += 1
+    try:
+        yield conn
+    finally:
+        _LOCAL.depth -= 1
+        if _LOCAL.depth == 0:
+            _clear(conn)
+
+
+def _clear(conn: duckdb.DuckDBPyConnection) -> None:
+    try:
+        for kind, listing in (("view", "duckdb_views()"), ("table", "duckdb_tables()")):
+            names = conn.execute(
+                f"select {kind}_name from {listing} where temporary and not internal"
+            ).fetchall()
+            for (name,) in names:
+                conn.execute(f'drop {kind} if exists temp.main."{name}"')
+    except duckdb.Error:
+        # a connection that cannot even drop its temp tables is not reused
+        _LOCAL.conn = None
+        conn.close()

@@ -25,7 +25,7 @@ OBSERVED = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
 
 
 def _format(platform: str, name: str) -> Format:
-    fmt = registry((platform,)).get(platform, name)
+    fmt = registry((platform,)).get(platform, name, f"{platform}/{name}")
     assert fmt.native is not None, f"{platform}/{name} has no native stager"
     return fmt
 
@@ -174,3 +174,189 @@ def test_tiktok_day_out_of_range(tmp_path: Path) -> None:
     ctx = context("tiktok", path.name, day=date(2004, 12, 31), observed_at=OBSERVED)
     summary = _both(tmp_path, path, fmt, ctx)
     assert summary["rows_quarantined"] == 1
+
+
+# ---- YouTube Studio export (Table data.csv)
+
+STUDIO_HEADER = (
+    "\ufeffContent,Video title,Video publish time,Duration,Views,Likes,Comments added,Shares\r\n"
+)
+
+
+def _studio_zip(
+    tmp_path: Path,
+    table: str | bytes,
+    *,
+    totals: str | None = None,
+    name: str = "Content 2026-08-04_2026-08-31 Test.zip",
+) -> Path:
+    import zipfile
+
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("Table data.csv", table if isinstance(table, bytes) else table.encode())
+        if totals is not None:
+            archive.writestr("Totals.csv", totals)
+        archive.writestr("Chart data.csv", "Date,Views\r\n")
+    return path
+
+
+def _studio_both(tmp_path: Path, path: Path, account: str | None = "UCtest") -> dict[str, Any]:
+    fmt = _format("youtube", "studio_zip")
+    ctx = context("youtube", path.name, account=account, observed_at=OBSERVED)
+    return _both(tmp_path, path, fmt, ctx)
+
+
+def test_studio_fixtures(tmp_path: Path) -> None:
+    fmt = _format("youtube", "studio_zip")
+    for path in sorted((FIXTURES / "youtube").glob("*.zip")):
+        ctx = context("youtube", path.name, account="UCfixture", observed_at=OBSERVED)
+        _both(tmp_path / path.stem, path, fmt, ctx)
+
+
+def test_studio_generated_with_bad_rows(tmp_path: Path) -> None:
+    fmt = _format("youtube", "studio_zip")
+    path = gen.youtube_studio_zip(
+        tmp_path / "in" / "Content 2026-08-04_2026-08-31 Bench.zip", rows=3_000, bad_every=7
+    )
+    ctx = context("youtube", path.name, account="UCbench", observed_at=OBSERVED)
+    assert _uses_native(tmp_path, path, fmt, ctx)
+    summary = _both(tmp_path, path, fmt, ctx)
+    assert summary["rows_read"] == 3_000
+    assert summary["rows_quarantined"] > 50
+
+
+TRICKY_ROWS = [
+    # dates: other spellings, impossible, too early, in the future, missing markers
+    'a1,t,"Feb 30, 2024",10,5,1,1,1',
+    'a2,t,"Jan 1, 2004",10,5,1,1,1',
+    'a3,t,"Sep 22, 2027",10,5,1,1,1',
+    'a4,t,"September 22, 2025",10,5,1,1,1',
+    "a5,t,2025-09-22,10,5,1,1,1",
+    'a6,t,"sep 22, 2025",10,5,1,1,1',
+    "a7,t,\u2014,10,5,1,1,1",
+    'a8,t,"Sep 02, 2025",10,5,1,1,1',
+    'a9,t,"Sep  2, 2025",10,5,1,1,1',
+    # durations
+    'b1,t,"Jan 5, 2025",1:2:3:4,5,1,1,1',
+    'b2,t,"Jan 5, 2025",2147483647,5,1,1,1',
+    'b3,t,"Jan 5, 2025",2147483648,5,1,1,1',
+    'b4,t,"Jan 5, 2025", 12,5,1,1,1',
+    'b5,t,"Jan 5, 2025",1::2,5,1,1,1',
+    'b6,t,"Jan 5, 2025",596523:14:07,5,1,1,1',
+    'b7,t,"Jan 5, 2025",596523:14:08,5,1,1,1',
+    'b8,t,"Jan 5, 2025",--,5,1,1,1',
+    # counts
+    'c1,t,"Jan 5, 2025",1,"1,234",1,1,1',
+    'c2,t,"Jan 5, 2025",1,1.234.567,1,1,1',
+    'c3,t,"Jan 5, 2025",1,1 234,1,1,1',
+    'c4,t,"Jan 5, 2025",1,+5,-5,007,1',
+    'c5,t,"Jan 5, 2025",1,\u0661\u0662,1,1,1',
+    'c6,t,"Jan 5, 2025",1,"1,23",1,1,1',
+    'c7,t,"Jan 5, 2025",1,99999999999999999999,1,1,1',
+    'c8,t,"Jan 5, 2025",1,9223372036854775807,1,1,1',
+    'c9,t,"Jan 5, 2025",1,"1\u00a0234",n/a,,1',
+    # content: missing, odd, repeated (identical, contradicting), the Total row elsewhere
+    ',t,"Jan 5, 2025",1,1,1,1,1',
+    '"",t,"Jan 5, 2025",1,1,1,1,1',
+    'd d,t,"Jan 5, 2025",1,1,1,1,1',
+    '\u00fc,t,"Jan 5, 2025",1,1,1,1,1',
+    'e1,t,"Jan 5, 2025",1,1,1,1,1',
+    'e1,t,"Jan 5, 2025",1,1,1,1,1',
+    'e2,t,"Jan 5, 2025",1,1,1,1,1',
+    'e2,t,"Jan 5, 2025",1,2,1,1,1',
+    "Total,,,,9,9,9,9",
+    # titles with quotes, commas, non-ASCII, empty
+    'f1,"say ""hi"", ok",,1,1,1,1,1',
+    "f2,\u65e5\u672c\u8a9e \U0001f525,,,,,,",
+]
+
+
+def _table(rows: list[str], header: str = STUDIO_HEADER, end: str = "\r\n") -> str:
+    return header.replace("\r\n", end) + "".join(row + end for row in rows)
+
+
+def test_studio_tricky_rows(tmp_path: Path) -> None:
+    path = _studio_zip(tmp_path, _table(["Total,,,,1,1,1,1", *TRICKY_ROWS]))
+    fmt = _format("youtube", "studio_zip")
+    ctx = context("youtube", path.name, account="UCtest", observed_at=OBSERVED)
+    assert _uses_native(tmp_path, path, fmt, ctx)
+    summary = _studio_both(tmp_path, path)
+    assert summary["rows_quarantined"] > 10
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        _table(["v1,t,,1,1,1,1,1"], end="\n"),
+        _table(["v1,t,,1,1,1,1,1"], end="\r"),
+        _table(["v1,t,,1,1,1,1,1", "v2,t,,1,1,1,1,1"]).rstrip("\r\n"),
+        _table(["v1,t,,1,1,1,1,1"]) + "\r\n",
+        _table(["v1,t,,1,1,1,1,1", "", "v2,t,,1,1,1,1,1"]),
+        _table(["v1,t,,1,1,1,1,1", "  ,,,,,,,", "v2,t,,1,1,1,1,1"]),
+        _table(["v1,t,,1,1,1,1,1", ",,,,,,,", "v2,t,,1,1,1,1,1"]),
+        _table(['v1,"two\r\nlines",,1,1,1,1,1', "v2,t,,1,1,1,1,1"]),
+        _table(['v1,a"b,,1,1,1,1,1', "v2,t,,1,1,1,1,1"]),
+        _table(['v1,"ab"c,,1,1,1,1,1', "v2,t,,1,1,1,1,1"]),
+        _table(["v1,t,,1,1,1,1", "v2,t,,1,1,1,1,1,1"]),
+        _table([" Total ,,,,1,1,1,1", "v2,t,,1,1,1,1,1"]),
+        _table(["Total\u00a0,,,,1,1,1,1", "v2,t,,1,1,1,1,1"]),
+        _table(["v1,t\x00,,1,1,1,1,1"]),
+        _table(["v1,t,,1,1,1,1,1"], header=STUDIO_HEADER.lstrip("\ufeff")),
+        _table(["v1;t;;1;1;1;1;1"], header=STUDIO_HEADER.replace(",", ";")),
+        _table(["v1,t,,1,1,1,1,1"], header="sep=,\r\n" + STUDIO_HEADER.lstrip("\ufeff")),
+        _table(["v1,t,,1,1,1,1,1"], header="Title line\r\n" + STUDIO_HEADER.lstrip("\ufeff")),
+        _table(["v1,t,1,1"], header="Content,Views,Watch time (hours),Odd column\r\n"),
+        _table(["v1,1"], header="Content,Views\r\n"),
+        _table(["v1,t,1"], header="Content,Video title,Likes\r\n"),
+        _table(["v1,t,1,1"], header="Content,Views,Views,Likes\r\n"),
+        _table(
+            ["v1,t,,1,1,1,1,1"],
+            header='"Content",Video title,"Video publish time",Duration,'
+            "Views,Likes,Comments added,Shares\r\n",
+        ),
+        _table([]),
+        "",
+    ],
+)
+def test_studio_odd_tables(tmp_path: Path, table: str) -> None:
+    _studio_both(tmp_path, _studio_zip(tmp_path, table))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _table(["v1,caf\u00e9,,1,1,1,1,1"]).encode("utf-16"),
+        _table(["v1,caf\u00e9,,1,1,1,1,1"]).encode("utf-8")[:-12] + b"\xff\xfe,1,1,1\r\n",
+        _table(["v1,\xed\xa0\x80,,1,1,1,1,1"], header=STUDIO_HEADER[1:]).encode("latin-1"),
+    ],
+)
+def test_studio_odd_bytes(tmp_path: Path, data: bytes) -> None:
+    _studio_both(tmp_path, _studio_zip(tmp_path, data))
+
+
+def test_studio_totals_and_duplicates(tmp_path: Path) -> None:
+    totals = (
+        "Date,Views,Likes,Subscribers gained,Subscribers lost\r\n"
+        "2026-08-30,10,1,2,-1\r\n"
+        "2026-08-30,10,1,2,-1\r\n"
+        "2026-08-31,x,1,2,1\r\n"
+        "2026-08-29,5,,,\r\n"
+    )
+    rows = ["Total,,,,1,1,1,1", "v1,t,,1,1,1,1,1", "v1,t,,1,1,1,1,1", "v2,t,,1,,,,", "v3,,,,,,,"]
+    _studio_both(tmp_path, _studio_zip(tmp_path, _table(rows), totals=totals))
+
+
+@pytest.mark.parametrize(
+    ("name", "account"),
+    [
+        ("Content 2026-08-04_2026-08-31 Test.zip", "   "),
+        ("Content 2026-08-04_2026-08-31 Test.zip", None),
+        ("export.zip", "UCtest"),
+        ("Content 2004-08-04_2004-08-31 Test.zip", "UCtest"),
+        ("Content 2026-08-04_2026-09-30 Test.zip", "UCtest"),
+    ],
+)
+def test_studio_contexts(tmp_path: Path, name: str, account: str | None) -> None:
+    table = _table(["Total,,,,1,1,1,1", 'v1,t,"Jan 5, 2025",1:00,"1,000",1,1,1'])
+    _studio_both(tmp_path, _studio_zip(tmp_path, table, name=name), account=account)

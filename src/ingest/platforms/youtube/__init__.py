@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ingest.native import stage_youtube_studio_zip
 from ingest.parsing import Format
 from ingest.platforms.youtube import exports
 
@@ -27,5 +28,6 @@ FORMATS: tuple[Format, ...] = (
         exports.parse_studio_zip,
         exports.sniff_studio_zip,
         needs_account=True,
+        native=stage_youtube_studio_zip,
     ),
 )

@@ -242,8 +242,7 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
         raise ParseError(
             ctx.source, "a YouTube Studio export does not name its channel: pass --account"
         )
-    window = _WINDOW_RE.search(ctx.source)
-    day = date.fromisoformat(window.group(2)) if window else ctx.day
+    day = studio_day(ctx)
     with open_zip(path, ctx.source) as archive:
         names = {n.rsplit("/", 1)[-1]: n for n in archive.names()}
         if s.STUDIO_TABLE not in names:
@@ -255,47 +254,67 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
                 yield from _studio_totals(totals, f"{ctx.source}!{s.STUDIO_TOTALS}", ctx)
 
 
+def studio_day(ctx: ParseContext) -> date:
+    """The day a Studio export's totals describe: its window's last day, else the load's day."""
+    window = _WINDOW_RE.search(ctx.source)
+    return date.fromisoformat(window.group(2)) if window else ctx.day
+
+
+def studio_unknown_columns(header: list[str]) -> list[str]:
+    return [h for h in header if h and h not in s.STUDIO_KNOWN_COLUMNS]
+
+
 def _studio_table(stream: Any, source: str, ctx: ParseContext, day: date) -> Iterator[Item]:
     header, rows = read_csv(stream, source, required=("Content", "Views"))
-    unknown = [h for h in header if h and h not in s.STUDIO_KNOWN_COLUMNS]
+    unknown = studio_unknown_columns(header)
     if unknown:
         yield Note(f"{source}: columns not used: {', '.join(unknown)}")
-    metrics = {col: name for col, name in s.STUDIO_POST_METRICS.items() if name in header}
-    account = ctx.account
     for row in rows:
         content = row.values["Content"].strip()
         if content == "Total":  # the first data row sums the table
             continue
+        yield from studio_row(row.line, row.values, row.raw, header, ctx.account, day)
 
-        def build(values: dict[str, str] = row.values, content: str = content) -> list[Item]:
-            post_id = require(content, "Content")
-            published = convert(
-                values.get("Video publish time"), to_display_date, "Video publish time"
-            )
-            published_at = datetime.combine(published, time(), UTC) if published else None
-            post: dict[str, Any] = {
-                "platform": s.PLATFORM,
-                "post_id": post_id,
-                "account_id": account,
-                "caption": values.get("Video title") or None,
-                "media_type": "video",
-                "permalink": f"https://www.youtube.com/watch?v={post_id}",
-            }
-            if published_at is not None:
-                post["published_at"] = published_at
-            if "Duration" in values:
-                post["duration_seconds"] = convert(values["Duration"], clock_seconds, "Duration")
-            daily: dict[str, Any] = {
-                "platform": s.PLATFORM,
-                "post_id": post_id,
-                "account_id": account,
-                "day": day,
-            }
-            for column, name in metrics.items():
-                daily[column] = convert(values.get(name), to_count, name)
-            return [Record("posts", 0, post), Record("post_daily", 0, daily)]
 
-        yield from guarded(row.line, ",".join(row.raw), build)
+def studio_row(
+    line: int,
+    values: dict[str, str],
+    raw: list[str],
+    header: list[str],
+    account: str | None,
+    day: date,
+) -> list[Item]:
+    """The post and post-day of one ``Table data.csv`` row (not the ``Total`` row)."""
+    content = values["Content"].strip()
+    metrics = {col: name for col, name in s.STUDIO_POST_METRICS.items() if name in header}
+
+    def build() -> list[Item]:
+        post_id = require(content, "Content")
+        published = convert(values.get("Video publish time"), to_display_date, "Video publish time")
+        published_at = datetime.combine(published, time(), UTC) if published else None
+        post: dict[str, Any] = {
+            "platform": s.PLATFORM,
+            "post_id": post_id,
+            "account_id": account,
+            "caption": values.get("Video title") or None,
+            "media_type": "video",
+            "permalink": f"https://www.youtube.com/watch?v={post_id}",
+        }
+        if published_at is not None:
+            post["published_at"] = published_at
+        if "Duration" in values:
+            post["duration_seconds"] = convert(values["Duration"], clock_seconds, "Duration")
+        daily: dict[str, Any] = {
+            "platform": s.PLATFORM,
+            "post_id": post_id,
+            "account_id": account,
+            "day": day,
+        }
+        for column, name in metrics.items():
+            daily[column] = convert(values.get(name), to_count, name)
+        return [Record("posts", 0, post), Record("post_daily", 0, daily)]
+
+    return guarded(line, ",".join(raw), build)
 
 
 def _studio_totals(stream: Any, source: str, ctx: ParseContext) -> Iterator[Item]:
