@@ -176,6 +176,7 @@ def _baseline_youtube(csv: Path, db: Path) -> float:
 def child(case: str, variant: str, arg: str, work: Path) -> dict[str, Any]:
     """One measurement; imports happen before the clock starts."""
     import duckdb  # noqa: F401
+    import pandas  # noqa: F401  (duckdb loads it on the first parameter binding)
     import pyarrow  # noqa: F401
 
     import ingest.pipeline
