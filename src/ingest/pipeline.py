@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -32,6 +35,10 @@ from ingest.validation import (
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
+
+# DuckDB parses and writes Parquet without holding the GIL: files stage side by side
+STAGE_THREADS = max(1, min(4, os.cpu_count() or 1))
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -87,6 +94,24 @@ def stage_file(
         ParseError: the file cannot be used; nothing is staged.
     """
     shown = redact(source or str(path))
+    landed = land_input(path, settings, platform=platform, account=account, day=day, shown=shown)
+    return stage_landed(landed, settings, source=shown, account=account)
+
+
+def land_input(
+    path: Path,
+    settings: Settings,
+    *,
+    platform: str | None,
+    account: str | None,
+    day: date | None,
+    shown: str,
+) -> LandedFile:
+    """Detect a file's format and keep its bytes in the landing zone (a no-op if already there).
+
+    Raises:
+        ParseError: not a file, not a known format, or an account is needed and not given.
+    """
     if not path.is_file():
         raise ParseError(shown, "no such file")
     fmt = registry((platform,) if platform else PLATFORMS).detect(path, shown, platform)
@@ -94,7 +119,7 @@ def stage_file(
         raise ParseError(
             shown, f"{fmt.platform} {fmt.name} files do not name their account: pass --account"
         )
-    landed = land_file(
+    return land_file(
         path,
         settings.landing,
         platform=fmt.platform,
@@ -102,7 +127,6 @@ def stage_file(
         account=account,
         format=fmt.name,
     )
-    return stage_landed(landed, settings, source=shown, account=account)
 
 
 def stage_landed(
@@ -211,6 +235,92 @@ def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[Load
     return results
 
 
+def stage_in_parallel(
+    stage_one: Callable[[Item], StagedBatch],
+    items: Sequence[Item],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[StagedBatch | IngestError]:
+    """Stage ``items`` on a few threads; each item's batch, or its error, in input order.
+
+    An ``IngestError`` takes its item's place (that file is refused, the others go on). Any
+    other exception, an interrupt included, stops the work: items not started are cancelled,
+    the batches already staged are discarded, and it is raised. ``progress`` hears the number
+    of items done so far, from the calling thread.
+    """
+    if not items:
+        return []
+    with ThreadPoolExecutor(min(STAGE_THREADS, len(items)), thread_name_prefix="stage") as pool:
+        futures = [pool.submit(stage_one, item) for item in items]
+        try:
+            outcomes: list[StagedBatch | IngestError] = []
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except IngestError as exc:
+                    outcomes.append(exc)
+                if progress:
+                    progress(len(outcomes))
+            return outcomes
+        except BaseException:
+            _abandon(futures)
+            raise
+
+
+def _abandon(futures: list[Future[StagedBatch]]) -> None:
+    for future in futures:
+        future.cancel()
+    wait(futures)
+    for future in futures:
+        if not future.cancelled() and future.exception() is None:
+            future.result().discard()
+
+
+def stage_files(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    platform: str | None = None,
+    account: str | None = None,
+    day: date | None = None,
+) -> tuple[list[StagedBatch], list[LoadResult]]:
+    """Stage files: the batches, and a failed result for each refused file, in input order.
+
+    Files land one after the other, so of the same bytes given twice the first keeps its
+    manifest; parsing then runs side by side.
+    """
+    landed: list[tuple[str, LandedFile]] = []
+    failed: list[LoadResult] = []
+
+    def refuse(shown: str, error: IngestError) -> None:
+        log.error("%s", error)
+        failed.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(error)))
+
+    for path in expand_paths(paths):
+        shown = redact(str(path))
+        try:
+            landed.append(
+                (
+                    shown,
+                    land_input(
+                        path, settings, platform=platform, account=account, day=day, shown=shown
+                    ),
+                )
+            )
+        except IngestError as exc:
+            refuse(shown, exc)
+    outcomes = stage_in_parallel(
+        lambda item: stage_landed(item[1], settings, source=item[0], account=account), landed
+    )
+    staged: list[StagedBatch] = []
+    for (shown, _), outcome in zip(landed, outcomes, strict=True):
+        if isinstance(outcome, StagedBatch):
+            staged.append(outcome)
+        else:
+            refuse(shown, outcome)
+    return staged, failed
+
+
 def load_files(
     paths: Iterable[Path],
     settings: Settings,
@@ -223,15 +333,7 @@ def load_files(
 
     A file that cannot be parsed is reported and skipped; the others still load.
     """
-    results: list[LoadResult] = []
-    staged: list[StagedBatch] = []
-    for path in expand_paths(paths):
-        try:
-            staged.append(stage_file(path, settings, platform=platform, account=account, day=day))
-        except IngestError as exc:
-            log.error("%s", exc)
-            shown = redact(str(path))
-            results.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(exc)))
+    staged, results = stage_files(paths, settings, platform=platform, account=account, day=day)
     results.extend(publish_batches(staged, settings))
     return results
 

@@ -20,9 +20,15 @@ from typing import Any
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.landing import land_file, landed_files
+from ingest.landing import LandedFile, land_file, landed_files
 from ingest.model import PLATFORMS
-from ingest.pipeline import LoadResult, publish_audited, publish_batches, stage_landed
+from ingest.pipeline import (
+    LoadResult,
+    publish_audited,
+    publish_batches,
+    stage_in_parallel,
+    stage_landed,
+)
 from ingest.platforms import registry
 from ingest.staging import StagedBatch
 from ingest.transforms import publish_bi, rebuild_marts
@@ -224,13 +230,15 @@ def stage_platform_day(
     result = StagedDay(platform, day.isoformat(), picked_up=picked_up, failures=failures)
     landed_day = landed_files(settings.landing, platform, day)
     discard_stale_batches({f.sha256 for f in landed_day}, settings)
-    for landed in landed_day:
-        result.files += 1
+    result.files = len(landed_day)
+
+    def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        try:
-            batch = stage_landed(landed, settings, source=shown)
-        except IngestError as exc:
-            result.failures.append(str(exc))
+        return stage_landed(landed, settings, source=shown)
+
+    for batch in stage_in_parallel(stage_one, landed_day):
+        if isinstance(batch, IngestError):
+            result.failures.append(str(batch))
             continue
         result.folders.append(batch.folder)
         result.rows_read += batch.rows_read

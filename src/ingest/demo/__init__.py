@@ -13,9 +13,11 @@ from ingest.demo import creators as creators_csv
 from ingest.demo import instagram, snapchat, tiktok, youtube
 from ingest.demo.files import DemoFile
 from ingest.demo.world import build_world
+from ingest.errors import IngestError
 from ingest.landing import land_file
-from ingest.pipeline import LoadResult, publish_batches, stage_landed
+from ingest.pipeline import LoadResult, publish_batches, stage_in_parallel, stage_landed
 from ingest.platforms import registry
+from ingest.staging import StagedBatch
 from ingest.warehouse import open_bi
 
 WRITERS = {
@@ -54,13 +56,13 @@ def run_demo(
     files = write_demo_files(out, creators=creators, days=days, seed=seed, end=end)
     # the mapping first: the publish below then rolls every account up under its creator
     load_mapping(out / creators_csv.MAPPING_FILE, settings)
-    staged = []
     show_progress = sys.stderr.isatty()
-    for n, demo_file in enumerate(files, start=1):
+    landed = []
+    for demo_file in files:
         fmt = registry((demo_file.platform,)).detect(
             demo_file.path, str(demo_file.path), demo_file.platform
         )
-        landed = land_file(
+        landed_file = land_file(
             demo_file.path,
             settings.landing,
             platform=demo_file.platform,
@@ -69,9 +71,21 @@ def run_demo(
             format=fmt.name,
             fetched_at=demo_file.fetched_at,
         )
-        staged.append(stage_landed(landed, settings, source=str(demo_file.path)))
+        landed.append((landed_file, str(demo_file.path)))
+
+    def progress(done: int) -> None:
         if show_progress:
-            print(f"\rstaged {n}/{len(files)} files", end="", file=sys.stderr)
+            print(f"\rstaged {done}/{len(files)} files", end="", file=sys.stderr)
+
+    outcomes = stage_in_parallel(
+        lambda item: stage_landed(item[0], settings, source=item[1]), landed, progress=progress
+    )
+    staged = [o for o in outcomes if isinstance(o, StagedBatch)]
+    refused = [o for o in outcomes if isinstance(o, IngestError)]
+    if refused:  # the demo writes well-formed files: a refusal is a bug, not bad input
+        for batch in staged:
+            batch.discard()
+        raise refused[0]
     if show_progress:
         print(" - publishing", file=sys.stderr)
     results = publish_batches(staged, settings)

@@ -1,0 +1,78 @@
+"""Files stage side by side on a few threads; what comes back is what one thread would give."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingest.config import Settings
+from ingest.errors import IngestError, ParseError
+from ingest.pipeline import stage_file, stage_files, stage_in_parallel
+from ingest.staging import StagedBatch
+from tests.conftest import FIXTURES
+
+DAY = date(2026, 9, 1)
+GOOD = [
+    FIXTURES / "youtube" / "channels_list.json",
+    FIXTURES / "youtube" / "videos_list.json",
+    FIXTURES / "instagram" / "user.json",
+]
+BROKEN = FIXTURES / "youtube" / "channels_list_truncated.json"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
+
+
+def _rows(batch: StagedBatch) -> tuple[str, int, int, list[str]]:
+    return (batch.format, batch.rows_read, batch.rows_quarantined, sorted(batch.entities))
+
+
+def test_parallel_staging_keeps_order_and_refuses_only_the_broken_file(settings: Settings):
+    files = [GOOD[0], BROKEN, GOOD[1], GOOD[2], GOOD[0]]
+    staged, failed = stage_files(files, settings, day=DAY)
+    try:
+        assert [b.source_file for b in staged] == [str(p) for p in files if p != BROKEN]
+        assert [f.source for f in failed] == [str(BROKEN)]
+        assert "line 1" in (failed[0].message or "")
+        alone = [stage_file(p, settings, day=DAY) for p in files if p != BROKEN]
+        try:
+            assert [_rows(b) for b in staged] == [_rows(b) for b in alone]
+        finally:
+            for batch in alone:
+                batch.discard()
+    finally:
+        for batch in staged:
+            batch.discard()
+
+
+def test_an_unexpected_error_discards_what_was_staged_and_is_raised(settings: Settings):
+    started: list[StagedBatch] = []
+    lock = threading.Lock()
+
+    def stage_one(path: Path) -> StagedBatch:
+        if path == BROKEN:
+            raise RuntimeError("disk gone")
+        batch = stage_file(path, settings, day=DAY)
+        with lock:
+            started.append(batch)
+        return batch
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        stage_in_parallel(stage_one, [GOOD[0], GOOD[1], BROKEN, GOOD[2]])
+    assert started  # some files were staged before the error surfaced ...
+    assert not any(Path(b.folder).exists() for b in started)  # ... and none was left behind
+    assert not any(settings.staging.iterdir())
+
+
+def test_ingest_errors_take_their_items_place():
+    def stage_one(n: int) -> StagedBatch:
+        raise ParseError(f"file{n}", "refused")
+
+    outcomes = stage_in_parallel(stage_one, [1, 2, 3])
+    assert [str(o) for o in outcomes] == ["file1: refused", "file2: refused", "file3: refused"]
+    assert all(isinstance(o, IngestError) for o in outcomes)
