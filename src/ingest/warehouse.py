@@ -62,6 +62,11 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse opened for writing, migrated, closed afterwards."""
     conn = open_warehouse(settings.target, busy_timeout=settings.busy_timeout)
     try:
+        if settings.lake is None:
+            # why: each checkpoint rewrites the primary-key indexes whole, so DuckDB's default
+            # (one per 16 MB of log) made a run of many pages checkpoint again and again; the
+            # writer checkpoints once, when it closes or copies the file for BI
+            conn.execute("set checkpoint_threshold = '1GB'")
         migrate(conn)
         yield conn
     finally:
