@@ -64,9 +64,9 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         if settings.lake is None:
             # why: each checkpoint rewrites the primary-key indexes whole, so DuckDB's default
-            # (one per 16 MB of log) made a run of many pages checkpoint again and again; the
-            # writer checkpoints once, when it closes or copies the file for BI
-            conn.execute("set checkpoint_threshold = '1GB'")
+            # (one per 16 MB of log) made a run of many pages checkpoint again and again; data
+            # not yet checkpointed stays in memory, so the bound is 128 MB (5M rows: < 1 GiB)
+            conn.execute("set checkpoint_threshold = '128MB'")
         migrate(conn)
         yield conn
     finally:
