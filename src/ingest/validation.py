@@ -546,7 +546,6 @@ def _schema_specs(specs: list[Spec], schema: pa.Schema) -> tuple[int, ...]:
         i
         for i, spec in enumerate(specs)
         if spec.type == "expect_column_values_to_be_in_type_list"
-        and "row_condition" not in spec.kwargs
         and spec.columns[0] in frame.columns
         and frame[spec.columns[0]].dtype != object
     )
