@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.pipeline import stage_file, stage_files, stage_in_parallel
-from ingest.staging import StagedBatch
+from ingest.staging import StagedBatch, scratch
 from tests.conftest import FIXTURES
 
 DAY = date(2026, 9, 1)
@@ -76,3 +79,46 @@ def test_ingest_errors_take_their_items_place():
     outcomes = stage_in_parallel(stage_one, [1, 2, 3])
     assert [str(o) for o in outcomes] == ["file1: refused", "file2: refused", "file3: refused"]
     assert all(isinstance(o, IngestError) for o in outcomes)
+
+
+class Stop(BaseException):
+    """Stands in for the KeyboardInterrupt that a stop signal raises in the main thread."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise Stop()
+
+
+def test_a_stop_interrupts_duckdb_work_running_on_staging_threads():
+    """A signal while files stage: running DuckDB work is interrupted and every thread joined.
+
+    Without the interrupt the stop waits for a query that never ends (the timeout fails it).
+    """
+    running = threading.Event()
+    outcomes: list[BaseException | None] = []
+
+    def stage_one(item: int) -> StagedBatch:
+        with scratch() as conn:
+            running.set()
+            try:
+                conn.execute("select count(*) from range(1000000000000) a, range(1000000000) b")
+            except BaseException as exc:
+                outcomes.append(exc)
+                raise
+        raise AssertionError("an endless query ended")
+
+    def signal_when_running() -> None:
+        running.wait(60)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, _raise_stop)
+    sender = threading.Thread(target=signal_when_running)
+    try:
+        sender.start()
+        with pytest.raises(Stop):
+            stage_in_parallel(stage_one, [1, 2, 3, 4])
+    finally:
+        sender.join()
+        signal.signal(signal.SIGUSR1, previous)
+    assert outcomes and all(isinstance(e, duckdb.InterruptException) for e in outcomes)
+    assert not [t for t in threading.enumerate() if t.name.startswith("stage")]

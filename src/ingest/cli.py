@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from ingest.config import Settings
 from ingest.errors import IngestError
@@ -102,21 +103,26 @@ class Terminated(KeyboardInterrupt):
     roll back on the way out, so the warehouse keeps its last published state."""
 
 
-_terminated = threading.Event()
-# how long an orderly unwind may take after SIGTERM before the process simply exits
+# a stop's exit status is 128 + the signal's number, as shells and schedulers read it
+_STOP_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
+_stopped = threading.Event()
+_stop_code = 130
+# how long an orderly unwind may take after a stop signal before the process simply exits
 SIGTERM_GRACE_SECONDS = 10.0
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    if _terminated.is_set():
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    global _stop_code
+    if _stopped.is_set():
         return  # already unwinding: a second signal must not break a rollback
     # duckdb turns an exception raised during a query into RuntimeError("Query interrupted"),
     # so the flag, not the exception type, is what says we were stopped
-    _terminated.set()
+    _stop_code = _STOP_CODES[signal.Signals(signum)]
+    _stopped.set()
     watchdog = threading.Timer(SIGTERM_GRACE_SECONDS, _exit_now)
     watchdog.daemon = True
     watchdog.start()
-    raise Terminated()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def _exit_now() -> None:
@@ -124,7 +130,7 @@ def _exit_now() -> None:
     # leaving without it is safe: every warehouse change is one transaction, and the crash
     # drills kill runs at any instant. os.write, because the main thread may hold stderr's lock
     os.write(2, (INTERRUPTED + "\n").encode())
-    os._exit(143)
+    os._exit(_stop_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,17 +142,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     # signal handlers can only be set from the main thread (tests may call main elsewhere)
     if threading.current_thread() is not threading.main_thread():
         return _dispatch(args)
-    _terminated.clear()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    _stopped.clear()
+    previous = {signum: signal.signal(signum, _on_stop_signal) for signum in _STOP_CODES}
     try:
         code = _dispatch(args)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    if _terminated.is_set() and code != 143:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if _stopped.is_set() and code != _stop_code:
         # stopped while something swallowed the signal: say so, and never report success
         print(INTERRUPTED, file=sys.stderr)
-        return 143
+        return _stop_code
     return code
+
+
+def run() -> NoReturn:
+    """The ``ingest`` script and ``python -m ingest``: ``main``, then leave.
+
+    After a stop the process leaves without the interpreter's teardown. By then every
+    transaction has rolled back and the staging threads are joined, but native thread pools
+    (DuckDB's, Arrow's, those of a library whose import was cut short) can still be alive, and
+    tearing them down at exit aborted the process (``terminate called``, status -6) instead
+    of the promised 143/130.
+    """
+    code = main()
+    if _stopped.is_set():
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -164,12 +189,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "report":
             return _report(args)
     except IngestError as exc:
-        if _terminated.is_set():
+        if _stopped.is_set():
             return _interrupted(exc)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so plainly, with the traceback only on request
-        if _terminated.is_set():
+        if _stopped.is_set():
             return _interrupted(exc)
         logging.getLogger("ingest").debug("internal error", exc_info=True)
         print(
@@ -185,7 +210,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _interrupted(exc: BaseException) -> int:
     logging.getLogger("ingest").debug("interrupted", exc_info=exc)
     print(INTERRUPTED, file=sys.stderr)
-    return 143 if _terminated.is_set() else 130
+    return _stop_code if _stopped.is_set() else 130
 
 
 def _load(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from ingest.model import PLATFORMS
 from ingest.parsing import ParseContext
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
-from ingest.staging import StagedBatch, stage
+from ingest.staging import StagedBatch, interrupt_scratch, stage
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import (
     AuditReport,
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # DuckDB parses and writes Parquet without holding the GIL: files stage side by side
 STAGE_THREADS = max(1, min(4, os.cpu_count() or 1))
+ABANDON_POLL_SECONDS = 0.2
 Item = TypeVar("Item")
 
 
@@ -245,14 +246,17 @@ def stage_in_parallel(
 
     An ``IngestError`` takes its item's place (that file is refused, the others go on). Any
     other exception, an interrupt included, stops the work: items not started are cancelled,
-    the batches already staged are discarded, and it is raised. ``progress`` hears the number
-    of items done so far, from the calling thread.
+    the DuckDB work of running ones is interrupted, every thread is joined, the batches
+    already staged are discarded, and it is raised. ``progress`` hears the number of items
+    done so far, from the calling thread.
     """
     if not items:
         return []
+    futures: list[Future[StagedBatch]] = []
     with ThreadPoolExecutor(min(STAGE_THREADS, len(items)), thread_name_prefix="stage") as pool:
-        futures = [pool.submit(stage_one, item) for item in items]
         try:
+            for item in items:
+                futures.append(pool.submit(stage_one, item))
             outcomes: list[StagedBatch | IngestError] = []
             for future in futures:
                 try:
@@ -270,7 +274,13 @@ def stage_in_parallel(
 def _abandon(futures: list[Future[StagedBatch]]) -> None:
     for future in futures:
         future.cancel()
-    wait(futures)
+    # running files are interrupted, not parsed to the end: a stop must be quick (a scheduler
+    # kills a task that ignores SIGTERM). Interrupting again until all are done catches a
+    # thread that was between two queries the first time
+    while True:
+        interrupt_scratch()
+        if not wait(futures, timeout=ABANDON_POLL_SECONDS).not_done:
+            break
     for future in futures:
         if not future.cancelled() and future.exception() is None:
             future.result().discard()

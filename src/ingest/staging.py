@@ -7,6 +7,7 @@ entity, ``quarantine.parquet`` and ``batch.json``, which is all that publishing 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -468,6 +469,36 @@ def sql_text(value: str) -> str:
 
 
 _LOCAL = threading.local()
+# every live scratch connection, with the process that opened it, so that a stop can
+# interrupt the DuckDB work running on other threads
+_OPEN_SCRATCH: dict[int, tuple[int, duckdb.DuckDBPyConnection]] = {}
+_OPEN_SCRATCH_LOCK = threading.Lock()
+_SCRATCH_KEYS = itertools.count()
+
+
+def interrupt_scratch() -> None:
+    """Interrupt the DuckDB work on every thread's scratch connection (safe from any thread).
+
+    The interrupted work raises ``duckdb.InterruptException`` in its own thread: a stop calls
+    this so that staging threads end in moments instead of parsing on to the end.
+    """
+    with _OPEN_SCRATCH_LOCK:
+        for pid, conn in _OPEN_SCRATCH.values():
+            if pid == os.getpid():
+                conn.interrupt()
+
+
+class _Registration:
+    """Kept in a thread's locals only: when the thread ends, it takes its connection off."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.key = next(_SCRATCH_KEYS)
+        with _OPEN_SCRATCH_LOCK:
+            _OPEN_SCRATCH[self.key] = (os.getpid(), conn)
+
+    def __del__(self) -> None:
+        with _OPEN_SCRATCH_LOCK:
+            _OPEN_SCRATCH.pop(self.key, None)
 
 
 @contextmanager
@@ -483,6 +514,7 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
         conn = duckdb.connect()
         conn.execute("set TimeZone = 'UTC'")
         _LOCAL.conn, _LOCAL.pid, _LOCAL.depth = conn, os.getpid(), 0
+        _LOCAL.registration = _Registration(conn)
     _LOCAL.depth += 1
     try:
         yield conn
@@ -502,5 +534,5 @@ def _clear(conn: duckdb.DuckDBPyConnection) -> None:
                 conn.execute(f'drop {kind} if exists temp.main."{name}"')
     except duckdb.Error:
         # a connection that cannot even drop its temp tables is not reused
-        _LOCAL.conn = None
+        _LOCAL.conn = _LOCAL.registration = None
         conn.close()
