@@ -225,3 +225,26 @@ def test_landing_keeps_the_bytes_once(settings: Settings, tmp_path: Path):
     assert manifest["source_name"] == "channels_list.json"
     assert "/" not in json.dumps(manifest["source_name"])
     assert not list(settings.staging.glob("*"))
+
+
+@pytest.mark.parametrize("folder", [".cache/exports", "../exports"])
+def test_a_folder_below_a_dot_directory_or_given_relatively_loads(tmp_path: Path, folder: str):
+    work = tmp_path / "work"
+    work.mkdir()
+    exports = (work / folder).resolve()
+    (exports / ".hidden").mkdir(parents=True)
+    shutil.copy(YT / "channels_list.json", exports / "channels_list.json")
+    shutil.copy(YT / "videos_list.json", exports / ".hidden" / "videos_list.json")
+    done = run_cli("load", folder, "--json", "--warehouse", "w.duckdb", cwd=work)
+    assert done.returncode == 0, done.stderr
+    objects = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["format"] for o in objects] == ["channels_list"]
+
+
+def test_a_load_that_finds_no_file_says_so(tmp_path: Path):
+    empty = tmp_path / "empty"
+    (empty / ".only-hidden").mkdir(parents=True)
+    (empty / ".only-hidden" / "x.json").write_text("{}")
+    done = run_cli("load", str(empty), "--warehouse", "w.duckdb", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"no files to load in {empty}" in done.stderr

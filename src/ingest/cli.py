@@ -220,6 +220,10 @@ def _load(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.warehouse, args.data_path)
     # a creators mapping loads first, so accounts loaded with it roll up under their creators
     mappings, paths = split_mappings(args.paths)
+    if not mappings and not paths:
+        shown = ", ".join(str(p) for p in args.paths)
+        print(f"error: no files to load in {shown} (hidden files are skipped)", file=sys.stderr)
+        return 1
     results = load_mappings(mappings, settings)
     results += load_files(
         paths, settings, platform=args.platform, account=args.account, day=args.date

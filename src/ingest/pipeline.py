@@ -70,11 +70,16 @@ def new_load_id(sha256: str) -> str:
 
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files as given, and the files inside given folders (sorted, hidden ones skipped)."""
+    """Files as given, and the files inside given folders (sorted, hidden ones skipped).
+
+    Only the parts below a given folder decide what is hidden: the folder itself may well be
+    ``~/.cache/exports`` or ``../exports``.
+    """
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(p.startswith(".") for p in child.parts):
+                below = child.relative_to(path).parts
+                if child.is_file() and not any(p.startswith(".") for p in below):
                     yield child
         else:
             yield path
