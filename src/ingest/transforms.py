@@ -49,8 +49,9 @@ class Mart:
 
 
 # in dependency order: the tier history reads the daily tiers, creator rollups read both
-# account marts (creator_daily reads creator_account_daily); the daily tiers seed their walk from the tier history as it stood before this
-# rebuild (the stretches before day_from, which the rebuild keeps)
+# account marts (creator_daily reads creator_account_daily); the daily tiers seed their walk
+# from the tier history as it stood before this rebuild (the stretches before day_from, which
+# the rebuild keeps)
 MARTS: tuple[Mart, ...] = (
     Mart("creator_engagement_daily", "day", inputs=("engagement_window_posts",)),
     Mart("creator_tier_daily", "from_day"),
