@@ -262,11 +262,21 @@ def _growth_picks(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[s
         " order by engagement_rate desc, creator_id limit $n",
         {"day": latest, "n": GROWTH_TOP_MICRO},
     ).fetchall()
+    # growth of the accounts counted on both the first and the last day: a count that joined
+    # the total later (an account read weekly, first read after the first day) is not growth
     fastest = conn.execute(
-        "select creator_id from marts.creator_daily where total_followers > 0"
-        " group by creator_id having count(*) > 1"
-        " order by arg_max(total_followers, day) / arg_min(total_followers, day) desc,"
-        " creator_id limit $n",
+        "with bounds as (select creator_id, min(day) as first_day, max(day) as last_day"
+        " from marts.creator_daily where total_followers > 0 group by creator_id"
+        " having count(*) > 1),"
+        " ends as (select a.creator_id, a.platform, a.account_id,"
+        " any_value(a.followers) filter (where a.day = b.first_day) as followers_first,"
+        " any_value(a.followers) filter (where a.day = b.last_day) as followers_last"
+        " from marts.creator_account_daily a inner join bounds b"
+        " on a.creator_id = b.creator_id and a.day in (b.first_day, b.last_day)"
+        " where a.status = 'counted' group by a.creator_id, a.platform, a.account_id)"
+        " select creator_id from ends where followers_first > 0 and followers_last is not null"
+        " group by creator_id"
+        " order by sum(followers_last) / sum(followers_first) desc, creator_id limit $n",
         {"n": GROWTH_TOP_MICRO + GROWTH_FASTEST},
     ).fetchall()
     picks = [(str(c), "top micro engagement") for (c,) in top_micro]

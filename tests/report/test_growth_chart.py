@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from ingest.report import _growth_chart
+from ingest.report import _growth_chart, _growth_picks
 from ingest.transforms import FOLLOWERS_WINDOW_DAYS, rebuild_marts
 from ingest.warehouse import migrate, open_warehouse
 from tests.marts.helpers import insert, map_creators, pending
@@ -72,3 +72,21 @@ def test_weekly_reads_and_a_stale_account_draw_no_spike(conn):
     assert 102 < trace.y[-1] <= 100 * 1.001 ** (DAYS - 1)
     # the hover still says what the total holds
     assert trace.customdata[7 + FOLLOWERS_WINDOW_DAYS + 1][2] == "instagram:ig1,youtube:yt1"
+
+
+def test_fastest_growers_are_ranked_by_growth_not_by_accounts_joining_the_total(conn):
+    # ana is flat, but her weekly Instagram is first read on day 7 and quadruples her total;
+    # bo grows 1% a day on one account
+    map_creators(
+        conn, ("ana", "youtube", "yt1"), ("ana", "instagram", "ig1"), ("bo", "youtube", "yt2")
+    )
+    for n in range(14):
+        observe(conn, "youtube", "yt1", n, 3_000)
+        observe(conn, "youtube", "yt2", n, round(10_000 * 1.01**n))
+        if n in (7, 13):
+            observe(conn, "instagram", "ig1", n, 9_000)
+    rebuild_marts(conn)
+    assert _growth_picks(conn, D0 + timedelta(days=13)) == [
+        ("bo", "fastest growth"),
+        ("ana", "fastest growth"),
+    ]
