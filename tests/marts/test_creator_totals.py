@@ -272,3 +272,58 @@ def test_incremental_rebuilds_and_bi_copies_equal_a_rebuild_from_scratch(conn, t
         ).fetchone() == (["counted", "hidden", "stale", "unknown"],)
     finally:
         reference.close()
+
+
+def test_an_existing_warehouse_is_rolled_up_again_under_the_new_rule(tmp_path, monkeypatch):
+    from ingest import warehouse
+
+    every = warehouse.migrations()
+    monkeypatch.setattr(warehouse, "migrations", lambda: [m for m in every if m[0] < "V014"])
+    conn = open_warehouse(tmp_path / "old.duckdb")
+    try:
+        migrate(conn)
+        map_creators(conn, ("ana", "youtube", "yt1"), ("ana", "instagram", "ig1"))
+        for n in range(3):
+            insert(
+                conn,
+                "account_daily",
+                platform="youtube",
+                account_id="yt1",
+                day=day(n),
+                followers=3_000,
+            )
+        insert(
+            conn,
+            "account_daily",
+            platform="instagram",
+            account_id="ig1",
+            day=day(0),
+            followers=4_000,
+        )
+        # the account marts as a rebuild left them, and the rollups as the rule before summed
+        # them: the accounts observed that day
+        conn.execute(
+            "insert into marts.creator_engagement_daily (platform, account_id, day, followers,"
+            " posts_28d, engagement_formula, engagement_views_formula)"
+            " select platform, account_id, day, followers, 0, 'x', 'x' from core.account_daily"
+        )
+        conn.execute(
+            "insert into marts.creator_daily (creator_id, day, platforms, platforms_count,"
+            " accounts_count, total_followers, tier, tier_rule_version, engagement_formula)"
+            " select 'ana', day, 'youtube', 1, 1, 3_000, 'nano', 'mission-v1', 'x'"
+            " from core.account_daily where account_id = 'yt1' and day > $d",
+            {"d": day(0)},
+        )
+        conn.execute(
+            "insert into marts.creator_daily (creator_id, day, platforms, platforms_count,"
+            " accounts_count, total_followers, tier, tier_rule_version, engagement_formula)"
+            " values ('ana', $d, 'instagram,youtube', 2, 2, 7_000, 'micro', 'mission-v1', 'x')",
+            {"d": day(0)},
+        )
+        conn.execute("delete from meta.pending_creator_days")
+        monkeypatch.setattr(warehouse, "migrations", lambda: every)
+        assert migrate(conn) == ["V014"]
+        rebuild_marts(conn)
+        assert [row[:3] for row in totals(conn).values()] == [(7_000, "micro", 2)] * 3
+    finally:
+        conn.close()
