@@ -65,9 +65,10 @@ older as (
         members.creator_id,
         account_daily.platform,
         account_daily.account_id,
-        account_daily.day,
-        account_daily.followers,
-        coalesce(account_daily.followers_hidden, false) as followers_hidden
+        max(account_daily.day) as day,
+        arg_max_null(account_daily.followers, account_daily.day) as followers,
+        arg_max(coalesce(account_daily.followers_hidden, false), account_daily.day)
+            as followers_hidden
     from core.account_daily
     inner join members
         on
@@ -75,10 +76,7 @@ older as (
             and account_daily.account_id = members.account_id
             and account_daily.day < members.look_from
     where account_daily.followers is not null or account_daily.followers_hidden
-    qualify row_number() over (
-        partition by members.creator_id, account_daily.platform, account_daily.account_id
-        order by account_daily.day desc
-    ) = 1
+    group by members.creator_id, account_daily.platform, account_daily.account_id
 ),
 
 statements as (
