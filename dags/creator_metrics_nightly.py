@@ -22,6 +22,7 @@ MART_ASSETS = [
         "creator_engagement_daily",
         "creator_tier_daily",
         "creator_tier_history",
+        "creator_account_daily",
         "creator_daily",
         "follower_anomalies_daily",
     )

@@ -1,10 +1,15 @@
 -- one row per creator and day from day_from on, for the creators in affected_creator_days,
--- rolled up from the account marts of the accounts the creators mapping ties to them
--- total_followers: the sum of the known followers of the accounts observed that day (hidden
---   counts are left out; null when none is known)
+-- rolled up from marts.creator_account_daily (rebuilt just before, for the same creators)
+-- total_followers (followers_as_of_v1): the sum of each account's latest known count on or
+--   before the day, if at most followers_window_days old (see creator_account_daily); hidden
+--   and stale counts are left out, null when none counts. The days are the days any of the
+--   creator's accounts was observed, so an account read weekly keeps counting between reads.
+-- platforms, accounts_count: the accounts observed within the window; accounts_counted and
+--   counted_accounts: those in the total; accounts_stale: those dropped as too old;
+--   followers_oldest_age_days: the age in days of the oldest count in the total
 -- engagement_rate (er_followers_blend_v1): a cross-platform blend, the followers-weighted mean
---   of the accounts' er_followers_v1, sum(rate * followers) / sum(followers) over the accounts
---   where both are known; the per-platform columns use the same weighting within one platform
+--   of the counted accounts' er_followers_v1 (of the day each count comes from),
+--   sum(rate * followers) / sum(followers) over the accounts where both are known
 -- tier: by total_followers, with the rule version's hysteresis as in creator_tier_daily
 with recursive
 
@@ -23,59 +28,37 @@ rules as (
     where rule_version = $rule_version
 ),
 
-members as (
+accounts as (
     select
-        creator_accounts.creator_id,
-        creator_accounts.platform,
-        creator_accounts.account_id,
-        affected.day_from
-    from core.creator_accounts
+        creator_account_daily.*,
+        creator_account_daily.last_observed_day
+        >= creator_account_daily.day - creator_account_daily.followers_window_days as present
+    from marts.creator_account_daily
     inner join affected
-        on creator_accounts.creator_id = affected.creator_id
-),
-
-account_days as (
-    select
-        members.creator_id,
-        creator_engagement_daily.platform,
-        creator_engagement_daily.day,
-        creator_engagement_daily.followers,
-        creator_engagement_daily.engagement_rate,
-        case
-            when
-                creator_engagement_daily.engagement_rate is not null
-                and creator_engagement_daily.followers is not null
-                then creator_engagement_daily.followers
-        end as weight
-    from marts.creator_engagement_daily
-    inner join members
         on
-            creator_engagement_daily.platform = members.platform
-            and creator_engagement_daily.account_id = members.account_id
-            and creator_engagement_daily.day >= members.day_from
-),
-
-platform_days as (
-    select
-        creator_id,
-        platform,
-        day,
-        sum(followers) as followers,
-        sum(engagement_rate * weight) / nullif(sum(weight), 0) as engagement_rate
-    from account_days
-    group by creator_id, platform, day
+            creator_account_daily.creator_id = affected.creator_id
+            and creator_account_daily.day >= affected.day_from
 ),
 
 creator_days as (
     select
         creator_id,
         day,
-        string_agg(distinct platform, ',' order by platform) as platforms,
-        count(distinct platform) as platforms_count,
-        count(*) as accounts_count,
+        string_agg(distinct platform, ',' order by platform)
+            filter (where present) as platforms,
+        count(distinct platform) filter (where present) as platforms_count,
+        count(*) filter (where present) as accounts_count,
+        count(*) filter (where status = 'counted') as accounts_counted,
+        string_agg(platform || ':' || account_id, ',' order by platform, account_id)
+            filter (where status = 'counted') as counted_accounts,
+        count(*) filter (where status = 'stale') as accounts_stale,
         sum(followers) as total_followers,
-        sum(engagement_rate * weight) / nullif(sum(weight), 0) as engagement_rate
-    from account_days
+        max(followers_age_days) filter (where status = 'counted') as followers_oldest_age_days,
+        sum(engagement_rate * followers) filter (where engagement_rate is not null)
+        / nullif(sum(followers) filter (where engagement_rate is not null), 0) as engagement_rate,
+        any_value(followers_window_days) as followers_window_days,
+        any_value(followers_rule) as followers_rule
+    from accounts
     group by creator_id, day
 ),
 
@@ -169,14 +152,12 @@ final as (
         $rule_version as tier_rule_version,
         creator_days.engagement_rate,
         'er_followers_blend_v1' as engagement_formula,
-        instagram.followers as instagram_followers,
-        instagram.engagement_rate as instagram_engagement_rate,
-        youtube.followers as youtube_followers,
-        youtube.engagement_rate as youtube_engagement_rate,
-        tiktok.followers as tiktok_followers,
-        tiktok.engagement_rate as tiktok_engagement_rate,
-        snapchat.followers as snapchat_followers,
-        snapchat.engagement_rate as snapchat_engagement_rate
+        creator_days.accounts_counted,
+        creator_days.counted_accounts,
+        creator_days.accounts_stale,
+        creator_days.followers_oldest_age_days,
+        creator_days.followers_window_days,
+        creator_days.followers_rule
     from creator_days
     left join ranked
         on
@@ -190,26 +171,6 @@ final as (
         on walk.tier_rank = held.rank
     left join rules as raw
         on ranked.raw_rank = raw.rank
-    left join platform_days as instagram
-        on
-            creator_days.creator_id = instagram.creator_id
-            and creator_days.day = instagram.day
-            and instagram.platform = 'instagram'
-    left join platform_days as youtube
-        on
-            creator_days.creator_id = youtube.creator_id
-            and creator_days.day = youtube.day
-            and youtube.platform = 'youtube'
-    left join platform_days as tiktok
-        on
-            creator_days.creator_id = tiktok.creator_id
-            and creator_days.day = tiktok.day
-            and tiktok.platform = 'tiktok'
-    left join platform_days as snapchat
-        on
-            creator_days.creator_id = snapchat.creator_id
-            and creator_days.day = snapchat.day
-            and snapchat.platform = 'snapchat'
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- the creators whose daily rollups this rebuild replaces, from their first affected day on:
--- creators of the affected accounts, and creators an account left when the mapping changed
+-- creators of the affected accounts, and creators an account left when the mapping changed.
+-- Every later day is replaced too, which covers the days an account's count carries into
+-- (day_from up to the window's length on, until its next observation) and the tier walk
 with
 
 affected as (

@@ -262,11 +262,21 @@ def _growth_picks(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[s
         " order by engagement_rate desc, creator_id limit $n",
         {"day": latest, "n": GROWTH_TOP_MICRO},
     ).fetchall()
+    # growth of the accounts counted on both the first and the last day: a count that joined
+    # the total later (an account read weekly, first read after the first day) is not growth
     fastest = conn.execute(
-        "select creator_id from marts.creator_daily where total_followers > 0"
-        " group by creator_id having count(*) > 1"
-        " order by arg_max(total_followers, day) / arg_min(total_followers, day) desc,"
-        " creator_id limit $n",
+        "with bounds as (select creator_id, min(day) as first_day, max(day) as last_day"
+        " from marts.creator_daily where total_followers > 0 group by creator_id"
+        " having count(*) > 1),"
+        " ends as (select a.creator_id, a.platform, a.account_id,"
+        " any_value(a.followers) filter (where a.day = b.first_day) as followers_first,"
+        " any_value(a.followers) filter (where a.day = b.last_day) as followers_last"
+        " from marts.creator_account_daily a inner join bounds b"
+        " on a.creator_id = b.creator_id and a.day in (b.first_day, b.last_day)"
+        " where a.status = 'counted' group by a.creator_id, a.platform, a.account_id)"
+        " select creator_id from ends where followers_first > 0 and followers_last is not null"
+        " group by creator_id"
+        " order by sum(followers_last) / sum(followers_first) desc, creator_id limit $n",
         {"n": GROWTH_TOP_MICRO + GROWTH_FASTEST},
     ).fetchall()
     picks = [(str(c), "top micro engagement") for (c,) in top_micro]
@@ -303,14 +313,62 @@ def _follower_breaks(
     return [(str(p), d, str(note)) for p, d, note in rows]
 
 
+@dataclass(frozen=True)
+class GrowthPoint:
+    """One day of a creator's growth line: the chained index and what the total holds."""
+
+    day: date
+    index: float
+    total: int
+    platforms: str
+    counted: str
+
+
+def _growth_index(conn: duckdb.DuckDBPyConnection, creator_id: str) -> list[GrowthPoint]:
+    """A creator's total followers per day as an index, 100 on the first day.
+
+    Each day's step is the growth of the accounts counted on both that day and the day before
+    (marts.creator_account_daily), so an account entering the total (its first count) or
+    leaving it (hidden, or its count older than the staleness window) moves the total but
+    draws no step: only the followers the data shows coming or going do.
+    """
+    totals = conn.execute(
+        "select day, total_followers, platforms, coalesce(counted_accounts, '')"
+        " from marts.creator_daily where creator_id = $c and total_followers > 0 order by day",
+        {"c": creator_id},
+    ).fetchall()
+    parts: dict[date, dict[tuple[str, str], int]] = {}
+    for day, platform, account_id, followers in conn.execute(
+        "select day, platform, account_id, followers from marts.creator_account_daily"
+        " where creator_id = $c and status = 'counted'",
+        {"c": creator_id},
+    ).fetchall():
+        parts.setdefault(day, {})[(str(platform), str(account_id))] = int(followers)
+    points: list[GrowthPoint] = []
+    previous: dict[tuple[str, str], int] = {}
+    index = 100.0
+    for day, total, platforms, counted in totals:
+        current = parts.get(day, {})
+        common = current.keys() & previous.keys()
+        before = sum(previous[key] for key in common)
+        if points and before > 0:
+            index *= sum(current[key] for key in common) / before
+        points.append(GrowthPoint(day, index, int(total), str(platforms), str(counted)))
+        previous = current
+    return points
+
+
 def _growth_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
     picks = _growth_picks(conn, latest)
     chart = Chart(
         "growth",
         "Follower growth of selected creators",
-        "Total followers across platforms per day (marts.creator_daily), indexed to 100 on each"
-        " creator's first day: the micro creators with the highest engagement and the creators"
-        " that grew most. Dotted lines mark follower-definition breaks (marts.metric_breaks).",
+        "Total followers across platforms per day (marts.creator_daily: each account's latest"
+        " count within the staleness window), indexed to 100 on each creator's first day; a"
+        " day's step is the growth of the accounts counted on both days, so an account joining"
+        " or leaving the total draws no step. The micro creators with the highest engagement"
+        " and the creators that grew most. Dotted lines mark follower-definition breaks"
+        " (marts.metric_breaks).",
         None,
         "No creator has follower counts yet.",
     )
@@ -320,26 +378,25 @@ def _growth_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date)
     platforms: set[str] = set()
     days: list[date] = []
     for creator_id, why in picks:
-        rows = conn.execute(
-            "select day, total_followers, platforms from marts.creator_daily"
-            " where creator_id = $c and total_followers > 0 order by day",
-            {"c": creator_id},
-        ).fetchall()
-        # indexed to 100 on the first day, so small and large creators share one scale
-        base = float(rows[0][1])
+        points = _growth_index(conn, creator_id)
+        if not points:
+            continue
         fig.add_trace(
             go.Scatter(
                 name=f"{creator_id} ({why})",
                 mode="lines",
-                x=[d for d, _, _ in rows],
-                y=[100 * float(f) / base for _, f, _ in rows],
-                customdata=[[f, p] for _, f, p in rows],
+                x=[p.day for p in points],
+                y=[p.index for p in points],
+                customdata=[[p.total, p.platforms, p.counted] for p in points],
                 hovertemplate=creator_id + " %{x|%Y-%m-%d}<br>index %{y:.1f}"
-                "<br>followers %{customdata[0]:,} (%{customdata[1]})<extra></extra>",
+                "<br>followers %{customdata[0]:,} (%{customdata[1]})"
+                "<br>counted: %{customdata[2]}<extra></extra>",
             )
         )
-        days.extend((rows[0][0], rows[-1][0]))
-        platforms.update(p for _, _, ps in rows for p in str(ps).split(",") if p)
+        days.extend((points[0].day, points[-1].day))
+        platforms.update(p for point in points for p in point.platforms.split(",") if p)
+    if not days:
+        return chart
     for platform, day, note in _follower_breaks(conn, platforms, min(days), max(days)):
         # a break is a change of definition, not growth: a dotted line says so
         fig.add_shape(

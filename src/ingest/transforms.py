@@ -49,13 +49,15 @@ class Mart:
 
 
 # in dependency order: the tier history reads the daily tiers, creator rollups read both
-# account marts; the daily tiers seed their walk from the tier history as it stood before this
-# rebuild (the stretches before day_from, which the rebuild keeps)
+# account marts (creator_daily reads creator_account_daily); the daily tiers seed their walk
+# from the tier history as it stood before this rebuild (the stretches before day_from, which
+# the rebuild keeps)
 MARTS: tuple[Mart, ...] = (
     Mart("creator_engagement_daily", "day", inputs=("engagement_window_posts",)),
     Mart("creator_tier_daily", "from_day"),
     Mart("creator_tier_history", "stretch"),
     Mart("follower_anomalies_daily", "day"),
+    Mart("creator_account_daily", "from_day", grain="creator"),
     Mart("creator_daily", "from_day", grain="creator"),
 )
 
@@ -66,6 +68,10 @@ SPIKE_THRESHOLD = 5.0
 # a follower change on day D moves spike baselines up to D + window + 1; pending ranges already
 # reach MART_REACH_DAYS past the last loaded day
 EXTRA_REACH_DAYS = max(0, SPIKE_WINDOW_DAYS + 1 - MART_REACH_DAYS)
+# creator totals (followers_as_of_v1): an account's latest known count counts toward its
+# creator's total for this many days after it was observed; creator rollups are rebuilt from
+# the first affected day on, so the days a count carries into are always rebuilt with it
+FOLLOWERS_WINDOW_DAYS = 14
 
 
 def tier_rules() -> tuple[str, list[dict[str, Any]]]:
@@ -148,6 +154,7 @@ def _rebuild_marts_once(conn: duckdb.DuckDBPyConnection, rule_version: str | Non
             "spike_window_days": SPIKE_WINDOW_DAYS,
             "spike_min_changes": SPIKE_MIN_CHANGES,
             "spike_threshold": SPIKE_THRESHOLD,
+            "followers_window_days": FOLLOWERS_WINDOW_DAYS,
         }
         _temp_table(conn, "affected_days", params)
         _temp_table(conn, "affected_creator_days", params)

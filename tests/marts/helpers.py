@@ -51,3 +51,17 @@ def pending(conn, account: str, start: date, end: date, platform="youtube") -> N
         "insert into meta.pending_mart_days values ($p, $a, $s, $e, 'test')",
         {"p": platform, "a": account, "s": start, "e": end},
     )
+
+
+def map_creators(conn, *rows: tuple[str, str, str]) -> None:
+    """Replace the creators mapping with (creator_id, platform, account_id) rows."""
+    from ingest.creators import MappingRow, apply_mapping
+
+    conn.execute("begin transaction")
+    apply_mapping(
+        conn,
+        [MappingRow(c, p, a, None, n) for n, (c, p, a) in enumerate(rows, start=2)],
+        load_id="map",
+        observed_at=OBSERVED,
+    )
+    conn.execute("commit")

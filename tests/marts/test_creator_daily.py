@@ -52,9 +52,8 @@ def world(conn) -> None:
 
 COLUMNS = (
     "creator_id, platforms, platforms_count, accounts_count, total_followers, raw_tier, tier,"
-    " engagement_rate, engagement_formula, youtube_followers, youtube_engagement_rate,"
-    " instagram_followers, instagram_engagement_rate, tiktok_followers, tiktok_engagement_rate,"
-    " snapchat_followers"
+    " engagement_rate, engagement_formula, accounts_counted, counted_accounts, accounts_stale,"
+    " followers_oldest_age_days"
 )
 
 
@@ -75,10 +74,16 @@ def test_creator_rollup_by_total_audience_with_a_blended_rate(conn):
     assert row[:7] == ("ana", "instagram,tiktok,youtube", 3, 3, 7_000, "micro", "micro")
     # (0.01 * 3,000 + 0.03 * 4,000) / 7,000: the hidden tiktok account has no rate
     assert row[7] == pytest.approx(150 / 7_000)
-    assert row[8] == "er_followers_blend_v1"
-    assert row[9] == 3_000 and row[10] == pytest.approx(0.01)
-    assert row[11] == 4_000 and row[12] == pytest.approx(0.03)
-    assert row[13:] == (None, None, None)
+    assert row[8:] == ("er_followers_blend_v1", 2, "instagram:ig1,youtube:yt1", 0, 0)
+    # each account's part, one row per account: no column per platform
+    assert conn.execute(
+        "select platform, account_id, status, followers, engagement_rate"
+        " from marts.creator_account_daily order by platform"
+    ).fetchall() == [
+        ("instagram", "ig1", "counted", 4_000, pytest.approx(0.03)),
+        ("tiktok", "tt1", "unknown", None, None),
+        ("youtube", "yt1", "counted", 3_000, pytest.approx(0.01)),
+    ]
     assert conn.execute(
         "select platform, account_id, creator_id from core.accounts order by platform"
     ).fetchall() == [("tiktok", "tt1", "ana")]
@@ -136,11 +141,13 @@ def test_an_account_load_rebuilds_its_creator_from_that_day(conn):
     account_day(conn, "ig1", later, 96_000, platform="instagram")
     pending(conn, "ig1", later, later, platform="instagram")
     rebuild_marts(conn)
+    # yt1's count of the day before still counts: it is within the window
     assert conn.execute(
-        "select day, platforms, total_followers, tier from marts.creator_daily order by day"
+        "select day, platforms, total_followers, tier, followers_oldest_age_days"
+        " from marts.creator_daily order by day"
     ).fetchall() == [
-        (D, "instagram,youtube", 7_000, "micro"),
-        (later, "instagram", 96_000, "micro"),
+        (D, "instagram,youtube", 7_000, "micro", 0),
+        (later, "instagram,youtube", 99_000, "micro", 1),
     ]
 
 
