@@ -43,7 +43,7 @@ from ingest.http import (
 )
 from ingest.landing import land_stream, read_landed
 from ingest.model import PLATFORMS
-from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
+from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -385,6 +385,7 @@ class _Run:
             request=page.request,
             fetched_at=asked_at,
             observed_at=asked_at,
+            snapshot_grace=self.options.snapshot_grace,
         )
         self.summary.pages_fetched += 1
         if landed.new:
@@ -447,10 +448,11 @@ class _Run:
         except IngestError as exc:
             self.fail(account, exc)
             return
-        if self.snapshots_fit:
+        if self.snapshots_fit or self.started_at >= day_start(self.day):
+            # a past day can never again be observed: what could be asked is all there is
             self.state.finish_account(account, state)
         else:
-            # what a past day's pull could ask is done; the day itself is not complete
+            # a day that has not begun: its snapshots are still to come, so it stays open
             state.save()
         self.summary.accounts_complete += 1
 

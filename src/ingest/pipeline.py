@@ -181,7 +181,7 @@ def check_snapshot_day(landed: LandedFile, fmt: Format, shown: str) -> None:
     """
     if fmt.dating != SNAPSHOT or landed.observed_at is None:
         return
-    grace = grace_from_env()
+    grace = landed.snapshot_grace if landed.snapshot_grace is not None else grace_from_env()
     if not snapshot_fits(landed.day, landed.observed_at, grace):
         raise ParseError(
             shown,

@@ -60,5 +60,5 @@ def why_not(day: date, observed_at: datetime, grace: timedelta = DEFAULT_GRACE) 
         return f"{day} has not begun at {seen}; a snapshot cannot describe a later day"
     return (
         f"it reports the current state, which at {seen} is not {day}'s state (a snapshot is"
-        f" recorded for {day} only when observed before {limit})"
+        f" recorded for {day} only when observed by {limit})"
     )
