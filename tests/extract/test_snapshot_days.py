@@ -160,3 +160,27 @@ def test_a_pulled_snapshot_observed_outside_its_day_is_refused_on_every_replay(s
             batch.discard()
     manifest = json.loads(nightly.manifest_path.read_text())
     assert manifest["observed_at"] == (NOW - timedelta(days=1)).isoformat()
+
+
+def test_a_replayed_nightly_pull_keeps_its_days(youtube, settings, sleeps, monkeypatch):
+    api, url = youtube
+    summary = pull(
+        "youtube",
+        DAY,
+        settings,
+        accounts=list(api.channels)[:1],
+        base_url=url,
+        options=options(YT_KEY, sleeps),
+    )
+    assert summary.ok and not summary.skipped, str(summary)
+    sql = (
+        "select 'account', account_id, day, followers from core.account_daily union all"
+        " select 'post', post_id, day, views from core.post_daily order by all"
+    )
+    first = query(settings, sql)
+    assert first and {row[2] for row in first} == {DAY}
+    # the pages keep the grace they were taken with: a later, narrower setting changes nothing
+    monkeypatch.setenv("INGEST_SNAPSHOT_GRACE_HOURS", "1")
+    replayed = runs.run_day(DAY, settings, platforms=("youtube",))
+    assert replayed.ok, str(replayed)
+    assert query(settings, sql) == first
