@@ -231,6 +231,15 @@ def test_year_less_labels_are_anchored_on_the_exports_own_date(source, filed_und
     assert [i.values for i in items if isinstance(i, Record)] == NEW_YEAR
 
 
+def test_labels_outside_the_window_in_the_name_refuse_the_file():
+    ctx = context("tiktok", "Overview_2027-01-05_2027-01-09.csv", account=JOE, day=DAY)
+    with pytest.raises(ParseError) as refused:
+        list(exports.parse_studio_overview(TIKTOK / "overview_new_year.csv", ctx))
+    message = str(refused.value)
+    assert "Overview_2027-01-05_2027-01-09.csv" in message and "ambiguous" in message
+    assert "2026-12-30 to 2027-01-02" in message
+
+
 @pytest.mark.parametrize(("name", "expected"), CONTENT_CASES)
 def test_studio_content_export_gives_exact_rows(name, expected):
     assert parse(name, exports.parse_studio_content) == expected

@@ -45,6 +45,7 @@ _VIDEO_LINK_RE = re.compile(r"/video/(\d+)")
 _SLASH_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 _NAME_DATE_RE = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+_NAME_WINDOW_RE = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?!\d)")
 # how far past its anchor day the newest label of a Studio export may lie (zones, filing)
 STUDIO_LABEL_LEAD = timedelta(days=2)
 
@@ -402,6 +403,7 @@ def _studio_daily(
     days = _studio_days(
         [row.values[date_column] for row in buffered], date_column, studio_anchor(ctx)
     )
+    _check_window(days, ctx, source)
     columns = {col: name for col, name in found.items() if col in loaded}
     for row, day in zip(buffered, days, strict=True):
 
@@ -499,6 +501,29 @@ def studio_anchor(ctx: ParseContext) -> date:
         except ValueError:
             continue
     return ctx.day
+
+
+def _check_window(days: list[date | RowError], ctx: ParseContext, source: str) -> None:
+    """Refuse a file whose dates do not fit the window its own name states.
+
+    Where the labels and the name disagree, which year the labels belong to is a guess, and a
+    wrong guess writes a whole window a year away: the file is refused instead.
+    """
+    windows = _NAME_WINDOW_RE.findall(source_base_name(ctx.source))
+    dated = [d for d in days if isinstance(d, date)]
+    if not windows or not dated:
+        return
+    try:
+        start, end = (date.fromisoformat(text) for text in windows[-1])
+    except ValueError:
+        return  # not a window after all; the anchor alone applies
+    if min(dated) < start - STUDIO_LABEL_LEAD or max(dated) > end + STUDIO_LABEL_LEAD:
+        raise ParseError(
+            source,
+            f"its dates run from {min(dated)} to {max(dated)}, outside the window {start} to"
+            f" {end} its name states; the year of its labels is ambiguous",
+            field="Date",
+        )
 
 
 def _studio_days(labels: list[str], field: str, anchor: date) -> list[date | RowError]:
