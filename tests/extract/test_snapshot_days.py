@@ -13,6 +13,7 @@ from ingest.errors import ParseError
 from ingest.extract import pull
 from ingest.landing import land_stream
 from ingest.pipeline import stage_landed
+from ingest.platforms import registry
 from ingest.snapshots import snapshot_fits
 from tests.conftest import FIXTURES
 from tests.extract.conftest import SNAP_TOKEN, YT_KEY, options, query
@@ -184,3 +185,28 @@ def test_a_replayed_nightly_pull_keeps_its_days(youtube, settings, sleeps, monke
     replayed = runs.run_day(DAY, settings, platforms=("youtube",))
     assert replayed.ok, str(replayed)
     assert query(settings, sql) == first
+
+
+@pytest.mark.parametrize(
+    ("platform", "name", "dating"),
+    [
+        ("youtube", "channels_list", "snapshot"),
+        ("youtube", "videos_list", "snapshot"),
+        ("youtube", "playlist_items", "snapshot"),
+        ("youtube", "analytics_report", "series"),
+        ("youtube", "studio_zip", "series"),
+        ("instagram", "business_discovery", "snapshot"),
+        ("instagram", "user", "snapshot"),
+        ("instagram", "media_list", "snapshot"),
+        ("instagram", "media_insights", "snapshot"),
+        ("instagram", "user_insights", "series"),
+        ("instagram", "suite_csv", "series"),
+        ("tiktok", "research_user_info", "snapshot"),
+        ("tiktok", "display_video_list", "snapshot"),
+        ("tiktok", "studio_overview", "series"),
+        ("snapchat", "public_profiles", "snapshot"),
+        ("snapchat", "profile_stats", "series"),
+    ],
+)
+def test_formats_declare_how_their_rows_are_dated(platform, name, dating):
+    assert registry().get(platform, name, "test").dating == dating

@@ -31,6 +31,7 @@ FORMATS: tuple[Format, ...] = (
         needs_account=True,
         dating=SNAPSHOT,
     ),
+    # time_series values carry end_time; a total_value answer is dated by its filing day
     Format(
         "instagram",
         "user_insights",

@@ -7,6 +7,7 @@ from ingest.platforms.snapchat import exports
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
+    # pulled as DAY over a window; a LIFETIME answer is dated by its filing day
     Format(
         "snapchat",
         "profile_stats",

@@ -63,6 +63,7 @@ FORMATS: tuple[Format, ...] = (
         exports.sniff_studio_viewers,
         dating=SERIES,
     ),
+    # each video's totals at export time: the state when the file was made
     Format(
         "tiktok",
         "studio_content",
@@ -71,6 +72,7 @@ FORMATS: tuple[Format, ...] = (
         needs_account=True,
         dating=SNAPSHOT,
     ),
+    # its daily tables carry dates; a content table inside is dated by its filing day
     Format(
         "tiktok",
         "studio_zip",

@@ -37,6 +37,7 @@ FORMATS: tuple[Format, ...] = (
         needs_account=True,
         dating=SERIES,
     ),
+    # Totals.csv is daily; the table's window totals are dated by the window in its name
     Format(
         "youtube",
         "studio_zip",
