@@ -358,10 +358,7 @@ class _Run:
 
         A refused endpoint is named once in the summary's ``skipped`` with the reason.
         """
-        from ingest.platforms import registry
-
-        dating = registry((self.platform,)).get(self.platform, format, stream).dating
-        if dating != SNAPSHOT or self.snapshots_fit:
+        if self._dating(format) != SNAPSHOT or self.snapshots_fit:
             return True
         reason = why_not(self.day, self.started_at, self.options.snapshot_grace)
         message = f"{format} ({stream}), a snapshot endpoint: {reason}"
@@ -370,9 +367,24 @@ class _Run:
             self.summary.skipped.append(message)
         return False
 
+    def _dating(self, format: str | None) -> str:
+        from ingest.platforms import registry
+
+        if format is None:
+            return SNAPSHOT  # unknown: the safe side
+        return registry((self.platform,)).get(self.platform, format, format).dating
+
     def land(self, page: Page, *, account: str | None, stream: str, number: int) -> None:
         name = f"{stream}-{safe_name(account or 'all')}-p{number}.json"
         asked_at = self.options.clock().astimezone(UTC)
+        if self._dating(page.format) == SNAPSHOT and not snapshot_fits(
+            self.day, asked_at, self.options.snapshot_grace
+        ):
+            # the pull outran the grace: this page is a later state, not the day's
+            raise IngestError(
+                f"{name} is not kept: {page.format} "
+                + why_not(self.day, asked_at, self.options.snapshot_grace)
+            )
         # as received, except that a token the platform echoed back is masked
         landed = land_stream(
             io.BytesIO(scrub(page.body)),

@@ -210,3 +210,22 @@ def test_a_replayed_nightly_pull_keeps_its_days(youtube, settings, sleeps, monke
 )
 def test_formats_declare_how_their_rows_are_dated(platform, name, dating):
     assert registry().get(platform, name, "test").dating == dating
+
+
+def test_a_pull_that_outruns_the_grace_keeps_no_later_snapshot(snapchat, settings, sleeps):
+    api, url = snapchat
+    in_grace = MIDNIGHT_AFTER + timedelta(hours=5, minutes=59)
+    late = MIDNIGHT_AFTER + timedelta(hours=6, minutes=1)
+    summary = pull(
+        "snapchat",
+        DAY,
+        settings,
+        accounts=list(api.profiles)[:1],
+        base_url=url,
+        # the pull starts inside the grace; its first answer arrives after it
+        options=options(SNAP_TOKEN, sleeps, clock=lambda: late if api.requests else in_grace),
+    )
+    assert not summary.ok and not summary.skipped
+    assert any("profile-" in e and "is not kept" in e for e in summary.errors), summary.errors
+    manifests = [json.loads(p.read_text()) for p in settings.landing.rglob("*.manifest.json")]
+    assert all(m["format"] != "public_profiles" for m in manifests)
