@@ -43,6 +43,7 @@ from ingest.http import (
 )
 from ingest.landing import land_stream, read_landed
 from ingest.model import PLATFORMS
+from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -130,6 +131,8 @@ class PullOptions:
         instagram_user_id: the IG user business_discovery is asked on; ``/me`` when None.
         tiktok_api: ``research`` or ``display``; from the token's prefix when None.
         page_size: items per page where the API lets us choose; the API maximum when None.
+        snapshot_grace: how long after a day ends its snapshots may still be observed (the
+            nightly run of the day just ended); later, a pull for that day asks series only.
     """
 
     token: str | None = None
@@ -141,6 +144,7 @@ class PullOptions:
     instagram_user_id: str | None = None
     tiktok_api: str | None = None
     page_size: int | None = None
+    snapshot_grace: timedelta = field(default_factory=grace_from_env)
 
     @classmethod
     def from_env(cls, platform: str) -> PullOptions:
@@ -180,6 +184,8 @@ class PullSummary:
     rows_quarantined: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # snapshot endpoints not asked because their state cannot describe the pull's day
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -199,6 +205,7 @@ class PullSummary:
             f" {self.landed_existing} already there; {self.loads} loads, {self.rows_loaded}"
             f" rows loaded, {self.rows_quarantined} quarantined",
         ]
+        lines += [f"skipped: {s}" for s in self.skipped]
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"error: {e}" for e in self.errors]
         lines.append("ok" if self.ok else "FAILED: run the same pull again to resume")
@@ -342,9 +349,42 @@ class _Run:
         self.summary = summary
         self.options = options
         self.state = DayState(settings.landing, platform, day)
+        # decided once per pull, so every snapshot endpoint of the run gets the same answer
+        self.started_at = options.clock().astimezone(UTC)
+        self.snapshots_fit = snapshot_fits(day, self.started_at, options.snapshot_grace)
+
+    def may_ask(self, stream: str, format: str) -> bool:
+        """True unless ``format`` is a snapshot that cannot describe the pull's day.
+
+        A refused endpoint is named once in the summary's ``skipped`` with the reason.
+        """
+        if self._dating(format) != SNAPSHOT or self.snapshots_fit:
+            return True
+        reason = why_not(self.day, self.started_at, self.options.snapshot_grace)
+        message = f"{format} ({stream}), a snapshot endpoint: {reason}"
+        if message not in self.summary.skipped:
+            log.warning("%s %s: skipped %s", self.platform, self.day, message)
+            self.summary.skipped.append(message)
+        return False
+
+    def _dating(self, format: str | None) -> str:
+        from ingest.platforms import registry
+
+        if format is None:
+            return SNAPSHOT  # unknown: the safe side
+        return registry((self.platform,)).get(self.platform, format, format).dating
 
     def land(self, page: Page, *, account: str | None, stream: str, number: int) -> None:
         name = f"{stream}-{safe_name(account or 'all')}-p{number}.json"
+        asked_at = self.options.clock().astimezone(UTC)
+        if self._dating(page.format) == SNAPSHOT and not snapshot_fits(
+            self.day, asked_at, self.options.snapshot_grace
+        ):
+            # the pull outran the grace: this page is a later state, not the day's
+            raise IngestError(
+                f"{name} is not kept: {page.format} "
+                + why_not(self.day, asked_at, self.options.snapshot_grace)
+            )
         # as received, except that a token the platform echoed back is masked
         landed = land_stream(
             io.BytesIO(scrub(page.body)),
@@ -355,6 +395,9 @@ class _Run:
             account=account,
             format=page.format,
             request=page.request,
+            fetched_at=asked_at,
+            observed_at=asked_at,
+            snapshot_grace=self.options.snapshot_grace,
         )
         self.summary.pages_fetched += 1
         if landed.new:
@@ -417,7 +460,12 @@ class _Run:
         except IngestError as exc:
             self.fail(account, exc)
             return
-        self.state.finish_account(account, state)
+        if self.snapshots_fit or self.started_at >= day_start(self.day):
+            # a past day can never again be observed: what could be asked is all there is
+            self.state.finish_account(account, state)
+        else:
+            # a day that has not begun: its snapshots are still to come, so it stays open
+            state.save()
         self.summary.accounts_complete += 1
 
     def fail(self, account: Account | None, exc: BaseException) -> None:
@@ -466,6 +514,9 @@ def _pull_instagram(
         sleep=options.sleep,
     )
     since = _midnight(run.lookback_start())
+    if not run.may_ask("business_discovery", "business_discovery"):
+        client.close()
+        return
     try:
         for account in accounts:
             if not account.handle:
@@ -496,6 +547,17 @@ def _pull_youtube(
 ) -> None:
     from ingest.platforms.youtube import api
 
+    # every Data API endpoint reports current state; a past day has nothing to ask
+    asked = [
+        run.may_ask(stream, format)
+        for stream, format in (
+            ("channels", "channels_list"),
+            ("uploads", "playlist_items"),
+            ("videos", "videos_list"),
+        )
+    ]
+    if not all(asked):
+        return
     budget = api.QuotaBudget(run.state.root / "_quota.json", options.youtube_units, options.clock)
     client = api.YouTubeClient(
         options.token,
@@ -605,7 +667,7 @@ def _youtube_handle(run: _Run, client: Any, state: AccountState, account: Accoun
 def _pull_tiktok(
     run: _Run, accounts: Sequence[Account], options: PullOptions, base_url: str | None
 ) -> None:
-    from ingest.platforms.tiktok.api import client_for
+    from ingest.platforms.tiktok.api import DisplayClient, client_for
 
     client = client_for(
         options.token,
@@ -615,6 +677,12 @@ def _pull_tiktok(
         sleep=options.sleep,
     )
     since = run.lookback_start()
+    videos = "display_video_list" if isinstance(client, DisplayClient) else "research_video_query"
+    user_info = "display_user_info" if isinstance(client, DisplayClient) else "research_user_info"
+    asked = [run.may_ask("user_info", user_info), run.may_ask("videos", videos)]
+    if not all(asked):
+        client.close()
+        return
     try:
         for account in accounts:
             username = account.handle or account.account_id or ""
@@ -675,12 +743,13 @@ def _pull_snapchat(
                     state.data["window"] = {"from": start.isoformat(), "to": until.isoformat()}
                     state.save()
                 window = state.data["window"]
-                run.stream(
-                    state,
-                    "profile",
-                    _single(partial(client.fetch_profile, profile)),
-                    account=profile,
-                )
+                if run.may_ask("profile", "public_profiles"):
+                    run.stream(
+                        state,
+                        "profile",
+                        _single(partial(client.fetch_profile, profile)),
+                        account=profile,
+                    )
                 run.stream(
                     state,
                     "stats",
@@ -768,9 +837,14 @@ def pull(
     throttling stop the platform. With ``load``, every landed page of the day not yet loaded
     is staged and published.
 
+    Snapshot endpoints (current state: profiles, channel and video counts) are asked only when
+    the pull runs during ``day`` or within ``options.snapshot_grace`` after it ended (the
+    nightly run of the day just ended); for any other day the pull asks the series endpoints
+    only and lists each snapshot endpoint it left out, with the reason, in ``skipped``.
+
     Args:
         platform: instagram, youtube, tiktok or snapchat.
-        day: the day the snapshot describes (landing partition).
+        day: the day the pull is for (landing partition); snapshots describe it only as above.
         settings: where landing, staging and the warehouse live.
         accounts: account ids or handles (``--accounts``).
         creators: a creators mapping CSV; its rows for ``platform`` are the accounts.

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +32,11 @@ class LandedFile:
     account: str | None
     format: str | None
     new: bool
+    # when the pipeline itself asked the platform (API pulls); None for files handed in, whose
+    # landing day is the user's statement of the day they describe
+    observed_at: datetime | None = None
+    # the snapshot grace the pull applied when it took the bytes (with ``observed_at``)
+    snapshot_grace: timedelta | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -59,6 +64,8 @@ def land_stream(
     format: str | None = None,
     request: dict[str, Any] | None = None,
     fetched_at: datetime | None = None,
+    observed_at: datetime | None = None,
+    snapshot_grace: timedelta | None = None,
 ) -> LandedFile:
     """Copy a stream into ``<root>/<platform>/<day>/<sha256>.<ext>`` with a manifest.
 
@@ -76,6 +83,10 @@ def land_stream(
         format: the format name the bytes were detected as, so replays need not detect again.
         request: what was asked for (endpoint, parameters) with secrets already removed.
         fetched_at: when the bytes were received; now by default.
+        observed_at: when the platform was asked, for bytes the pipeline fetched itself: the
+            snapshot-day rule (``ingest.snapshots``) holds their snapshot rows to it.
+        snapshot_grace: the grace that rule was applied with, kept so every replay decides
+            as the pull did whatever the configuration says later.
     """
     folder = root / platform / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,6 +120,10 @@ def land_stream(
             "request": request,
             "fetched_at": received.isoformat(),
         }
+        if observed_at is not None:
+            manifest["observed_at"] = observed_at.astimezone(UTC).isoformat()
+        if snapshot_grace is not None:
+            manifest["snapshot_grace_hours"] = snapshot_grace / timedelta(hours=1)
         _write_atomic(manifest_path(target), json.dumps(manifest, indent=2).encode())
         os.replace(tmp, target)
         return _read_landed(target, new=True)
@@ -155,6 +170,12 @@ def _read_landed(target: Path, *, new: bool) -> LandedFile:
         account=manifest.get("account"),
         format=manifest.get("format"),
         new=new,
+        observed_at=datetime.fromisoformat(observed)
+        if (observed := manifest.get("observed_at"))
+        else None,
+        snapshot_grace=timedelta(hours=grace)
+        if (grace := manifest.get("snapshot_grace_hours")) is not None
+        else None,
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.archives import member_names
 from ingest.errors import ParseError, UnknownFormatError
+from ingest.snapshots import SNAPSHOT, Dating
 
 if TYPE_CHECKING:
     from ingest.native import NativeStager
@@ -93,6 +94,9 @@ class Format:
         needs_account: the file does not name its account; ``--account`` must.
         native: an optional DuckDB stager for high-volume files (``ingest.native``); it gives
             the same staged rows and rejects as ``parse``, or ``None`` to leave the file to it.
+        dating: ``snapshot`` when some of its values are the state at the moment the file was
+            fetched (dated by that moment), ``series`` when every value carries its own date
+            (``ingest.snapshots``). A past day's pull asks only the series endpoints.
     """
 
     platform: str
@@ -101,6 +105,7 @@ class Format:
     sniff: Callable[[Sample], bool]
     needs_account: bool = False
     native: NativeStager | None = None
+    dating: Dating = SNAPSHOT
 
 
 @dataclass
@@ -138,6 +143,15 @@ class Registry:
         raise UnknownFormatError(
             source, f"not a recognised {scope}export or API response (known formats: {known})"
         )
+
+
+def source_base_name(source: str) -> str:
+    """The file name in a shown source (a path, ``youtube/<day>/<name>`` or a bare name).
+
+    Whatever a parser reads from a name must come from this part only, so the same bytes give
+    the same rows whether loaded from any folder or replayed from landing.
+    """
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def take_sample(path: Path) -> Sample:

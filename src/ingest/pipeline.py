@@ -19,9 +19,10 @@ from ingest.errors import IngestError, ParseError
 from ingest.http import redact
 from ingest.landing import LandedFile, land_file
 from ingest.model import PLATFORMS
-from ingest.parsing import ParseContext
+from ingest.parsing import Format, ParseContext
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
+from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
 from ingest.staging import StagedBatch, interrupt_scratch, stage
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import (
@@ -145,13 +146,17 @@ def stage_landed(
     """Parse a file already in the landing zone (a fresh one, or a replay of day D).
 
     The format and account come from its manifest unless given; the snapshot day is the
-    landing day, and the observation time is when the bytes were first received.
+    landing day, and the observation time is when the bytes were first received. A snapshot
+    the pipeline pulled itself is refused when its observation does not belong to the landing
+    day (``ingest.snapshots``). Days come from the manifest and the file's own content only,
+    never from the clock of the run, so every replay gives the days the first load gave.
     """
     shown = source or landed.source_name
     if landed.format:
         fmt = registry((landed.platform,)).get(landed.platform, landed.format, shown)
     else:
         fmt = registry((landed.platform,)).detect(landed.path, shown, landed.platform)
+    check_snapshot_day(landed, fmt, shown)
     ctx = ParseContext(
         source=shown,
         platform=fmt.platform,
@@ -172,6 +177,23 @@ def stage_landed(
     except BaseException:
         StagedBatch.discard_folder(settings.staging / load_id)
         raise
+
+
+def check_snapshot_day(landed: LandedFile, fmt: Format, shown: str) -> None:
+    """Refuse a pulled snapshot whose observation does not belong to its landing day.
+
+    Raises:
+        ParseError: the file holds the state at a moment outside its day and the grace after it.
+    """
+    if fmt.dating != SNAPSHOT or landed.observed_at is None:
+        return
+    grace = landed.snapshot_grace if landed.snapshot_grace is not None else grace_from_env()
+    if not snapshot_fits(landed.day, landed.observed_at, grace):
+        raise ParseError(
+            shown,
+            f"{fmt.platform} {fmt.name} is not recorded for {landed.day}: "
+            + why_not(landed.day, landed.observed_at, grace),
+        )
 
 
 def publish_audited(

@@ -97,3 +97,36 @@ def test_failure_callback_records_the_failure(nightly, workspace):
     assert entries[-1]["try_number"] == 2
     assert entries[-1]["error"] == "RuntimeError: warehouse is busy"
     assert log.is_relative_to(workspace)
+
+
+def test_a_backfilled_run_pulls_series_endpoints_only(nightly, workspace, monkeypatch):
+    from tests.extract.fakes import FakeSnapchat
+
+    token = "snapDAGtestTOKEN0123456789"
+    api = FakeSnapchat(token)
+    url = api.start()
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        connection = {
+            "conn_type": "http",
+            "host": host,
+            "port": int(port),
+            "schema": "http",
+            "password": token,
+            "extra": {"accounts": list(api.profiles)},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_SNAPCHAT_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("INGEST_HTTP_BASE_DELAY", "0.001")
+        # far past the grace after the day's end: what a backfill of that day runs
+        backfilled = datetime.now(UTC).date() - timedelta(days=20)
+        run = _test_run(nightly, backfilled)
+    finally:
+        api.stop()
+    assert api.calls("/stats") and not api.calls("/public/v1/")
+    pulls = [
+        ti.xcom_pull(task_ids="pull_platform_day", map_indexes=ti.map_index)
+        for ti in run.get_task_instances()
+        if ti.task_id == "pull_platform_day"
+    ]
+    [pulled] = [p for p in pulls if p["platform"] == "snapchat"]
+    assert [s.split(" ")[0] for s in pulled["skipped"]] == ["public_profiles"]

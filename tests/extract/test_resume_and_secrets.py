@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -147,8 +148,10 @@ def test_no_token_appears_in_logs_errors_manifests_or_tables(
             "pull",
             "--platform",
             "youtube",
+            # today: the CLI pull runs on the real clock, and a snapshot is only taken for the
+            # day it is observed on
             "--date",
-            str(DAY),
+            str(datetime.now(UTC).date()),
             "--accounts",
             ",".join(ids),
             "--base-url",

@@ -74,15 +74,29 @@ CASES = [
     pytest.param(
         "overview_new_year.csv",
         exports.parse_studio_overview,
-        # January 2 cannot lie ahead of the export day: the window is a year earlier
+        # filed under January 1 while Studio (a zone ahead) already wrote January 2: the rows
+        # stay in this window, they do not move back a year
         date(2027, 1, 1),
+        [
+            ("account_daily", 2, flows(date(2026, 12, 30), 820, 95, 3, 1)),
+            ("account_daily", 3, flows(date(2026, 12, 31), 1010, 120, 4, 2)),
+            ("account_daily", 4, flows(date(2027, 1, 1), 1402, 160, 6, 3)),
+            ("account_daily", 5, flows(date(2027, 1, 2), 700, 80, 2, 0)),
+        ],
+        id="overview_newest_label_one_day_past_the_load_day",
+    ),
+    pytest.param(
+        "overview_new_year.csv",
+        exports.parse_studio_overview,
+        # more than the lead past the anchor: the window is the one a year earlier
+        date(2026, 12, 29),
         [
             ("account_daily", 2, flows(date(2025, 12, 30), 820, 95, 3, 1)),
             ("account_daily", 3, flows(date(2025, 12, 31), 1010, 120, 4, 2)),
             ("account_daily", 4, flows(date(2026, 1, 1), 1402, 160, 6, 3)),
             ("account_daily", 5, flows(date(2026, 1, 2), 700, 80, 2, 0)),
         ],
-        id="overview_window_ends_before_export_day",
+        id="overview_window_ends_after_the_anchor_and_its_lead",
     ),
     pytest.param(
         "overview_lowercase_iso.csv",
@@ -190,6 +204,40 @@ CONTENT_CASES = [
         id="content_spanish_headers_day_first",
     ),
 ]
+
+
+NEW_YEAR = [
+    flows(date(2026, 12, 30), 820, 95, 3, 1),
+    flows(date(2026, 12, 31), 1010, 120, 4, 2),
+    flows(date(2027, 1, 1), 1402, 160, 6, 3),
+    flows(date(2027, 1, 2), 700, 80, 2, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "filed_under"),
+    [
+        # the export's own date in its name wins over the day it was filed under, however late
+        ("Overview 2027-01-02.csv", date(2028, 3, 1)),
+        ("Overview_2026-12-04_2027-01-02.csv", date(2028, 3, 1)),
+        # a folder's date is not the export's: the base name alone counts
+        ("downloads/2031-05-05/Overview_2026-12-04_2027-01-02.csv", date(2027, 1, 3)),
+        ("Overview.csv", date(2027, 1, 3)),
+    ],
+)
+def test_year_less_labels_are_anchored_on_the_exports_own_date(source, filed_under):
+    ctx = context("tiktok", source, account=JOE, day=filed_under)
+    items = list(exports.parse_studio_overview(TIKTOK / "overview_new_year.csv", ctx))
+    assert [i.values for i in items if isinstance(i, Record)] == NEW_YEAR
+
+
+def test_labels_outside_the_window_in_the_name_refuse_the_file():
+    ctx = context("tiktok", "Overview_2027-01-05_2027-01-09.csv", account=JOE, day=DAY)
+    with pytest.raises(ParseError) as refused:
+        list(exports.parse_studio_overview(TIKTOK / "overview_new_year.csv", ctx))
+    message = str(refused.value)
+    assert "Overview_2027-01-05_2027-01-09.csv" in message and "ambiguous" in message
+    assert "2026-12-30 to 2027-01-02" in message
 
 
 @pytest.mark.parametrize(("name", "expected"), CONTENT_CASES)

@@ -14,6 +14,7 @@ from ingest.platforms.youtube.exports import (
     parse_channels_list,
     parse_studio_zip,
     parse_videos_list,
+    studio_day,
 )
 from tests.conftest import FIXTURES, context, split
 
@@ -134,6 +135,24 @@ def test_studio_zip_skips_total_row_strips_bom_and_dates_the_window_end():
     assert posts["vidAllCount"]["published_at"] == datetime(2026, 8, 20, tzinfo=UTC)
     # known Studio columns the model has no place for are not worth a note
     assert notes == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        STUDIO.name,
+        # as `ingest load` shows it: a folder holding another window is not the export's name
+        f"/exports/Content 2026-01-01_2026-01-31/{STUDIO.name}",
+        # as a replay of the landing zone shows it
+        f"youtube/2026-09-02/{STUDIO.name}",
+        f"C:\\exports\\2026-01-01_2026-01-31\\{STUDIO.name}",
+    ],
+)
+def test_studio_window_is_read_from_the_base_name_only(source):
+    ctx = context("youtube", source, account="UCroundedMicroChannel0002", day=date(2026, 9, 2))
+    assert studio_day(ctx) == date(2026, 8, 31)
+    records, _, _ = split(list(parse_studio_zip(STUDIO, ctx)))
+    assert {r.values["day"] for r in records["post_daily"]} == {date(2026, 8, 31)}
 
 
 def test_studio_zip_reports_an_unknown_column_once(tmp_path: Path):

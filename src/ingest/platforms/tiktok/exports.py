@@ -6,7 +6,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from ingest.parsing import (
     guarded,
     load_json,
     require,
+    source_base_name,
 )
 from ingest.platforms.tiktok import settings as s
 
@@ -42,6 +43,11 @@ _BARE_ID_RE = re.compile(r'"id":\d')
 _RESEARCH_VIDEO_MARKERS = ('"search_id":', '"username":', '"region_code":', '"favourites_count":')
 _VIDEO_LINK_RE = re.compile(r"/video/(\d+)")
 _SLASH_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+_NAME_DATE_RE = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+_NAME_WINDOW_RE = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?!\d)")
+# how far past its anchor day the newest label of a Studio export may lie (zones, filing)
+STUDIO_LABEL_LEAD = timedelta(days=2)
 
 _flow = partial(to_count, allow_negative=True)
 
@@ -394,7 +400,10 @@ def _studio_daily(
     date_column = found["date"]
     # year-less dates get their years from the whole window, so the rows are read first
     buffered = list(rows)
-    days = _studio_days([row.values[date_column] for row in buffered], date_column, ctx.day)
+    days = _studio_days(
+        [row.values[date_column] for row in buffered], date_column, studio_anchor(ctx)
+    )
+    _check_window(days, ctx, source)
     columns = {col: name for col, name in found.items() if col in loaded}
     for row, day in zip(buffered, days, strict=True):
 
@@ -477,8 +486,54 @@ def _columns(
     return found, unknown
 
 
-def _studio_days(labels: list[str], field: str, latest: date) -> list[date | RowError]:
-    """The day of each row: dated labels as written, year-less ones placed before ``latest``."""
+def studio_anchor(ctx: ParseContext) -> date:
+    """The day a Studio export was made, which year-less labels are placed against.
+
+    The export's own date where its file (or archive) name carries one (the last
+    ``yyyy-mm-dd`` in the base name, the window's end for ``.._<start>_<end>``), else the day
+    the file was filed under (its landing day). Never the clock, so a replay places every
+    label in the year its first load did.
+    """
+    found = _NAME_DATE_RE.findall(source_base_name(ctx.source))
+    for text in reversed(found):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            continue
+    return ctx.day
+
+
+def _check_window(days: list[date | RowError], ctx: ParseContext, source: str) -> None:
+    """Refuse a file whose dates do not fit the window its own name states.
+
+    Where the labels and the name disagree, which year the labels belong to is a guess, and a
+    wrong guess writes a whole window a year away: the file is refused instead.
+    """
+    windows = _NAME_WINDOW_RE.findall(source_base_name(ctx.source))
+    dated = [d for d in days if isinstance(d, date)]
+    if not windows or not dated:
+        return
+    try:
+        start, end = (date.fromisoformat(text) for text in windows[-1])
+    except ValueError:
+        return  # not a window after all; the anchor alone applies
+    if min(dated) < start - STUDIO_LABEL_LEAD or max(dated) > end + STUDIO_LABEL_LEAD:
+        raise ParseError(
+            source,
+            f"its dates run from {min(dated)} to {max(dated)}, outside the window {start} to"
+            f" {end} its name states; the year of its labels is ambiguous",
+            field="Date",
+        )
+
+
+def _studio_days(labels: list[str], field: str, anchor: date) -> list[date | RowError]:
+    """The day of each row: dated labels as written, year-less ones placed before ``anchor``.
+
+    Studio dates its export in the creator's zone, which can be a day ahead of UTC, and a user
+    may file a download under the day before it was made: the newest year-less label may lie up
+    to ``STUDIO_LABEL_LEAD`` past the anchor and still belongs to the anchor's year.
+    """
+    latest = anchor + STUDIO_LABEL_LEAD
     day_first = _day_first(labels)
     parsed: list[date | tuple[int, int] | RowError] = []
     for label in labels:

@@ -5,15 +5,29 @@ from __future__ import annotations
 from ingest.native import stage_youtube_studio_zip
 from ingest.parsing import Format
 from ingest.platforms.youtube import exports
+from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
-    Format("youtube", "channels_list", exports.parse_channels_list, exports.sniff_channels_list),
-    Format("youtube", "videos_list", exports.parse_videos_list, exports.sniff_videos_list),
+    Format(
+        "youtube",
+        "channels_list",
+        exports.parse_channels_list,
+        exports.sniff_channels_list,
+        dating=SNAPSHOT,
+    ),
+    Format(
+        "youtube",
+        "videos_list",
+        exports.parse_videos_list,
+        exports.sniff_videos_list,
+        dating=SNAPSHOT,
+    ),
     Format(
         "youtube",
         "playlist_items",
         exports.parse_playlist_items,
         exports.sniff_playlist_items,
+        dating=SNAPSHOT,
     ),
     Format(
         "youtube",
@@ -21,7 +35,9 @@ FORMATS: tuple[Format, ...] = (
         exports.parse_analytics_report,
         exports.sniff_analytics_report,
         needs_account=True,
+        dating=SERIES,
     ),
+    # Totals.csv is daily; the table's window totals are dated by the window in its name
     Format(
         "youtube",
         "studio_zip",
@@ -29,5 +45,6 @@ FORMATS: tuple[Format, ...] = (
         exports.sniff_studio_zip,
         needs_account=True,
         native=stage_youtube_studio_zip,
+        dating=SERIES,
     ),
 )

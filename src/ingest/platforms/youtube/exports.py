@@ -33,6 +33,7 @@ from ingest.parsing import (
     has,
     load_json,
     require,
+    source_base_name,
 )
 from ingest.platforms.youtube import settings as s
 
@@ -255,8 +256,12 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
 
 
 def studio_day(ctx: ParseContext) -> date:
-    """The day a Studio export's totals describe: its window's last day, else the load's day."""
-    window = _WINDOW_RE.search(ctx.source)
+    """The day a Studio export's totals describe: its window's last day, else the load's day.
+
+    The window is read from the file's base name only: a folder's name is not the export's,
+    and a replay from landing knows the base name alone.
+    """
+    window = _WINDOW_RE.search(source_base_name(ctx.source))
     return date.fromisoformat(window.group(2)) if window else ctx.day
 
 
