@@ -51,6 +51,8 @@ bench: install
 clean:
 	rm -rf $(VENV) $(TOOLS) warehouse landing staging demo-data
 
-# the long reliability drills: many more crash trials on a bigger input, more fuzz examples
-drill: install
+# the long reliability drills: many more crash trials on a bigger input, more fuzz examples,
+# more concurrent backfill trials on a real Airflow
+drill: install postgres
 	DRILL_TRIALS=200 DRILL_ROWS=20000 DRILL_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest tests/drills
+	DRILL_AIRFLOW_TRIALS=10 $(VENV)/bin/pytest tests/e2e/test_airflow_real.py -k concurrent

@@ -42,6 +42,11 @@ def _day() -> Any:
     return day_of_run(context.get("data_interval_start"), context["dag_run"].run_after)
 
 
+def _run_id() -> str:
+    # staged batches belong to this DAG run: a retry replaces its own, never another run's
+    return str(get_current_context()["dag_run"].run_id)
+
+
 def record_failure(context: Any) -> None:
     from ingest.runs import record_failure
 
@@ -96,7 +101,7 @@ def creator_metrics_nightly() -> None:
     def stage_platform_day(platform: str) -> dict[str, Any]:
         from ingest import runs
 
-        return runs.stage_platform_day(platform, _day(), _settings()).to_dict()
+        return runs.stage_platform_day(platform, _day(), _settings(), run_id=_run_id()).to_dict()
 
     @task(pool=WAREHOUSE_POOL)
     def publish_staged_batches(staged: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ingest.parsing import Format, ParseContext
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
-from ingest.staging import StagedBatch, interrupt_scratch, stage
+from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import (
     AuditReport,
@@ -68,6 +68,12 @@ def new_load_id(sha256: str) -> str:
     """Sortable by time, unique per attempt, tied to the content it loads."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     return f"{stamp}-{sha256[:10]}-{secrets.token_hex(3)}"
+
+
+def new_run_id() -> str:
+    """An id for one run outside Airflow (an ``ingest`` command); a DAG run uses its own id."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"cli-{stamp}-{secrets.token_hex(4)}"
 
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
@@ -142,6 +148,7 @@ def stage_landed(
     *,
     source: str | None = None,
     account: str | None = None,
+    run_id: str | None = None,
 ) -> StagedBatch:
     """Parse a file already in the landing zone (a fresh one, or a replay of day D).
 
@@ -149,7 +156,8 @@ def stage_landed(
     landing day, and the observation time is when the bytes were first received. A snapshot
     the pipeline pulled itself is refused when its observation does not belong to the landing
     day (``ingest.snapshots``). Days come from the manifest and the file's own content only,
-    never from the clock of the run, so every replay gives the days the first load gave.
+    never from the clock of the run, so every replay gives the days the first load gave. The
+    batch belongs to ``run_id`` (a run of its own when not given) and to the landing day.
     """
     shown = source or landed.source_name
     if landed.format:
@@ -165,6 +173,7 @@ def stage_landed(
         day=landed.day,
     )
     load_id = new_load_id(landed.sha256)
+    owner = BatchOwner(run_id or new_run_id(), landed.platform, landed.day)
     try:
         return stage(
             landed.path,
@@ -173,9 +182,10 @@ def stage_landed(
             staging_root=settings.staging,
             load_id=load_id,
             source_sha256=landed.sha256,
+            owner=owner,
         )
     except BaseException:
-        StagedBatch.discard_folder(settings.staging / load_id)
+        StagedBatch.discard_folder(owner.folder(settings.staging, load_id))
         raise
 
 
@@ -242,6 +252,52 @@ def finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadRe
         return None
     counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
     return load_result(batch, str(row[0]), counts, row[1])
+
+
+def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
+    """The outcome of a batch whose folder is gone: what ``meta.loads`` recorded for its load.
+
+    An earlier try that published (or failed) the batch recorded it and then removed the
+    folder. A folder gone without such a record was never published: that is a failure, never
+    a success to skip, so the day is reported as incomplete rather than silently short.
+    """
+    name = BatchName.parse(folder)
+    load_id = name.load_id if name else folder.name
+    row = conn.execute(
+        "select platform, format, source_file, status, rows_read, rows_loaded, rows_quarantined,"
+        " message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
+        " where load_id = $load_id and status in ('published', 'failed')",
+        {"load_id": load_id},
+    ).fetchone()
+    if row is None:
+        return LoadResult(
+            source=folder.name,
+            platform=name.platform if name else None,
+            format=None,
+            rows_read=0,
+            rows_loaded=0,
+            rows_quarantined=0,
+            load_id=load_id,
+            status="failed",
+            message=(
+                f"staged batch {load_id} is gone and was never published"
+                " (meta.loads has no record of it); run the day again"
+            ),
+        )
+    return LoadResult(
+        source=str(row[2]),
+        platform=row[0],
+        format=row[1],
+        rows_read=int(row[4]),
+        rows_loaded=int(row[5]),
+        rows_quarantined=int(row[6]),
+        load_id=load_id,
+        status=str(row[3]),
+        message=row[7],
+        rows_inserted=int(row[8] or 0),
+        rows_updated=int(row[9] or 0),
+        rows_unchanged=int(row[10] or 0),
+    )
 
 
 def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[LoadResult]:

@@ -24,13 +24,15 @@ from ingest.landing import LandedFile, land_file, landed_files
 from ingest.model import PLATFORMS
 from ingest.pipeline import (
     LoadResult,
+    new_run_id,
     publish_audited,
     publish_batches,
     stage_in_parallel,
     stage_landed,
+    vanished_batch,
 )
 from ingest.platforms import registry
-from ingest.staging import StagedBatch
+from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import audit_batches, audit_marts, pending_marts
 from ingest.warehouse import writer
@@ -220,21 +222,30 @@ def pull_platform_day(
 
 
 def stage_platform_day(
-    platform: str, day: date, settings: Settings, *, inbox: Path | None = None
+    platform: str,
+    day: date,
+    settings: Settings,
+    *,
+    inbox: Path | None = None,
+    run_id: str | None = None,
 ) -> StagedDay:
     """Pick up the inbox, then stage every file landed for (platform, D). Never opens the warehouse.
 
     A file that cannot be parsed is recorded as a failure; the platform's other files still stage.
+    The batches belong to ``run_id`` (the DAG run's id; a run of its own when not given): a try
+    of the same run first removes what an earlier, interrupted try of it staged, and leaves
+    every other run's batches alone, even those of the same bytes.
     """
+    owner = BatchOwner(run_id or new_run_id(), platform, day)
     picked_up, failures = pick_up_inbox(platform, day, settings, inbox=inbox)
     result = StagedDay(platform, day.isoformat(), picked_up=picked_up, failures=failures)
     landed_day = landed_files(settings.landing, platform, day)
-    discard_stale_batches({f.sha256 for f in landed_day}, settings)
+    discard_stale_batches(owner, settings)
     result.files = len(landed_day)
 
     def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        return stage_landed(landed, settings, source=shown)
+        return stage_landed(landed, settings, source=shown, run_id=owner.run_id)
 
     for batch in stage_in_parallel(stage_one, landed_day):
         if isinstance(batch, IngestError):
@@ -247,25 +258,22 @@ def stage_platform_day(
     return result
 
 
-def discard_stale_batches(sha256s: set[str], settings: Settings) -> int:
-    """Remove batches an earlier, interrupted attempt staged from these landed files.
+def discard_stale_batches(owner: BatchOwner, settings: Settings) -> int:
+    """Remove what an earlier, interrupted try of this run staged for its platform and day.
 
-    Staging the day again supersedes them; left alone they would pile up in staging forever.
-    A load id embeds the first characters of its file's hash, so half-written folders of a
-    killed attempt are found too. Returns how many were removed.
+    Staging the day again supersedes those batches. Another run's batches are never touched,
+    whatever bytes they hold, unless left untouched for ``ABANDONED_AFTER`` (a killed run's).
+    Returns how many were removed.
     """
-    prefixes = {sha[:10] for sha in sha256s}
-    removed = 0
-    if not settings.staging.is_dir():
-        return removed
-    for folder in settings.staging.iterdir():
-        parts = folder.name.split("-")
-        if folder.is_dir() and len(parts) == 3 and parts[1] in prefixes:
-            StagedBatch.discard_folder(folder)
-            removed += 1
-    if removed:
-        log.info("removed %d staged batch(es) left by an earlier attempt", removed)
-    return removed
+    removed = owner.discard_batches(settings.staging)
+    abandoned = discard_abandoned(settings.staging)
+    if removed or abandoned:
+        log.info(
+            "removed %d staged batch(es) of an earlier try of this run and %d abandoned one(s)",
+            removed,
+            abandoned,
+        )
+    return removed + abandoned
 
 
 def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResult]:
@@ -273,23 +281,32 @@ def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResul
 
     The audit (Great Expectations) runs before the writer lock is taken; a batch failing a
     critical expectation is recorded as failed and not published. Safe to repeat after a
-    crash: a folder already gone was finished and discarded, and a batch whose load is already
-    recorded as finished is only reported and discarded, never merged or quarantined twice.
+    crash: a batch whose load is already recorded as finished is only reported and discarded,
+    never merged or quarantined twice. A folder already gone counts as done only when
+    ``meta.loads`` recorded its load; otherwise it is reported as a failure.
 
     Returns:
-        one result per batch: published, failed (blocked by the audit) or finished earlier.
+        one result per batch but those published by an earlier try: published, failed
+        (blocked by the audit, recorded so by an earlier try, or gone unpublished).
     """
     pending = [Path(f) for f in folders]
     present = [f for f in pending if (f / "batch.json").is_file()]
-    for gone in sorted(set(pending) - set(present)):
-        log.info("batch %s is gone: finished by an earlier try", gone.name)
-    results: list[LoadResult] = []
-    if not present:
-        return results
+    gone = sorted(set(pending) - set(present))
+    if not pending:
+        return []
     batches = [StagedBatch.open(f) for f in present]
-    audits = audit_batches(batches, settings)
+    audits = audit_batches(batches, settings) if batches else []
     with writer(settings) as conn:
-        return publish_audited(conn, batches, audits, settings)
+        results: list[LoadResult] = []
+        for folder in gone:
+            earlier = vanished_batch(conn, folder)
+            if earlier.status == "published":
+                # counted by the try that published it, not again
+                log.info("batch %s was published by an earlier try", earlier.load_id)
+            else:
+                log.error("%s: %s", earlier.source, earlier.message)
+                results.append(earlier)
+        return results + publish_audited(conn, batches, audits, settings)
 
 
 def publish_day(
@@ -378,8 +395,9 @@ def run_day(
     platforms: Sequence[str] = PLATFORMS,
     inbox: Path | None = None,
 ) -> RunSummary:
-    """``ingest run --date D``: the whole nightly DAG for one day, in this process."""
-    staged = [stage_platform_day(p, day, settings, inbox=inbox) for p in platforms]
+    """``ingest run --date D``: the whole nightly DAG for one day, in this process, as one run."""
+    run_id = new_run_id()
+    staged = [stage_platform_day(p, day, settings, inbox=inbox, run_id=run_id) for p in platforms]
     batches = [StagedBatch.open(Path(f)) for s in staged for f in s.folders]
     results: list[LoadResult] = []
     error: str | None = None

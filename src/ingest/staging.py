@@ -1,17 +1,22 @@
 """Parse one landed file into a staged batch: canonical rows as Parquet, rejects as quarantine.
 
 Staging never touches the warehouse, so many files can be parsed at once while the single
-writer publishes. A batch is a folder ``<staging>/<load_id>/`` holding one Parquet file per
-entity, ``quarantine.parquet`` and ``batch.json``, which is all that publishing needs.
+writer publishes. A batch is a folder ``<staging>/<run>.<platform>.<day>.<load_id>/`` holding
+one Parquet file per entity, ``quarantine.parquet`` and ``batch.json``, which is all that
+publishing needs. The name says whose batch it is (see ``BatchOwner``), so concurrent runs,
+even over the same bytes, never take each other's batches for their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -54,9 +59,87 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "TIMESTAMPTZ": (datetime,),
     "BOOLEAN": (bool,),
 }
+# a folder of another run untouched this long was left by a killed run: nothing will publish it
+ABANDONED_AFTER = timedelta(days=2)
+_RUN_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 QUARANTINE_SCHEMA = pa.schema(
     [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
 )
+
+
+def run_key(run_id: str) -> str:
+    """A run id as a folder-name part: readable, without dots, distinct for distinct ids."""
+    readable = _RUN_KEY_UNSAFE.sub("-", run_id).strip("-")[:48]
+    return f"{readable}-{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class BatchOwner:
+    """Who a staged batch belongs to: one run (a CLI invocation or a DAG run) on one platform's day.
+
+    A run may remove only its own batches (those of an earlier, interrupted try of the same run),
+    never another run's, even when both staged the same bytes.
+    """
+
+    run_id: str
+    platform: str
+    day: date
+
+    @property
+    def prefix(self) -> str:
+        return f"{run_key(self.run_id)}.{self.platform}.{self.day.isoformat()}."
+
+    def folder(self, staging_root: Path, load_id: str) -> Path:
+        return staging_root / f"{self.prefix}{load_id}"
+
+    def discard_batches(self, staging_root: Path) -> int:
+        """Remove every batch folder of this owner, half-written ones included; how many."""
+        if not staging_root.is_dir():
+            return 0
+        removed = 0
+        for folder in staging_root.iterdir():
+            if folder.is_dir() and folder.name.startswith(self.prefix):
+                StagedBatch.discard_folder(folder)
+                removed += 1
+        return removed
+
+
+@dataclass(frozen=True)
+class BatchName:
+    """What a batch folder's name says: its platform, day and load id."""
+
+    platform: str
+    day: str
+    load_id: str
+
+    @classmethod
+    def parse(cls, folder: Path) -> BatchName | None:
+        parts = folder.name.split(".")
+        if len(parts) != 4:
+            return None
+        return cls(platform=parts[1], day=parts[2], load_id=parts[3])
+
+
+def discard_abandoned(staging_root: Path, *, older_than: timedelta = ABANDONED_AFTER) -> int:
+    """Remove batch folders of any run left untouched for ``older_than``; how many.
+
+    A killed run's batches are never published by another run, so without this they would
+    stay forever. A live run's folder is far younger; and were one removed, its publish would
+    fail loudly, because a batch counts as done only when ``meta.loads`` says so.
+    """
+    if not staging_root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for folder in staging_root.iterdir():
+        try:
+            stale = folder.is_dir() and folder.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue
+        if stale:
+            StagedBatch.discard_folder(folder)
+            removed += 1
+    return removed
 
 
 @dataclass
@@ -85,6 +168,9 @@ class StagedBatch:
     entities: dict[str, StagedEntity] = field(default_factory=dict)
     quarantine_path: str = ""
     notes: list[str] = field(default_factory=list)
+    # the run that staged it and the landing day it was staged for (see ``BatchOwner``)
+    run_id: str = ""
+    day: str = ""
 
     @property
     def rows_loaded(self) -> int:
@@ -222,13 +308,15 @@ def stage(
     staging_root: Path,
     load_id: str,
     source_sha256: str,
+    owner: BatchOwner | None = None,
 ) -> StagedBatch:
     """Parse a landed file into a staged batch, applying the row rules.
 
     Every source record ends up either staged or in quarantine with its reason:
-    ``rows_read = rows_loaded + rows_quarantined`` by construction.
+    ``rows_read = rows_loaded + rows_quarantined`` by construction. With an ``owner`` the
+    folder is named after it; without, after the load id alone.
     """
-    folder = staging_root / load_id
+    folder = owner.folder(staging_root, load_id) if owner else staging_root / load_id
     folder.mkdir(parents=True, exist_ok=True)
     batch = StagedBatch(
         load_id=load_id,
@@ -240,6 +328,8 @@ def stage(
         observed_at=ctx.observed_at.isoformat(),
         folder=str(folder),
         started_at=datetime.now(UTC).isoformat(),
+        run_id=owner.run_id if owner else "",
+        day=owner.day.isoformat() if owner else "",
     )
     native = fmt.native(landed_path, ctx, folder) if fmt.native is not None else None
     if native is not None:

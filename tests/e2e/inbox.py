@@ -62,13 +62,17 @@ def videos_list(day: date) -> dict:
     return {"kind": "youtube#videoListResponse", "items": items}
 
 
-def write_youtube_inbox(inbox: Path, days: list[date]) -> None:
-    """``<inbox>/youtube/<day>/channels.json`` and ``videos.json`` for each day."""
+def write_youtube_inbox(inbox: Path, days: list[date], *, content_of: date | None = None) -> None:
+    """``<inbox>/youtube/<day>/channels.json`` and ``videos.json`` for each day.
+
+    With ``content_of`` every day gets the very same bytes, those of that day's responses.
+    """
     for day in days:
         folder = inbox / "youtube" / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "channels.json").write_text(json.dumps(channels_list(day), indent=2))
-        (folder / "videos.json").write_text(json.dumps(videos_list(day), indent=2))
+        content = content_of or day
+        (folder / "channels.json").write_text(json.dumps(channels_list(content), indent=2))
+        (folder / "videos.json").write_text(json.dumps(videos_list(content), indent=2))
 
 
 def expected_rows(days: list[date]) -> dict[str, int]:

@@ -26,7 +26,7 @@ import duckdb
 import pytest
 import requests
 
-from tests.e2e.inbox import expected_rows, write_youtube_inbox
+from tests.e2e.inbox import CHANNELS, VIDEOS_PER_CHANNEL, expected_rows, write_youtube_inbox
 from tests.postgres import Postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +35,12 @@ DAG_ID = "creator_metrics_nightly"
 TRIGGERED_DAY = date(2026, 10, 10)
 BACKFILL_DAYS = [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
 RUN_TIMEOUT_S = 150
+# concurrent trials: a 5-day backfill, 3 runs at a time, beside an `ingest run` of the next day;
+# one in the suite (a trial costs about as much as the test above), more in `make drill`
+CONCURRENT_TRIALS = int(os.environ.get("DRILL_AIRFLOW_TRIALS", "1"))
+CONCURRENT_DAYS = 5
+# a bound for a stuck scheduler, not a timing check: a busy 2-core machine needs a few minutes
+CONCURRENT_TIMEOUT_S = 1500
 
 pytestmark = pytest.mark.slow
 
@@ -164,6 +170,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Ite
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "INGEST_WAREHOUSE": str(warehouse),
+        # an `ingest run` beside the DAG runs shares the one writer: wait for it, never fail
+        "INGEST_BUSY_TIMEOUT": "600",
     }
     logs = home / "component-logs"
     logs.mkdir()
@@ -264,3 +272,80 @@ def test_trigger_then_backfill(airflow: Airflow):
     with duckdb.connect(str(bi), read_only=True) as conn:
         days = conn.execute("select count(distinct day) from marts.creator_tier_daily").fetchone()
     assert days[0] == len(loaded)
+
+
+def _backfill_runs(af: Airflow, days: list[date]) -> list[dict] | None:
+    """The backfill's runs of ``days`` once every one of them has finished."""
+    runs = af.get(f"/dags/{DAG_ID}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
+    mine = [r for r in runs if date.fromisoformat(r["data_interval_start"][:10]) in days]
+    if len(mine) == len(days) and all(r["state"] in ("success", "failed") for r in mine):
+        return mine
+    return None
+
+
+def _day_counts(warehouse: Path, days: list[date]) -> dict[date, tuple[int, int, int]]:
+    """Per day: account-day rows, post-day rows, published loads of the day's landed files."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return {
+            day: conn.execute(
+                "select (select count(*) from core.account_daily where day = $day),"
+                " (select count(*) from core.post_daily where day = $day),"
+                " (select count(*) from meta.loads where status = 'published'"
+                "  and source_file like $files)",
+                {"day": day, "files": f"youtube/{day.isoformat()}/%"},
+            ).fetchone()
+            for day in days
+        }
+
+
+@pytest.mark.timeout(CONCURRENT_TIMEOUT_S + 300)
+@pytest.mark.parametrize("trial", range(CONCURRENT_TRIALS))
+def test_concurrent_backfill_and_run_over_identical_bytes_keep_every_day(airflow: Airflow, trial):
+    af = airflow
+    started = time.monotonic()
+    first = date(2026, 11, 1) + timedelta(days=10 * trial)
+    days = [first + timedelta(days=n) for n in range(CONCURRENT_DAYS)]
+    neighbour = days[-1] + timedelta(days=1)
+    inbox = af.warehouse.parent.parent / "inbox"
+    # the same bytes landed on four backfill days and on the neighbouring day
+    write_youtube_inbox(inbox, [*days[:-1], neighbour], content_of=first)
+    write_youtube_inbox(inbox, days[-1:])
+
+    out = (af.logs / f"ingest-run-{trial}.log").open("wb")
+    cli = subprocess.Popen(
+        [str(VENV_BIN / "ingest"), "run", "--date", neighbour.isoformat()],
+        env=af.env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    try:
+        af.cli(
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            days[0].isoformat(),
+            "--to-date",
+            days[-1].isoformat(),
+            "--max-active-runs",
+            "3",
+        )
+        runs = _wait("the backfill", lambda: _backfill_runs(af, days), CONCURRENT_TIMEOUT_S, af)
+        cli.wait(timeout=CONCURRENT_TIMEOUT_S)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait(timeout=10)
+    print(f"\ntrial {trial} finished after {time.monotonic() - started:.1f} s")
+
+    states = {r["dag_run_id"]: r["state"] for r in runs}
+    assert set(states.values()) == {"success"}, (states, af.tail())
+    log = (af.logs / f"ingest-run-{trial}.log").read_text(errors="replace")
+    assert cli.returncode == 0, log
+    # every day's rows present exactly once, each of its two files published exactly once
+    counts = _day_counts(af.warehouse, [*days, neighbour])
+    expected = (len(CHANNELS), len(CHANNELS) * VIDEOS_PER_CHANNEL, 2)
+    assert counts == dict.fromkeys([*days, neighbour], expected), log

@@ -114,7 +114,9 @@ def test_killed_publish_then_retry_and_clear_leave_no_duplicates(settings, tmp_p
 
     # an Airflow retry of the publish task: same staged folders, same load ids
     staged = json.loads(staged_file.read_text())
-    interrupted = StagedBatch.open(settings.staging / hung_load)
+    interrupted = StagedBatch.open(
+        next(Path(f) for f in staged["folders"] if f.endswith(hung_load))
+    )
     retried = runs.publish_day(DAY, [staged], settings)
     assert retried.ok, retried
     # the retry loads only the interrupted batch; the other one was committed and discarded
@@ -165,8 +167,12 @@ def stage_then_hang(landed, settings, **kwargs):
     return real_stage(landed, settings, **kwargs)
 
 runs.stage_landed = stage_then_hang
-runs.stage_platform_day("youtube", date.fromisoformat(sys.argv[1]), Settings.from_env())
+runs.stage_platform_day(
+    "youtube", date.fromisoformat(sys.argv[1]), Settings.from_env(), run_id=sys.argv[3]
+)
 """
+# clearing a task keeps its DAG run, so the retry stages under the same run id
+RUN_ID = "manual__2026-08-04T00:00:00+00:00"
 
 
 def test_killed_stage_then_cleared_leaves_only_the_new_batches(settings, tmp_path):
@@ -174,7 +180,7 @@ def test_killed_stage_then_cleared_leaves_only_the_new_batches(settings, tmp_pat
 
     hung_file = tmp_path / "hung"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_STAGE, DAY.isoformat(), str(hung_file)],
+        [sys.executable, "-c", _KILLED_STAGE, DAY.isoformat(), str(hung_file), RUN_ID],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -189,7 +195,7 @@ def test_killed_stage_then_cleared_leaves_only_the_new_batches(settings, tmp_pat
     left = sorted(p.name for p in settings.staging.iterdir())
     assert len(left) == 1, "the first file's batch was staged before the kill"
 
-    staged = runs.stage_platform_day("youtube", DAY, settings)
+    staged = runs.stage_platform_day("youtube", DAY, settings, run_id=RUN_ID)
     assert staged.files == 2 and not staged.failures
     assert sorted(Path(f).name for f in staged.folders) == sorted(
         p.name for p in settings.staging.iterdir()
