@@ -1333,25 +1333,10 @@ def store_results(
 
 @dataclass(frozen=True)
 class PendingMarts:
-    """Account-day ranges a mart rebuild is about to change, and the loads behind them."""
+    """Account-day ranges of the marts to audit, and the loads behind them."""
 
     ranges: list[tuple[str, str, Any, Any]]
     load_ids: list[str]
-
-
-def pending_marts(conn: duckdb.DuckDBPyConnection) -> PendingMarts:
-    """What the next ``rebuild_marts`` will rebuild; read it before the rebuild consumes it."""
-    ranges = conn.execute(
-        "select platform, account_id, min(day_from), max(day_to)"
-        " from meta.pending_mart_days group by platform, account_id"
-    ).fetchall()
-    loads = conn.execute(
-        "select distinct load_id from meta.pending_mart_days order by load_id"
-    ).fetchall()
-    return PendingMarts(
-        ranges=[(str(r[0]), str(r[1]), r[2], r[3]) for r in ranges],
-        load_ids=[str(r[0]) for r in loads],
-    )
 
 
 def audit_marts(
@@ -1364,8 +1349,8 @@ def audit_marts(
 ) -> AuditReport:
     """Audit the mart rows a rebuild changed and store the results under the loads behind it.
 
-    Runs with the writer connection after ``rebuild_marts`` and before the BI copy is published:
-    a critical failure keeps BI on its last good copy.
+    Runs with the writer connection after ``rebuild_marts`` and before the BI copy is published
+    (``ingest.refresh``): a critical failure keeps BI on its last good copy.
     """
     label = pending.load_ids[-1] if pending.load_ids else "marts"
     if not pending.ranges:
