@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from ingest.model import PLATFORMS
 
 WAREHOUSE_POOL = "warehouse"
 # the marts the BI copy publishes (ingest.transforms.MARTS; the integrity test keeps them in
-# step); downstream DAGs can schedule on them
+# step); downstream DAGs can schedule on them: events come only with a new, audited BI copy
 MART_ASSETS = [
     Asset(name=f"marts.{mart}", uri=f"duckdb://creator-metrics/marts/{mart}", group="marts")
     for mart in (
@@ -110,16 +111,18 @@ def creator_metrics_nightly() -> None:
         return runs.publish_day(_day(), staged, _settings()).to_dict()
 
     @task(pool=WAREHOUSE_POOL)
-    def rebuild_marts() -> dict[str, Any]:
+    def refresh_marts() -> dict[str, Any]:
         from ingest import runs
 
-        return runs.build_marts(_settings())
+        return runs.refresh_marts(_settings())
 
-    @task(pool=WAREHOUSE_POOL, outlets=MART_ASSETS)
-    def publish_bi_copy(marts: dict[str, Any]) -> str | None:
+    # a task emits its outlets' asset events only when it succeeds: skipped, it tells no one
+    @task(outlets=MART_ASSETS)
+    def announce_marts(marts: dict[str, Any]) -> None:
         from ingest import runs
 
-        return runs.publish_bi_copy(_settings(), marts)
+        if not runs.marts_published(marts):
+            raise AirflowSkipException("no new BI copy was published")
 
     @task
     def check_day(summary: dict[str, Any], marts: dict[str, Any]) -> None:
@@ -131,9 +134,10 @@ def creator_metrics_nightly() -> None:
     staged = stage_platform_day.expand(platform=list(PLATFORMS))
     pulled >> staged
     summary = publish_staged_batches(staged)
-    marts = rebuild_marts()
+    marts = refresh_marts()
     summary >> marts
-    publish_bi_copy(marts) >> check_day(summary, marts)
+    announce_marts(marts)
+    check_day(summary, marts)
 
 
 creator_metrics_nightly()

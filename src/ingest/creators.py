@@ -24,9 +24,8 @@ from ingest.errors import IngestError, ParseError
 from ingest.model import PLATFORMS
 from ingest.parsing import SNIFF_BYTES, Reject
 from ingest.pipeline import LoadResult, expand_paths, new_load_id
+from ingest.refresh import refresh_marts
 from ingest.sqlfiles import read_sql, run_sql
-from ingest.transforms import publish_bi, rebuild_marts
-from ingest.validation import audit_marts, pending_marts
 from ingest.warehouse import writer
 
 FORMAT = "creators_mapping"
@@ -212,10 +211,7 @@ def load_mapping(path: Path, settings: Settings, *, source: str | None = None) -
         changed = retry_on_conflict(
             conn, lambda: replace_mapping(conn), what=f"creators mapping {load_id}"
         )
-        pending = pending_marts(conn)
-        rebuild_marts(conn)
-        if audit_marts(conn, pending, settings).passed:
-            publish_bi(conn, settings)
+        refresh_marts(conn, settings)
     return LoadResult(
         source=shown,
         platform=None,

@@ -22,15 +22,13 @@ from ingest.model import PLATFORMS
 from ingest.parsing import Format, ParseContext
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
+from ingest.refresh import MartsRefresh, refresh_marts
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
 from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
-from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import (
     AuditReport,
     audit_batches,
-    audit_marts,
     gate_batches,
-    pending_marts,
     store_results,
 )
 from ingest.warehouse import writer
@@ -301,22 +299,26 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
 
 
 def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[LoadResult]:
-    """Audit, then publish staged batches (one transaction each), rebuild marts and the BI copy.
+    """Audit, then publish staged batches (one transaction each), refresh marts and the BI copy.
 
     Marts failing a critical expectation keep the BI copy at its last good state.
     """
+    return publish_and_refresh(batches, settings)[0]
+
+
+def publish_and_refresh(
+    batches: list[StagedBatch], settings: Settings
+) -> tuple[list[LoadResult], MartsRefresh | None]:
+    """``publish_batches``, also telling what the marts refresh did (None: nothing to publish)."""
     if not batches:
-        return []
+        return [], None
     # gx runs once for all batches, before the writer lock is taken; only the volume check
     # (per delivery) needs the warehouse
     audits = audit_batches(batches, settings)
     with writer(settings) as conn:
         results = publish_audited(conn, batches, audits, settings)
-        pending = pending_marts(conn)
-        rebuild_marts(conn)
-        if audit_marts(conn, pending, settings).passed:
-            publish_bi(conn, settings)
-    return results
+        marts = refresh_marts(conn, settings)
+    return results, marts
 
 
 def stage_in_parallel(

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest import refresh
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
@@ -25,16 +26,15 @@ from ingest.model import PLATFORMS
 from ingest.pipeline import (
     LoadResult,
     new_run_id,
+    publish_and_refresh,
     publish_audited,
-    publish_batches,
     stage_in_parallel,
     stage_landed,
     vanished_batch,
 )
 from ingest.platforms import registry
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
-from ingest.transforms import publish_bi, rebuild_marts
-from ingest.validation import audit_batches, audit_marts, pending_marts
+from ingest.validation import audit_batches
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ def discard_stale_batches(owner: BatchOwner, settings: Settings) -> int:
 
 
 def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResult]:
-    """Audit and publish staged batches, one transaction each; marts are left to ``build_marts``.
+    """Audit and publish staged batches, one transaction each; marts are left to ``refresh_marts``.
 
     The audit (Great Expectations) runs before the writer lock is taken; a batch failing a
     critical expectation is recorded as failed and not published. Safe to repeat after a
@@ -318,35 +318,24 @@ def publish_day(
     return summarize(day, days, results)
 
 
-def build_marts(settings: Settings) -> dict[str, Any]:
-    """Rebuild the marts for every pending account-day range, then audit what changed.
+def refresh_marts(settings: Settings) -> dict[str, Any]:
+    """Rebuild the pending and held mart ranges, audit them, publish the BI copy if they pass.
 
     Returns:
-        ``{"ranges": n, "passed": bool, "message": str | None}``: whether the BI copy may be
-        published (plain types: it travels as an XCom to ``publish_bi_copy``).
+        ``MartsRefresh.to_dict()``: ``published`` says whether a new BI copy (on DuckLake:
+        newly audited marts) was published, ``passed`` and ``message`` what the audit said
+        (plain types: it travels as an XCom).
     """
     with writer(settings) as conn:
-        pending = pending_marts(conn)
-        ranges = rebuild_marts(conn)
-        report = audit_marts(conn, pending, settings)
-    return {
-        "ranges": ranges,
-        "passed": report.passed,
-        "message": None if report.passed else report.message(),
-    }
+        return refresh.refresh_marts(conn, settings).to_dict()
 
 
-def publish_bi_copy(settings: Settings, marts: Mapping[str, Any] | None = None) -> str | None:
-    """Swap in a fresh read-only BI copy of the marts, unless their audit failed.
-
-    Returns:
-        the BI file's path, or None when BI keeps its last good copy.
-    """
-    if marts is not None and not marts.get("passed", True):
-        log.error("marts failed their audit; the BI copy keeps its last good state")
-        return None
-    with writer(settings) as conn:
-        return str(publish_bi(conn, settings))
+def marts_published(marts: Mapping[str, Any]) -> bool:
+    """Whether a refresh published new marts: only then are downstream consumers told."""
+    if not marts.get("published"):
+        log.warning("no new BI copy: %s", marts.get("message") or "nothing was published")
+        return False
+    return True
 
 
 def summarize(day: date, staged: Sequence[StagedDay], results: Sequence[LoadResult]) -> RunSummary:
@@ -402,7 +391,9 @@ def run_day(
     results: list[LoadResult] = []
     error: str | None = None
     try:
-        results = publish_batches(batches, settings)
+        results, marts = publish_and_refresh(batches, settings)
+        if marts is not None and not marts.passed:
+            error = f"marts: {marts.message}"
     except IngestError as exc:
         error = f"publish: {exc}"
     finally:

@@ -131,8 +131,10 @@ def rebuild_marts(conn: duckdb.DuckDBPyConnection, rule_version: str | None = No
 
     Creators whose accounts are affected (or whose mapping changed) get their rollups rebuilt
     too. Returns the number of account ranges rebuilt. Pending ranges are consumed in the same
-    transaction, so a crash leaves them pending for the next run. On DuckLake a rebuild that
-    conflicts with another writer's commit runs again from that writer's state.
+    transaction, so a crash leaves them pending for the next run; in that transaction they
+    become held (``meta.mart_audit_holds``) until an audit passes them, and the ranges already
+    held are rebuilt again (see ``ingest.refresh``). On DuckLake a rebuild that conflicts with
+    another writer's commit runs again from that writer's state.
     """
     return retry_on_conflict(
         conn, lambda: _rebuild_marts_once(conn, rule_version), what="marts rebuild"
@@ -148,6 +150,8 @@ def _rebuild_marts_once(conn: duckdb.DuckDBPyConnection, rule_version: str | Non
         default = sync_tier_rules(conn)
         lineage.sync(conn)
         run_sql(conn, "transforms/sync_account_creators")
+        run_sql(conn, "gate/rebuild_held")
+        run_sql(conn, "gate/hold_pending")
         params: dict[str, Any] = {
             "rule_version": rule_version or default,
             "extra_reach_days": EXTRA_REACH_DAYS,

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from ingest.backends import end_transaction, retry_on_conflict
 from ingest.config import Settings
+from ingest.delivery_accounts import delivery_accounts
 from ingest.errors import IngestError
 from ingest.model import ENTITIES, PLATFORMS
 from ingest.publish import record_load
@@ -1115,9 +1116,10 @@ def check_volume(
     exclude: list[str],
     recent: list[tuple[str, int]] | None = None,
 ) -> list[ExpectationResult]:
-    """Compare a delivery's rows with the same source's recent deliveries (``batch_volume.json``).
+    """Compare a delivery's rows with the same accounts' recent deliveries (``batch_volume.json``).
 
-    ``recent`` are deliveries of the same source earlier in this run (newest last) as
+    ``account`` is the delivery's accounts key (``ingest.delivery_accounts``). ``recent`` are
+    deliveries of the same source earlier in this run (newest last) as
     ``(landing day, rows)``; older ones come from the batch-volume results in ``meta.validations``.
     """
     results = []
@@ -1136,8 +1138,8 @@ def check_volume(
         if len(earlier) < int(check["min_history"]):
             success = True
             observed = (
-                f"{described}; {len(earlier)} earlier deliveries of {platform}/{format},"
-                f" {check['min_history']} needed to compare"
+                f"{described}; {len(earlier)} earlier deliveries of {platform}/{format}"
+                f" for {account or 'no account'}, {check['min_history']} needed to compare"
             )
         else:
             median = statistics.median(earlier)
@@ -1148,7 +1150,9 @@ def check_volume(
                 f" (ratio {ratio:.2f}, minimum {check['min_ratio']}; {loads} loads of {day})"
             )
         kwargs = {k: v for k, v in check.items() if k not in ("severity", "why")}
-        kwargs.update(delivery=delivery, landing_day=day, loads=loads, pulled=pulled)
+        kwargs.update(
+            delivery=delivery, landing_day=day, loads=loads, pulled=pulled, accounts=account
+        )
         results.append(
             ExpectationResult(
                 suite=VOLUME_SUITE,
@@ -1174,9 +1178,10 @@ def _volume_history(
     exclude: list[str],
     limit: int,
 ) -> list[tuple[str | None, int, bool]]:
-    """Earlier published deliveries, newest first: ``(landing day, rows, pulled)``.
+    """Earlier published deliveries of the same accounts, newest first: ``(day, rows, pulled)``.
 
-    A load audited before deliveries were recorded counts as a delivery of its own.
+    A load audited before deliveries were recorded counts as a delivery of its own; one audited
+    before its accounts were recorded is matched by the account its file named.
     """
     found = conn.execute(
         "select json_extract_string(any_value(v.kwargs), '$.landing_day'),"
@@ -1186,7 +1191,8 @@ def _volume_history(
         " from meta.loads l left join meta.validations v on v.load_id = l.load_id"
         " and v.suite = $suite and v.severity = 'critical'"
         " where l.platform = $platform and l.format = $format"
-        " and l.account_id is not distinct from $account and l.status = 'published'"
+        " and coalesce(json_extract_string(v.kwargs, '$.accounts'), l.account_id)"
+        " is not distinct from $account and l.status = 'published'"
         " and l.started_at < $started and not list_contains($exclude, l.load_id)"
         " group by coalesce(json_extract_string(v.kwargs, '$.delivery'), l.load_id)"
         " order by last_started desc limit $limit",
@@ -1219,19 +1225,21 @@ def gate_batches(
     """Finish a run's audit with the writer connection and record the blocked batches.
 
     Adds the volume check per delivery (all of a run's loads with one platform, format,
-    account and landing day, see ``batch_volume.json``) to each of its loads' reports, then
+    account and landing day, see ``batch_volume.json``), compared with earlier deliveries of
+    the same accounts, to each of its loads' reports, then
     records every batch that failed a critical check as in :func:`gate_batch`.
     """
     by_id = {b.load_id: r for b, r in zip(batches, reports, strict=True)}
     landing = settings.landing if settings is not None else None
     recent: dict[tuple[str, str, str | None], list[tuple[str, int]]] = {}
     for delivery in deliveries(batches, landing):
-        source = (delivery.platform, delivery.format, delivery.account)
+        accounts = delivery_accounts(conn, delivery.account, delivery.batches)
+        source = (delivery.platform, delivery.format, accounts)
         volume = check_volume(
             conn,
             platform=delivery.platform,
             format=delivery.format,
-            account=delivery.account,
+            account=accounts,
             rows=delivery.rows,
             loads=len(delivery.batches),
             delivery=delivery.id,
@@ -1333,25 +1341,10 @@ def store_results(
 
 @dataclass(frozen=True)
 class PendingMarts:
-    """Account-day ranges a mart rebuild is about to change, and the loads behind them."""
+    """Account-day ranges of the marts to audit, and the loads behind them."""
 
     ranges: list[tuple[str, str, Any, Any]]
     load_ids: list[str]
-
-
-def pending_marts(conn: duckdb.DuckDBPyConnection) -> PendingMarts:
-    """What the next ``rebuild_marts`` will rebuild; read it before the rebuild consumes it."""
-    ranges = conn.execute(
-        "select platform, account_id, min(day_from), max(day_to)"
-        " from meta.pending_mart_days group by platform, account_id"
-    ).fetchall()
-    loads = conn.execute(
-        "select distinct load_id from meta.pending_mart_days order by load_id"
-    ).fetchall()
-    return PendingMarts(
-        ranges=[(str(r[0]), str(r[1]), r[2], r[3]) for r in ranges],
-        load_ids=[str(r[0]) for r in loads],
-    )
 
 
 def audit_marts(
@@ -1364,8 +1357,8 @@ def audit_marts(
 ) -> AuditReport:
     """Audit the mart rows a rebuild changed and store the results under the loads behind it.
 
-    Runs with the writer connection after ``rebuild_marts`` and before the BI copy is published:
-    a critical failure keeps BI on its last good copy.
+    Runs with the writer connection after ``rebuild_marts`` and before the BI copy is published
+    (``ingest.refresh``): a critical failure keeps BI on its last good copy.
     """
     label = pending.load_ids[-1] if pending.load_ids else "marts"
     if not pending.ranges:
@@ -1468,6 +1461,7 @@ def _recheck_volume(
         {"id": load_id, "suite": VOLUME_SUITE},
     ).fetchone()
     kwargs = json.loads(stored[0]) if stored and stored[0] else {}
+    account = kwargs.get("accounts", account)
     if "delivery" not in kwargs:
         # audited before deliveries were recorded: the load was its own delivery
         return check_volume(

@@ -35,7 +35,7 @@ HEAVY_MODULES = (
 )
 # tasks that open the warehouse for writing: they must share the one-slot pool; nothing else may
 WAREHOUSE_TASKS = {
-    "creator_metrics_nightly": {"publish_staged_batches", "rebuild_marts", "publish_bi_copy"},
+    "creator_metrics_nightly": {"publish_staged_batches", "refresh_marts"},
 }
 WAREHOUSE_POOL = "warehouse"
 
@@ -142,12 +142,13 @@ def test_nightly_dag_shape(dagbag):
     publish = dag.get_task("publish_staged_batches")
     assert publish.task_id in stage.downstream_task_ids
     assert list(stage.op_kwargs_expand_input.value["platform"]) == list(PLATFORMS)
-    assert (
-        dag.get_task("publish_bi_copy").task_id in dag.get_task("rebuild_marts").downstream_task_ids
-    )
-    # the assets announce exactly the marts the BI copy publishes
-    outlets = {a.name for a in dag.get_task("publish_bi_copy").outlets}
+    refresh = dag.get_task("refresh_marts")
+    assert {"announce_marts", "check_day"} <= refresh.downstream_task_ids
+    # the assets announce exactly the marts the BI copy publishes, and only the announcing
+    # task has them: the check task must run (and fail) whether or not they are announced
+    outlets = {a.name for a in dag.get_task("announce_marts").outlets}
     assert outlets == {m.table for m in MARTS}
+    assert [t.task_id for t in dag.tasks if t.outlets] == ["announce_marts"]
     # daily in UTC, with data intervals: the run for day D owns [D, D+1)
     assert dag.timetable.expression == "0 0 * * *"
     assert str(dag.timetable.timezone) == "UTC"

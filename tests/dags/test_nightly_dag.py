@@ -130,3 +130,43 @@ def test_a_backfilled_run_pulls_series_endpoints_only(nightly, workspace, monkey
     ]
     [pulled] = [p for p in pulls if p["platform"] == "snapchat"]
     assert [s.split(" ")[0] for s in pulled["skipped"]] == ["public_profiles"]
+
+
+def _mart_events(run_id: str) -> list[str]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == run_id).all()
+        return sorted(e.asset.name for e in events)
+
+
+def test_mart_assets_are_announced_only_when_a_bi_copy_was_published(nightly, workspace):
+    from ingest.transforms import MARTS
+
+    run = _test_run(nightly, DAY)
+    assert _mart_events(run.run_id) == sorted(m.table for m in MARTS)
+
+    # mart rows that break their suite: the audit fails, BI keeps its copy, nobody is told
+    warehouse = workspace / "warehouse" / "creators.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            "insert into core.account_daily (platform, account_id, day, followers, load_id,"
+            " observed_at) values ('youtube', 'UCbroken', $d, -5, 'test', current_timestamp)",
+            {"d": DAY},
+        )
+        conn.execute(
+            "insert into meta.pending_mart_days values ('youtube', 'UCbroken', $d, $d, 'test')",
+            {"d": DAY},
+        )
+    # the check task would fail the run, after its retries; here only its input matters
+    held = nightly.test(
+        logical_date=datetime.combine(DAY + timedelta(days=1), datetime.min.time(), UTC),
+        mark_success_pattern="^check_day$",
+    )
+    tis = {ti.task_id: ti for ti in held.get_task_instances()}
+    assert tis["refresh_marts"].state == "success"
+    marts = tis["refresh_marts"].xcom_pull(task_ids="refresh_marts")
+    assert not marts["passed"] and not marts["published"]
+    assert tis["announce_marts"].state == "skipped"
+    assert _mart_events(held.run_id) == []

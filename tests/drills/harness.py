@@ -137,17 +137,13 @@ def _cli(args: list[str]) -> int:
 
 
 def _rebuild_marts(args: list[str]) -> int:
-    """A marts rebuild and BI publish on its own, as the nightly DAG's marts task runs it."""
+    """A marts refresh (rebuild, audit, BI copy) on its own, as the nightly DAG runs it."""
     from ingest.config import Settings
-    from ingest.transforms import publish_bi, rebuild_marts
-    from ingest.warehouse import writer
+    from ingest.runs import refresh_marts
 
-    settings = Settings.from_env(args[0])
-    with writer(settings) as conn:
-        rebuild_marts(conn)
-        publish_bi(conn, settings)
-    print("rebuilt")
-    return 0
+    refresh = refresh_marts(Settings.from_env(args[0]))
+    print("rebuilt" if refresh["published"] else f"held: {refresh['message']}")
+    return 0 if refresh["published"] else 1
 
 
 CHILD_TARGETS: dict[str, Callable[[list[str]], int]] = {"cli": _cli, "rebuild": _rebuild_marts}

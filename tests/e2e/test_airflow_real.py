@@ -26,6 +26,7 @@ import duckdb
 import pytest
 import requests
 
+from ingest.transforms import MARTS
 from tests.e2e.inbox import CHANNELS, VIDEOS_PER_CHANNEL, expected_rows, write_youtube_inbox
 from tests.postgres import Postgres
 
@@ -231,6 +232,12 @@ def test_trigger_then_backfill(airflow: Airflow):
     assert done["state"] == "success", (_task_states(af, run["dag_run_id"]), af.tail())
     print(f"\ntriggered run finished after {time.monotonic() - started:.1f} s")
     assert _core_days(af.warehouse) == {TRIGGERED_DAY: 2}
+    # a new BI copy was published: the marts are announced, once each, by the announcing task
+    events = af.get("/assets/events", source_dag_id=DAG_ID, source_run_id=run["dag_run_id"])
+    announced = sorted(
+        (e["source_task_id"], e["uri"].rsplit("/", 1)[-1]) for e in events["asset_events"]
+    )
+    assert announced == sorted(("announce_marts", m.name) for m in MARTS), events
 
     af.cli(
         "backfill",

@@ -133,12 +133,16 @@ def test_warnings_are_recorded_and_the_batch_published(settings, tmp_path, gx_se
 
 
 def test_a_sudden_drop_in_volume_blocks_the_batch(settings, tmp_path, gx_session):
-    full = write_channels(tmp_path / "full.json", [channel(c) for c in CHANNELS])
+    # the same six channels' videos: three a channel, then one
+    full = write_videos(
+        tmp_path / "full.json",
+        [video(f"vid{c[-4:]}{n}", c) for c in CHANNELS for n in range(3)],
+    )
     for _ in range(3):
         [result] = load_files([full], settings, day=DAY)
         assert result.status == "published"
     before = snapshot(settings)
-    small = write_channels(tmp_path / "small.json", [channel(CHANNELS[0], "999999")])
+    small = write_videos(tmp_path / "small.json", [video(f"vid{c[-4:]}0", c) for c in CHANNELS])
     [result] = load_files([small], settings, day=DAY)
 
     assert result.status == "failed"
@@ -149,7 +153,7 @@ def test_a_sudden_drop_in_volume_blocks_the_batch(settings, tmp_path, gx_session
         " where load_id = $id and not success and suite = 'batch_volume' and severity = 'critical'",
         {"id": result.load_id},
     )
-    assert observed.startswith("1 rows vs median 6 of the last 3 deliveries")
+    assert observed.startswith("6 rows vs median 18 of the last 3 deliveries")
 
 
 def test_revalidate_reruns_a_published_audit_and_reports_a_failed_one(

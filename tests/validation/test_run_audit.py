@@ -103,12 +103,12 @@ def test_volume_compares_a_day_of_pages_with_earlier_days(settings, tmp_path, gx
     first = DAY - timedelta(days=4)
     for k in range(3):
         day = first + timedelta(days=k)
-        results = load_files(_pages(tmp_path, f"d{k}", [5, 5, 2]), settings, day=day)
+        results = load_files(_pages(tmp_path, f"d{k}", [10, 10, 4]), settings, day=day)
         # the short last page is part of the day, not a drop
         assert [r.status for r in results] == ["published"] * 3
     # a full day again: its short last page passes
     results = load_files(
-        _pages(tmp_path, "d3", [5, 5, 5, 1]), settings, day=first + timedelta(days=3)
+        _pages(tmp_path, "d3", [10, 10, 10, 2]), settings, day=first + timedelta(days=3)
     )
     assert {r.status for r in results} == {"published"}
     [(observed,)] = query(
@@ -117,11 +117,12 @@ def test_volume_compares_a_day_of_pages_with_earlier_days(settings, tmp_path, gx
         " and suite = 'batch_volume' and severity = 'critical'",
         {"id": results[-1].load_id},
     )
-    assert observed.startswith("16 rows vs median 12 of the last 3 deliveries"), observed
-    # a day whose pages add up to far less than the days before is blocked, all its pages
-    results = load_files(_pages(tmp_path, "d4", [2, 1]), settings, day=date(2026, 9, 1))
+    assert observed.startswith("32 rows vs median 24 of the last 3 deliveries"), observed
+    # a day whose pages add up to far less than the days before is blocked, all its pages (the
+    # same six channels: a delivery is compared with earlier deliveries of the same accounts)
+    results = load_files(_pages(tmp_path, "d4", [5, 1]), settings, day=date(2026, 9, 1))
     assert [r.status for r in results] == ["failed", "failed"]
-    assert "3 rows vs median 12" in (results[0].message or "")
+    assert "6 rows vs median 24" in (results[0].message or "")
 
 
 def test_a_clean_run_of_mixed_formats_is_not_audited_again_batch_by_batch(

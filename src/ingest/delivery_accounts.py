@@ -1,0 +1,60 @@
+"""Which accounts a delivery holds: the volume gate compares a delivery only with their own.
+
+A file that names its account (an export dropped in ``<account>/``, a pull of one account) is
+that account's. A file that does not (a ``channels.list`` page, a ``business_discovery``
+response loaded by hand) holds the accounts its rows name. Deliveries of different accounts
+are never compared: three new channels are not a drop from a page of forty others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import duckdb
+
+from ingest.staging import StagedBatch
+
+ACCOUNT_COLUMN = "account_id"
+
+
+def staged_accounts(conn: duckdb.DuckDBPyConnection, batches: Sequence[StagedBatch]) -> list[str]:
+    """The distinct account ids the batches' staged rows name, sorted."""
+    paths = [
+        entity.path
+        for batch in batches
+        for entity in batch.entities.values()
+        if entity.rows and ACCOUNT_COLUMN in entity.columns
+    ]
+    if not paths:
+        return []
+    rows = conn.execute(
+        "select distinct account_id from read_parquet($paths, union_by_name = true)"
+        " where account_id is not null order by account_id",
+        {"paths": paths},
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def accounts_key(accounts: Sequence[str]) -> str | None:
+    """One value naming a set of accounts: the id of a single one, else a count and a digest.
+
+    None for no accounts (an empty delivery): it is compared with the deliveries that named
+    no account, as before accounts were resolved.
+    """
+    unique = sorted(set(accounts))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    digest = hashlib.sha256("\n".join(unique).encode("utf-8")).hexdigest()[:16]
+    return f"{len(unique)} accounts {digest}"
+
+
+def delivery_accounts(
+    conn: duckdb.DuckDBPyConnection, named: str | None, batches: Sequence[StagedBatch]
+) -> str | None:
+    """The accounts key of a delivery: the account its files name, else the ones its rows name."""
+    if named:
+        return named
+    return accounts_key(staged_accounts(conn, batches))
