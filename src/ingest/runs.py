@@ -23,13 +23,16 @@ from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.model import PLATFORMS
 from ingest.pipeline import (
+    OK_STATUSES,
     LoadResult,
     publish_audited,
     publish_batches,
+    record_rejected,
     stage_in_parallel,
-    stage_landed,
+    stage_or_reject,
 )
 from ingest.platforms import registry
+from ingest.rejections import FileRejected, Rejection
 from ingest.staging import StagedBatch
 from ingest.transforms import publish_bi, rebuild_marts
 from ingest.validation import audit_batches, audit_marts, pending_marts
@@ -55,6 +58,8 @@ class StagedDay:
     rows_quarantined: int = 0
     folders: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # landed files that could not be read (``Rejection.to_dict``), for the writer to record
+    rejections: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +87,8 @@ class RunSummary:
     day: date
     platforms: dict[str, PlatformCounts] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # files rejected by an earlier run with the same parser version: not read again
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +99,7 @@ class RunSummary:
             "day": self.day.isoformat(),
             "platforms": {name: asdict(c) for name, c in self.platforms.items()},
             "failures": list(self.failures),
+            "skipped": list(self.skipped),
         }
 
     @classmethod
@@ -100,6 +108,7 @@ class RunSummary:
             day=date.fromisoformat(data["day"]),
             platforms={k: PlatformCounts(**v) for k, v in data["platforms"].items()},
             failures=list(data["failures"]),
+            skipped=list(data.get("skipped", [])),
         )
 
     def __str__(self) -> str:
@@ -109,6 +118,7 @@ class RunSummary:
                 f"  {name}: {c.files} files ({c.picked_up} new from inbox), read {c.rows_read},"
                 f" loaded {c.rows_loaded}, quarantined {c.rows_quarantined}"
             )
+        lines.extend(f"  skipped: {skipped}" for skipped in self.skipped)
         lines.extend(f"  error: {failure}" for failure in self.failures)
         return "\n".join(lines)
 
@@ -161,6 +171,11 @@ def pick_up_inbox(
             )
         except IngestError as exc:
             failures.append(str(exc))
+            continue
+        except Exception as exc:
+            # a detector failing on one file is that file's problem only
+            log.warning("%s: refused after an unexpected error", shown, exc_info=exc)
+            failures.append(f"{shown}: cannot be read ({type(exc).__name__}: {exc})")
             continue
         new += landed.new
     return new, failures
@@ -220,11 +235,18 @@ def pull_platform_day(
 
 
 def stage_platform_day(
-    platform: str, day: date, settings: Settings, *, inbox: Path | None = None
+    platform: str,
+    day: date,
+    settings: Settings,
+    *,
+    inbox: Path | None = None,
+    retry_rejected: bool = False,
 ) -> StagedDay:
     """Pick up the inbox, then stage every file landed for (platform, D). Never opens the warehouse.
 
-    A file that cannot be parsed is recorded as a failure; the platform's other files still stage.
+    A landed file that cannot be read is rejected (for the publish step to record); the
+    platform's other files still stage. A file an earlier run rejected with the same parser
+    version is skipped unless ``retry_rejected``.
     """
     picked_up, failures = pick_up_inbox(platform, day, settings, inbox=inbox)
     result = StagedDay(platform, day.isoformat(), picked_up=picked_up, failures=failures)
@@ -234,9 +256,12 @@ def stage_platform_day(
 
     def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        return stage_landed(landed, settings, source=shown)
+        return stage_or_reject(landed, settings, source=shown, retry_rejected=retry_rejected)
 
     for batch in stage_in_parallel(stage_one, landed_day):
+        if isinstance(batch, FileRejected):
+            result.rejections.append(batch.rejection.to_dict())
+            continue
         if isinstance(batch, IngestError):
             result.failures.append(str(batch))
             continue
@@ -268,7 +293,11 @@ def discard_stale_batches(sha256s: set[str], settings: Settings) -> int:
     return removed
 
 
-def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResult]:
+def publish_staged(
+    folders: Iterable[str],
+    settings: Settings,
+    rejections: Sequence[Mapping[str, Any]] = (),
+) -> list[LoadResult]:
     """Audit and publish staged batches, one transaction each; marts are left to ``build_marts``.
 
     The audit (Great Expectations) runs before the writer lock is taken; a batch failing a
@@ -276,20 +305,26 @@ def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResul
     crash: a folder already gone was finished and discarded, and a batch whose load is already
     recorded as finished is only reported and discarded, never merged or quarantined twice.
 
+    Rejected files are recorded in ``meta.loads`` first (once; see ``ingest.rejections``).
+
     Returns:
-        one result per batch: published, failed (blocked by the audit) or finished earlier.
+        one result per rejected file (rejected, or skipped when an earlier run rejected it)
+        and per batch: published, unchanged (the same bytes published before), failed
+        (blocked by the audit) or finished earlier.
     """
+    rejected = [Rejection.from_dict(r) for r in rejections]
     pending = [Path(f) for f in folders]
     present = [f for f in pending if (f / "batch.json").is_file()]
     for gone in sorted(set(pending) - set(present)):
         log.info("batch %s is gone: finished by an earlier try", gone.name)
     results: list[LoadResult] = []
-    if not present:
+    if not present and not rejected:
         return results
     batches = [StagedBatch.open(f) for f in present]
-    audits = audit_batches(batches, settings)
+    audits = audit_batches(batches, settings) if batches else []
     with writer(settings) as conn:
-        return publish_audited(conn, batches, audits, settings)
+        results = record_rejected(conn, rejected, settings)
+        return results + publish_audited(conn, batches, audits, settings)
 
 
 def publish_day(
@@ -297,7 +332,9 @@ def publish_day(
 ) -> RunSummary:
     """Publish what the platforms staged for day D and sum it up (the DAG's publish task)."""
     days = [s if isinstance(s, StagedDay) else StagedDay.from_dict(s) for s in staged]
-    results = publish_staged([f for s in days for f in s.folders], settings)
+    results = publish_staged(
+        [f for s in days for f in s.folders], settings, [r for s in days for r in s.rejections]
+    )
     return summarize(day, days, results)
 
 
@@ -344,8 +381,15 @@ def summarize(day: date, staged: Sequence[StagedDay], results: Sequence[LoadResu
         summary.failures.extend(f"{s.platform}: {failure}" for failure in s.failures)
     for result in results:
         counts = summary.platforms.setdefault(result.platform or "unknown", PlatformCounts())
-        if result.status == "published":
+        if result.status == "skipped":
+            summary.skipped.append(f"{result.platform}: {result.message}")
+        elif result.status in OK_STATUSES:
             counts.rows_loaded += result.rows_loaded
+        elif result.status == "rejected":
+            # the message names the file (and line and field where known)
+            summary.failures.append(
+                f"{result.platform}: rejected (load {result.load_id}): {result.message}"
+            )
         else:
             summary.failures.append(f"{result.platform}: {result.source}: {result.message}")
     return summary
@@ -377,14 +421,19 @@ def run_day(
     *,
     platforms: Sequence[str] = PLATFORMS,
     inbox: Path | None = None,
+    retry_rejected: bool = False,
 ) -> RunSummary:
     """``ingest run --date D``: the whole nightly DAG for one day, in this process."""
-    staged = [stage_platform_day(p, day, settings, inbox=inbox) for p in platforms]
+    staged = [
+        stage_platform_day(p, day, settings, inbox=inbox, retry_rejected=retry_rejected)
+        for p in platforms
+    ]
     batches = [StagedBatch.open(Path(f)) for s in staged for f in s.folders]
+    rejections = [Rejection.from_dict(r) for s in staged for r in s.rejections]
     results: list[LoadResult] = []
     error: str | None = None
     try:
-        results = publish_batches(batches, settings)
+        results = publish_batches(batches, settings, rejections)
     except IngestError as exc:
         error = f"publish: {exc}"
     finally:
@@ -404,12 +453,16 @@ def backfill(
     *,
     platforms: Sequence[str] = PLATFORMS,
     inbox: Path | None = None,
+    retry_rejected: bool = False,
 ) -> list[RunSummary]:
     """``ingest backfill``: ``run_day`` for every day from start to end, both included."""
     if end < start:
         raise IngestError(f"backfill end {end} is before its start {start}")
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
-    return [run_day(d, settings, platforms=platforms, inbox=inbox) for d in days]
+    return [
+        run_day(d, settings, platforms=platforms, inbox=inbox, retry_rejected=retry_rejected)
+        for d in days
+    ]
 
 
 def failure_log(settings: Settings) -> Path:

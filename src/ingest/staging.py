@@ -84,6 +84,9 @@ class StagedBatch:
     entities: dict[str, StagedEntity] = field(default_factory=dict)
     quarantine_path: str = ""
     notes: list[str] = field(default_factory=list)
+    # what a replay is compared by (see ``pipeline.published_before``); None when unknown
+    parser_version: str | None = None
+    landing_day: str | None = None
 
     @property
     def rows_loaded(self) -> int:

@@ -151,10 +151,10 @@ _KILLED_STAGE = """
 import sys, time
 from datetime import date
 from pathlib import Path
-from ingest import runs
+from ingest import pipeline, runs
 from ingest.config import Settings
 
-real_stage = runs.stage_landed
+real_stage = pipeline.stage_landed
 calls = []
 
 def stage_then_hang(landed, settings, **kwargs):
@@ -164,7 +164,7 @@ def stage_then_hang(landed, settings, **kwargs):
         time.sleep(600)
     return real_stage(landed, settings, **kwargs)
 
-runs.stage_landed = stage_then_hang
+pipeline.stage_landed = stage_then_hang
 runs.stage_platform_day("youtube", date.fromisoformat(sys.argv[1]), Settings.from_env())
 """
 

@@ -257,7 +257,19 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
 def studio_day(ctx: ParseContext) -> date:
     """The day a Studio export's totals describe: its window's last day, else the load's day."""
     window = _WINDOW_RE.search(ctx.source)
-    return date.fromisoformat(window.group(2)) if window else ctx.day
+    if window is None:
+        return ctx.day
+    try:
+        start, end = (date.fromisoformat(window.group(n)) for n in (1, 2))
+    except ValueError as exc:
+        raise ParseError(
+            ctx.source, f"the export window {window.group(0)} in its name is not real: {exc}"
+        ) from exc
+    if end < start:
+        raise ParseError(
+            ctx.source, f"the export window {window.group(0)} in its name ends before it starts"
+        )
+    return end
 
 
 def studio_unknown_columns(header: list[str]) -> list[str]:
