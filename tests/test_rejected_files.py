@@ -1,4 +1,4 @@
-"""A bad file is that file's problem only: rejected with its reason, recorded once, skipped later."""
+"""A bad file is that file's problem only: rejected with its reason, recorded once."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_a_tiktok_count_of_5000_digits_is_quarantined_with_its_reason(
     drop(inbox, "tiktok", tmp_path / "video_query.json")
 
     assert run(settings, inbox) == 0
-    [(field, reason)] = query(
+    [(_, reason)] = query(
         settings, "select field, reason from quarantine.rows where field = 'view_count'"
     )
     assert "5000 digits" in reason and "64 bits" in reason
