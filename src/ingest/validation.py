@@ -45,7 +45,7 @@ from ingest.backends import end_transaction, retry_on_conflict
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.model import ENTITIES, PLATFORMS
-from ingest.publish import record_load
+from ingest.publish import record_identity, record_load
 from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, LINE_COLUMN, StagedBatch, StagedEntity
 from ingest.warehouse import open_warehouse
 
@@ -1279,6 +1279,7 @@ def _block_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch, report: Aud
     conn.execute("begin transaction")
     try:
         record_load(conn, batch, status="failed", message=report.message())
+        record_identity(conn, batch)
         conn.execute(
             "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
             " reason, raw, current_timestamp from read_parquet($path)",
