@@ -266,3 +266,20 @@ def test_the_nightly_check_fails_on_new_rejections_only_after_the_good_data_is_p
         assert bi.execute("select count(*) from marts.creator_tier_daily").fetchone()[0] > 0
     # the next night (or a rerun of this one) knows the file: nothing new, the check passes
     nightly()
+
+
+def test_a_file_of_no_known_format_in_the_inbox_is_rejected_once(
+    settings: Settings, inbox: Path, tmp_path: Path, capsys
+):
+    (tmp_path / "notes.txt").write_text("not an export\n")
+    drop(inbox, "youtube", tmp_path / "notes.txt")
+    drop(inbox, "youtube", FIXTURES / "youtube" / "channels_list.json")
+    assert run(settings, inbox) == 1
+    assert "youtube/2026-09-01/notes.txt: not a recognised youtube export" in (
+        capsys.readouterr().out
+    )
+    assert run(settings, inbox) == 0
+    assert query(settings, "select format, status from meta.loads order by all") == [
+        ("channels_list", "published"),
+        (None, "rejected"),
+    ]

@@ -22,6 +22,7 @@ from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.model import PLATFORMS
+from ingest.parsing import Format
 from ingest.pipeline import (
     OK_STATUSES,
     LoadResult,
@@ -146,7 +147,8 @@ def pick_up_inbox(
 
     Files in a subfolder belong to the account the subfolder is named after (for formats that
     do not name their account). Landing is by content hash, so picking a file up twice is a
-    no-op; the inbox is left as it is. Returns (files landed for the first time, failures).
+    no-op; the inbox is left as it is. A file of no known format is landed too, for staging
+    to reject once. Returns (files landed for the first time, failures).
     """
     folder = (inbox or default_inbox(settings)) / platform / day.isoformat()
     if not folder.is_dir():
@@ -159,21 +161,31 @@ def pick_up_inbox(
         shown = f"{platform}/{day.isoformat()}/{relative.as_posix()}"
         account = relative.parts[0] if len(relative.parts) > 1 else None
         try:
-            fmt = formats.detect(path, shown, platform)
-            if fmt.needs_account and not account:
+            fmt: Format | None = formats.detect(path, shown, platform)
+        except Exception:
+            # kept like any input: staging rejects it once with its reason, and later runs of
+            # the day skip it (a parser that learns the format reads it from landing)
+            fmt = None
+        try:
+            if fmt is not None and fmt.needs_account and not account:
                 raise ParseError(
                     shown,
                     f"{platform} {fmt.name} files do not name their account:"
                     f" put them in {folder.name}/<account id>/",
                 )
             landed = land_file(
-                path, settings.landing, platform=platform, day=day, account=account, format=fmt.name
+                path,
+                settings.landing,
+                platform=platform,
+                day=day,
+                account=account,
+                format=fmt.name if fmt else None,
             )
         except IngestError as exc:
             failures.append(str(exc))
             continue
         except Exception as exc:
-            # a detector failing on one file is that file's problem only
+            # a file that cannot even be landed is that file's problem only
             log.warning("%s: refused after an unexpected error", shown, exc_info=exc)
             failures.append(f"{shown}: cannot be read ({type(exc).__name__}: {exc})")
             continue
