@@ -238,7 +238,9 @@ def publish_audited(
     for batch, audit in zip(batches, audits, strict=True):
         same = published_before(conn, batch)
         if same is not None:
-            log.info("%s: the same bytes were published by load %s", batch.source_file, same)
+            log.info(
+                "%s: the same bytes were published by load %s", batch.source_file, same.load_id
+            )
             results.append(same)
             batch.discard()
             continue
