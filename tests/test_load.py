@@ -62,9 +62,24 @@ def test_loading_the_same_files_twice_changes_nothing(settings: Settings):
     assert before["core.account_daily"] and before["marts.creator_tier_daily"]
     second = load_files(files, settings, day=DAY)
     assert snapshot(settings) == before
+    assert [r.status for r in second] == ["unchanged", "unchanged"]
+    assert [r.load_id for r in second] == [r.load_id for r in first]
     assert all(r.rows_inserted == r.rows_updated == 0 for r in second)
     assert sum(r.rows_unchanged for r in second) == sum(r.rows_inserted for r in first)
-    assert query(settings, "select count(*), count(distinct load_id) from meta.loads") == [(4, 4)]
+    # a replay of bytes already published is reported, not recorded again
+    assert query(settings, "select count(*), count(distinct load_id) from meta.loads") == [(2, 2)]
+
+
+def test_loading_a_file_with_bad_rows_twice_keeps_one_quarantine(settings: Settings):
+    path = YT / "channels_list_bad_count.json"
+    [first] = load_files([path], settings, day=DAY)
+    validations = query(settings, "select count(*) from meta.validations")
+    [second] = load_files([path], settings, day=DAY)
+    assert (first.status, second.status) == ("published", "unchanged")
+    assert query(settings, "select count(*), count(distinct load_id) from quarantine.rows") == [
+        (2, 1)
+    ]
+    assert query(settings, "select count(*) from meta.validations") == validations
 
 
 def test_bad_rows_are_quarantined_and_counts_add_up(settings: Settings):
@@ -181,7 +196,7 @@ def test_a_malformed_file_fails_clearly_and_leaves_the_warehouse_alone(
         "load", str(YT / "channels_list.json"), "--warehouse", str(warehouse), cwd=tmp_path
     )
     assert ok.returncode == 0, ok.stderr
-    digest = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    before = _all_but_rejections(warehouse)
     source = YT / name
     if not source.exists():
         source = tmp_path / name
@@ -191,7 +206,29 @@ def test_a_malformed_file_fails_clearly_and_leaves_the_warehouse_alone(
     assert name in bad.stderr
     assert problem in bad.stderr
     assert "Traceback" not in bad.stderr
-    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest
+    # a file that landed is recorded as rejected, with the message; nothing else changes
+    assert _all_but_rejections(warehouse) == before
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        rejected = conn.execute("select message from meta.loads where status = 'rejected'")
+        assert all(name in m and problem in m for (m,) in rejected.fetchall())
+
+
+def _all_but_rejections(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        tables = [
+            f"{schema}.{table}"
+            for schema, table in conn.execute(
+                "select schema_name, table_name from duckdb_tables() order by all"
+            ).fetchall()
+        ]
+        return {
+            t: conn.execute(
+                f"select * from {t} where status <> 'rejected' order by all"
+                if t == "meta.loads"
+                else f"select * from {t} order by all"
+            ).fetchall()
+            for t in tables
+        }
 
 
 def test_json_output_has_one_object_per_file(tmp_path: Path):

@@ -53,19 +53,19 @@ def test_parallel_staging_keeps_order_and_refuses_only_the_broken_file(settings:
             batch.discard()
 
 
-def test_an_unexpected_error_discards_what_was_staged_and_is_raised(settings: Settings):
+def test_an_interrupt_discards_what_was_staged_and_is_raised(settings: Settings):
     started: list[StagedBatch] = []
     lock = threading.Lock()
 
     def stage_one(path: Path) -> StagedBatch:
         if path == BROKEN:
-            raise RuntimeError("disk gone")
+            raise KeyboardInterrupt("stopped")
         batch = stage_file(path, settings, day=DAY)
         with lock:
             started.append(batch)
         return batch
 
-    with pytest.raises(RuntimeError, match="disk gone"):
+    with pytest.raises(KeyboardInterrupt, match="stopped"):
         stage_in_parallel(stage_one, [GOOD[0], GOOD[1], BROKEN, GOOD[2]])
     assert started  # some files were staged before the error surfaced ...
     assert not any(Path(b.folder).exists() for b in started)  # ... and none was left behind
@@ -122,3 +122,18 @@ def test_a_stop_interrupts_duckdb_work_running_on_staging_threads():
         signal.signal(signal.SIGUSR1, previous)
     assert outcomes and all(isinstance(e, duckdb.InterruptException) for e in outcomes)
     assert not [t for t in threading.enumerate() if t.name.startswith("stage")]
+
+
+def test_any_other_exception_takes_its_items_place_as_a_refusal():
+    def stage_one(n: int) -> StagedBatch:
+        if n == 2:
+            raise ZeroDivisionError("division by zero")
+        raise ParseError(f"file{n}", "refused")
+
+    outcomes = stage_in_parallel(stage_one, [1, 2, 3])
+    assert all(isinstance(o, IngestError) for o in outcomes)
+    assert [str(o) for o in outcomes] == [
+        "file1: refused",
+        "cannot be read (ZeroDivisionError: division by zero)",
+        "file3: refused",
+    ]

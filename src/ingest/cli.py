@@ -27,6 +27,9 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-09-01, got {text!r}") from exc
 
 
+RETRY_HELP = "parse again the files an earlier run rejected (they are skipped otherwise)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ingest",
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_day, required=True)
     run.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
     run.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
+    run.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
     add_warehouse(run)
 
     backfill = commands.add_parser("backfill", help="reprocess a range of days from landing")
@@ -72,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", type=_day, required=True)
     backfill.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
     backfill.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
+    backfill.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
     add_warehouse(backfill)
 
     pull = commands.add_parser("pull", help="pull a platform API for one day into landing")
@@ -131,6 +136,11 @@ def _exit_now() -> None:
     # drills kill runs at any instant. os.write, because the main thread may hold stderr's lock
     os.write(2, (INTERRUPTED + "\n").encode())
     os._exit(_stop_code)
+
+
+def stopping() -> bool:
+    """Whether a stop signal asked this process to stop (an error seen now may be its echo)."""
+    return _stopped.is_set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -215,7 +225,7 @@ def _interrupted(exc: BaseException) -> int:
 
 def _load(args: argparse.Namespace) -> int:
     from ingest.creators import load_mappings, split_mappings
-    from ingest.pipeline import load_files
+    from ingest.pipeline import OK_STATUSES, load_files
 
     settings = Settings.from_env(args.warehouse, args.data_path)
     # a creators mapping loads first, so accounts loaded with it roll up under their creators
@@ -231,15 +241,17 @@ def _load(args: argparse.Namespace) -> int:
     for result in results:
         if args.json:
             print(json.dumps(result.to_dict()))
+        elif result.status != "published" and result.status in OK_STATUSES:
+            print(f"{result.source}: {result.status}: {result.message}")
         elif result.status == "published":
             print(
                 f"{result.source}: {result.platform}/{result.format}: read {result.rows_read},"
                 f" loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
                 f" (load {result.load_id})"
             )
-        if result.status != "published":
+        if result.status not in OK_STATUSES:
             print(f"error: {result.message}", file=sys.stderr)
-    return 0 if all(r.status == "published" for r in results) else 1
+    return 0 if all(r.status in OK_STATUSES for r in results) else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -259,10 +271,23 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.warehouse, args.data_path)
     platforms = tuple(args.platform) if args.platform else PLATFORMS
     if args.command == "run":
-        summaries = [runs.run_day(args.date, settings, platforms=platforms, inbox=args.inbox)]
+        summaries = [
+            runs.run_day(
+                args.date,
+                settings,
+                platforms=platforms,
+                inbox=args.inbox,
+                retry_rejected=args.retry_rejected,
+            )
+        ]
     else:
         summaries = runs.backfill(
-            args.start, args.end, settings, platforms=platforms, inbox=args.inbox
+            args.start,
+            args.end,
+            settings,
+            platforms=platforms,
+            inbox=args.inbox,
+            retry_rejected=args.retry_rejected,
         )
     for summary in summaries:
         print(summary)

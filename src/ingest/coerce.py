@@ -12,8 +12,13 @@ MISSING_MARKERS = frozenset(
     {"", "-", "--", "\u2014", "\u2013", "n/a", "N/A", "undefined", "null", "None"}
 )
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}([,.\u00a0 ']\d{3})+$")
+# ASCII digits only: \d and int() also take Arabic-Indic, fullwidth and other digits, which no
+# platform writes in a number; such a value is refused with its reason rather than guessed at
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_GROUPED_RE = re.compile(r"^[+-]?[0-9]{1,3}([,.\u00a0 '][0-9]{3})+$")
+# more digits than any 64-bit count has; longer ones are refused before int() is asked (it
+# raises a plain ValueError past 4,300 digits, and is slow well before)
+MAX_COUNT_DIGITS = 19
 
 
 class CoercionError(ValueError):
@@ -42,10 +47,15 @@ def to_count(value: object, *, allow_negative: bool = False) -> int | None:
         number = int(value)
     elif isinstance(value, str):
         text = value.strip().strip('"')
+        digits = re.sub(r"[+\-,.\u00a0 ']", "", text)
+        if _foreign_digits(text):
+            raise CoercionError(f"expected a count in ASCII digits, got {_show(value)}")
+        if len(digits.lstrip("0")) > MAX_COUNT_DIGITS and digits.isdigit():
+            raise CoercionError(f"count of {len(digits)} digits does not fit in 64 bits")
         if _INT_RE.match(text):
             number = int(text)
         elif _GROUPED_RE.match(text):
-            number = int(re.sub(r"[,.\u00a0 ']", "", text))
+            number = int(digits)
         else:
             raise CoercionError(f"expected a count, got {_show(value)}")
     else:
@@ -55,6 +65,11 @@ def to_count(value: object, *, allow_negative: bool = False) -> int | None:
     if number < 0 and not allow_negative:
         raise CoercionError(f"count must not be negative, got {number}")
     return number
+
+
+def _foreign_digits(text: str) -> bool:
+    """Whether text holds digits other than 0-9 (which ``int`` would silently accept)."""
+    return not text.isascii() and any(c.isdigit() or c.isdecimal() for c in text)
 
 
 def to_utc_timestamp(value: object) -> datetime | None:
@@ -71,7 +86,11 @@ def to_utc_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise CoercionError(f"expected a timestamp, got {type(value).__name__}")
     text = value.strip()
+    if _foreign_digits(text):
+        raise CoercionError(f"expected a timestamp in ASCII digits, got {_show(value)}")
     if text.isdigit():
+        if len(text) > MAX_COUNT_DIGITS:
+            raise CoercionError(f"Unix time of {len(text)} digits is out of range")
         return to_utc_timestamp(int(text))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -89,6 +108,8 @@ def to_date(value: object) -> date | None:
     if not isinstance(value, str):
         raise CoercionError(f"expected a date, got {type(value).__name__}")
     text = value.strip()
+    if _foreign_digits(text):
+        raise CoercionError(f"expected a date in ASCII digits, got {_show(value)}")
     try:
         if len(text) == 8 and text.isdigit():
             return datetime.strptime(text, "%Y%m%d").date()
@@ -102,7 +123,9 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_DURATION_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_DURATION_RE = re.compile(
+    r"^P(?:([0-9]{1,9})D)?(?:T(?:([0-9]{1,9})H)?(?:([0-9]{1,9})M)?(?:([0-9]{1,12})S)?)?$"
+)
 
 
 def iso_duration_seconds(value: object) -> int | None:
@@ -121,6 +144,8 @@ def clock_seconds(value: object) -> int | None:
     if is_missing(value):
         return None
     text = str(value).strip()
+    if not text.isascii() or len(text) > 20:
+        raise CoercionError(f"expected a duration like H:MM:SS, got {_show(value)}")
     if text.isdigit():
         return int(text)
     parts = text.split(":")
@@ -137,6 +162,8 @@ def to_display_date(value: object) -> date | None:
     if is_missing(value):
         return None
     text = str(value).strip()
+    if _foreign_digits(text):
+        raise CoercionError(f"expected a date in ASCII digits, got {_show(value)}")
     for pattern in ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, pattern).date()
@@ -192,6 +219,8 @@ def to_month_day(value: object) -> tuple[int, int] | None:
     if is_missing(value):
         return None
     text = " ".join(str(value).split()).lower()
+    if _foreign_digits(text):
+        raise CoercionError(f"expected a date in ASCII digits, got {_show(value)}")
     match = _MONTH_DAY_RE.match(text)
     if not match:
         raise CoercionError(f"expected a date like 'August 31', got {_show(value)}")

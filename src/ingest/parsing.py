@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from ingest.native import NativeStager
 
 SNIFF_BYTES = 64 * 1024
+# the version of the code every parser shares (detection, coercions, row rules); raise it when
+# that code reads some file differently, so files it rejected are tried again on replay
+PARSERS_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Format:
         dating: ``snapshot`` when some of its values are the state at the moment the file was
             fetched (dated by that moment), ``series`` when every value carries its own date
             (``ingest.snapshots``). A past day's pull asks only the series endpoints.
+        version: the parser's own version; raise it when the parser reads some file
+            differently, so replays try again the files it rejected and republish the others.
     """
 
     platform: str
@@ -106,6 +111,15 @@ class Format:
     needs_account: bool = False
     native: NativeStager | None = None
     dating: Dating = SNAPSHOT
+    version: int = 1
+
+
+def parser_version(fmt: Format | None) -> str:
+    """The version recorded with a load: the shared code's, then the format's own.
+
+    A file whose format is unknown is judged by the shared code (detection) alone.
+    """
+    return str(PARSERS_VERSION) if fmt is None else f"{PARSERS_VERSION}.{fmt.version}"
 
 
 @dataclass
@@ -173,7 +187,7 @@ def load_json(path: Path, source: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ParseError(source, f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
     except RecursionError as exc:
@@ -182,6 +196,15 @@ def load_json(path: Path, source: str) -> Any:
         raise ParseError(
             source, f"the key {exc.key!r} appears twice in one object", field=exc.key
         ) from exc
+
+
+# no count or id of ours has more digits; longer numbers are kept as their text, for the field's
+# converter to refuse with a reason (int() would raise past 4,300 digits and fail the file)
+_MAX_JSON_INT_DIGITS = 40
+
+
+def _json_int(text: str) -> int | str:
+    return int(text) if len(text) <= _MAX_JSON_INT_DIGITS else text
 
 
 class _DuplicateKeyError(ValueError):

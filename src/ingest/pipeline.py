@@ -19,11 +19,20 @@ from ingest.errors import IngestError, ParseError
 from ingest.http import redact
 from ingest.landing import LandedFile, land_file
 from ingest.model import PLATFORMS
-from ingest.parsing import Format, ParseContext
+from ingest.parsing import Format, ParseContext, parser_version
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
 from ingest.refresh import MartsRefresh, refresh_marts
+from ingest.rejections import (
+    FileRejected,
+    Rejection,
+    earlier_rejection,
+    forget_rejection,
+    record_rejections,
+    reject,
+)
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
+from ingest.sqlfiles import run_sql
 from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
 from ingest.validation import (
     AuditReport,
@@ -39,6 +48,9 @@ log = logging.getLogger(__name__)
 STAGE_THREADS = max(1, min(4, os.cpu_count() or 1))
 ABANDON_POLL_SECONDS = 0.2
 Item = TypeVar("Item")
+# outcomes of a file that leave nothing to do: published now, published before with the same
+# bytes and parser (a replay), or rejected before by the same parser (skipped)
+OK_STATUSES = ("published", "unchanged", "skipped")
 
 
 @dataclass
@@ -204,6 +216,48 @@ def check_snapshot_day(landed: LandedFile, fmt: Format, shown: str) -> None:
         )
 
 
+def stage_or_reject(
+    landed: LandedFile,
+    settings: Settings,
+    *,
+    source: str,
+    account: str | None = None,
+    run_id: str | None = None,
+    retry_rejected: bool = False,
+) -> StagedBatch:
+    """``stage_landed``, where any failure to read the file is this file's rejection.
+
+    A file an earlier run rejected with the same parser version is not read again unless
+    ``retry_rejected``. Interrupts (KeyboardInterrupt, SystemExit) are never caught.
+
+    Raises:
+        FileRejected: the file cannot be used (now or, unless retried, by an earlier run).
+    """
+    if not retry_rejected:
+        earlier = earlier_rejection(landed, settings, source, account)
+        if earlier is not None:
+            raise FileRejected(earlier)
+    try:
+        batch = stage_landed(landed, settings, source=source, account=account, run_id=run_id)
+    except Exception as exc:
+        if _stopping(exc):
+            raise
+        raise reject(landed, source, exc, account=account, retried=retry_rejected) from exc
+    fmt = registry((batch.platform,)).get(batch.platform, batch.format, source)
+    batch.parser_version = parser_version(fmt)
+    batch.landing_day = landed.day.isoformat()
+    batch.save()
+    forget_rejection(landed, settings)
+    return batch
+
+
+def _stopping(error: Exception) -> bool:
+    # DuckDB reports a query interrupted by SIGTERM as an ordinary error: not the file's fault
+    from ingest.cli import stopping
+
+    return isinstance(error, duckdb.InterruptException) or stopping()
+
+
 def publish_audited(
     conn: duckdb.DuckDBPyConnection,
     batches: list[StagedBatch],
@@ -219,6 +273,14 @@ def publish_audited(
     results: list[LoadResult] = []
     fresh = []
     for batch, audit in zip(batches, audits, strict=True):
+        same = published_before(conn, batch)
+        if same is not None:
+            log.info(
+                "%s: the same bytes were published by load %s", batch.source_file, same.load_id
+            )
+            results.append(same)
+            batch.discard()
+            continue
         earlier = finished_load(conn, batch)
         if earlier is not None:
             log.info("load %s was finished by an earlier try", batch.load_id)
@@ -298,25 +360,92 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
     )
 
 
-def publish_batches(batches: list[StagedBatch], settings: Settings) -> list[LoadResult]:
+def published_before(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
+    """The earlier load that published these bytes read the same way, if any, as ``unchanged``.
+
+    Publishing them again would change no row; recording it would add a load, its quarantine
+    and its audit results again. So a replay is reported, not recorded.
+    """
+    if batch.parser_version is None or batch.landing_day is None:
+        return None
+    row = run_sql(
+        conn,
+        "publish/published_before",
+        {
+            "platform": batch.platform,
+            "format": batch.format,
+            "source_sha256": batch.source_sha256,
+            "account_id": batch.account,
+            "landing_day": date.fromisoformat(batch.landing_day),
+            "parser_version": batch.parser_version,
+        },
+    ).fetchone()
+    if row is None:
+        return None
+    held = sum(int(n or 0) for n in row[1:])
+    result = load_result(
+        batch,
+        "unchanged",
+        MergeCounts(unchanged=held),
+        f"{batch.source_file}: the same bytes were published by load {row[0]}; nothing changed",
+    )
+    result.load_id = str(row[0])
+    return result
+
+
+def record_rejected(
+    conn: duckdb.DuckDBPyConnection, rejections: Sequence[Rejection], settings: Settings
+) -> list[LoadResult]:
+    """Record rejected files in ``meta.loads``: ``rejected`` when new, else ``skipped``.
+
+    A file rejected again after ``--retry-rejected`` stays ``rejected`` (it still fails),
+    without a second record.
+    """
+    results = []
+    for done in record_rejections(conn, list(rejections), settings, new_load_id=new_load_id):
+        r = done.rejection
+        if done.new or r.retried:
+            status, message = "rejected", r.reason
+        else:
+            status = "skipped"
+            message = (
+                f"{r.reason} (rejected by load {done.load_id} with parser version"
+                f" {r.parser_version}; --retry-rejected reads it again)"
+            )
+        results.append(
+            LoadResult(r.source, r.platform, r.format, 0, 0, 0, done.load_id, status, message)
+        )
+    return results
+
+
+def publish_batches(
+    batches: list[StagedBatch],
+    settings: Settings,
+    rejections: Sequence[Rejection] = (),
+) -> list[LoadResult]:
     """Audit, then publish staged batches (one transaction each), refresh marts and the BI copy.
 
-    Marts failing a critical expectation keep the BI copy at its last good state.
+    Rejected files are recorded first. Marts failing a critical expectation keep the BI copy
+    at its last good state.
     """
-    return publish_and_refresh(batches, settings)[0]
+    return publish_and_refresh(batches, settings, rejections)[0]
 
 
 def publish_and_refresh(
-    batches: list[StagedBatch], settings: Settings
+    batches: list[StagedBatch], settings: Settings, rejections: Sequence[Rejection] = ()
 ) -> tuple[list[LoadResult], MartsRefresh | None]:
     """``publish_batches``, also telling what the marts refresh did (None: nothing to publish)."""
     if not batches:
-        return [], None
+        if not rejections:
+            return [], None
+        with writer(settings) as conn:
+            return record_rejected(conn, rejections, settings), None
     # gx runs once for all batches, before the writer lock is taken; only the volume check
     # (per delivery) needs the warehouse
     audits = audit_batches(batches, settings)
     with writer(settings) as conn:
-        results = publish_audited(conn, batches, audits, settings)
+        results = record_rejected(conn, rejections, settings)
+        results += publish_audited(conn, batches, audits, settings)
         marts = refresh_marts(conn, settings)
     return results, marts
 
@@ -329,11 +458,11 @@ def stage_in_parallel(
 ) -> list[StagedBatch | IngestError]:
     """Stage ``items`` on a few threads; each item's batch, or its error, in input order.
 
-    An ``IngestError`` takes its item's place (that file is refused, the others go on). Any
-    other exception, an interrupt included, stops the work: items not started are cancelled,
-    the DuckDB work of running ones is interrupted, every thread is joined, the batches
-    already staged are discarded, and it is raised. ``progress`` hears the number of items
-    done so far, from the calling thread.
+    An exception takes its item's place as an ``IngestError`` (that file is refused, the
+    others go on). An interrupt (KeyboardInterrupt, SystemExit) stops the work: items not
+    started are cancelled, the DuckDB work of running ones is interrupted, every thread is
+    joined, the batches already staged are discarded, and it is raised. ``progress`` hears
+    the number of items done so far, from the calling thread.
     """
     if not items:
         return []
@@ -346,14 +475,23 @@ def stage_in_parallel(
             for future in futures:
                 try:
                     outcomes.append(future.result())
-                except IngestError as exc:
-                    outcomes.append(exc)
+                except Exception as exc:
+                    outcomes.append(_as_refusal(exc))
                 if progress:
                     progress(len(outcomes))
             return outcomes
         except BaseException:
             _abandon(futures)
             raise
+
+
+def _as_refusal(error: Exception) -> IngestError:
+    if isinstance(error, IngestError):
+        return error
+    if _stopping(error):
+        raise error
+    log.warning("staging failed unexpectedly", exc_info=error)
+    return IngestError(f"cannot be read ({type(error).__name__}: {error})")
 
 
 def _abandon(futures: list[Future[StagedBatch]]) -> None:
@@ -378,11 +516,14 @@ def stage_files(
     platform: str | None = None,
     account: str | None = None,
     day: date | None = None,
+    rejected: list[Rejection] | None = None,
 ) -> tuple[list[StagedBatch], list[LoadResult]]:
     """Stage files: the batches, and a failed result for each refused file, in input order.
 
     Files land one after the other, so of the same bytes given twice the first keeps its
-    manifest; parsing then runs side by side.
+    manifest; parsing then runs side by side. A landed file that cannot be read is appended
+    to ``rejected`` when given (for the writer to record), else refused like the others.
+    Files given by name are always read, even when an earlier run rejected them.
     """
     landed: list[tuple[str, LandedFile]] = []
     failed: list[LoadResult] = []
@@ -402,18 +543,31 @@ def stage_files(
                     ),
                 )
             )
-        except IngestError as exc:
-            refuse(shown, exc)
+        except Exception as exc:
+            if _stopping(exc):
+                raise
+            refuse(shown, exc if isinstance(exc, IngestError) else _named(shown, exc))
     outcomes = stage_in_parallel(
-        lambda item: stage_landed(item[1], settings, source=item[0], account=account), landed
+        lambda item: stage_or_reject(
+            item[1], settings, source=item[0], account=account, retry_rejected=True
+        ),
+        landed,
     )
     staged: list[StagedBatch] = []
     for (shown, _), outcome in zip(landed, outcomes, strict=True):
         if isinstance(outcome, StagedBatch):
             staged.append(outcome)
+        elif isinstance(outcome, FileRejected) and rejected is not None:
+            log.error("%s", outcome)
+            rejected.append(outcome.rejection)
         else:
             refuse(shown, outcome)
     return staged, failed
+
+
+def _named(shown: str, error: Exception) -> IngestError:
+    log.warning("%s: refused after an unexpected error", shown, exc_info=error)
+    return ParseError(shown, f"cannot be read ({type(error).__name__}: {error})")
 
 
 def load_files(
@@ -426,10 +580,14 @@ def load_files(
 ) -> list[LoadResult]:
     """``ingest load``: every file is one load, published whole or not at all.
 
-    A file that cannot be parsed is reported and skipped; the others still load.
+    A file that cannot be read is reported and skipped; the others still load. One that
+    landed is recorded as ``rejected`` in ``meta.loads``.
     """
-    staged, results = stage_files(paths, settings, platform=platform, account=account, day=day)
-    results.extend(publish_batches(staged, settings))
+    rejected: list[Rejection] = []
+    staged, results = stage_files(
+        paths, settings, platform=platform, account=account, day=day, rejected=rejected
+    )
+    results.extend(publish_batches(staged, settings, rejected))
     return results
 
 

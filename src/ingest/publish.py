@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -128,6 +128,7 @@ def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeC
     try:
         claim(conn, publish_scope(batch.platform))
         record_load(conn, batch, status="publishing")
+        record_identity(conn, batch)
         conn.execute(
             "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
             " reason, raw, current_timestamp from read_parquet($path)",
@@ -183,6 +184,25 @@ def record_load(
             "started_at": batch.started_at,
         },
     )
+
+
+def record_identity(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> None:
+    """Record what a replay compares a load by; its quarantine replaces earlier loads' of it.
+
+    Call inside the transaction that records the load, before its quarantine rows go in.
+    """
+    if batch.landing_day is None:
+        return  # staged without a landing day (an API pull loading as it goes)
+    identity = {
+        "load_id": batch.load_id,
+        "platform": batch.platform,
+        "source_sha256": batch.source_sha256,
+        "account_id": batch.account,
+        "landing_day": date.fromisoformat(batch.landing_day),
+        "parser_version": batch.parser_version,
+    }
+    run_sql(conn, "publish/record_load_identity", identity)
+    run_sql(conn, "publish/supersede_quarantine", identity)
 
 
 def finish_load(

@@ -23,16 +23,20 @@ from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.model import PLATFORMS
+from ingest.parsing import Format
 from ingest.pipeline import (
+    OK_STATUSES,
     LoadResult,
     new_run_id,
     publish_and_refresh,
     publish_audited,
+    record_rejected,
     stage_in_parallel,
-    stage_landed,
+    stage_or_reject,
     vanished_batch,
 )
 from ingest.platforms import registry
+from ingest.rejections import FileRejected, Rejection
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
 from ingest.validation import audit_batches
 from ingest.warehouse import writer
@@ -57,6 +61,8 @@ class StagedDay:
     rows_quarantined: int = 0
     folders: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # landed files that could not be read (``Rejection.to_dict``), for the writer to record
+    rejections: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +90,8 @@ class RunSummary:
     day: date
     platforms: dict[str, PlatformCounts] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # files rejected by an earlier run with the same parser version: not read again
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +102,7 @@ class RunSummary:
             "day": self.day.isoformat(),
             "platforms": {name: asdict(c) for name, c in self.platforms.items()},
             "failures": list(self.failures),
+            "skipped": list(self.skipped),
         }
 
     @classmethod
@@ -102,6 +111,7 @@ class RunSummary:
             day=date.fromisoformat(data["day"]),
             platforms={k: PlatformCounts(**v) for k, v in data["platforms"].items()},
             failures=list(data["failures"]),
+            skipped=list(data.get("skipped", [])),
         )
 
     def __str__(self) -> str:
@@ -111,6 +121,7 @@ class RunSummary:
                 f"  {name}: {c.files} files ({c.picked_up} new from inbox), read {c.rows_read},"
                 f" loaded {c.rows_loaded}, quarantined {c.rows_quarantined}"
             )
+        lines.extend(f"  skipped: {skipped}" for skipped in self.skipped)
         lines.extend(f"  error: {failure}" for failure in self.failures)
         return "\n".join(lines)
 
@@ -138,7 +149,8 @@ def pick_up_inbox(
 
     Files in a subfolder belong to the account the subfolder is named after (for formats that
     do not name their account). Landing is by content hash, so picking a file up twice is a
-    no-op; the inbox is left as it is. Returns (files landed for the first time, failures).
+    no-op; the inbox is left as it is. A file of no known format is landed too, for staging
+    to reject once. Returns (files landed for the first time, failures).
     """
     folder = (inbox or default_inbox(settings)) / platform / day.isoformat()
     if not folder.is_dir():
@@ -151,18 +163,33 @@ def pick_up_inbox(
         shown = f"{platform}/{day.isoformat()}/{relative.as_posix()}"
         account = relative.parts[0] if len(relative.parts) > 1 else None
         try:
-            fmt = formats.detect(path, shown, platform)
-            if fmt.needs_account and not account:
+            fmt: Format | None = formats.detect(path, shown, platform)
+        except Exception:
+            # kept like any input: staging rejects it once with its reason, and later runs of
+            # the day skip it (a parser that learns the format reads it from landing)
+            fmt = None
+        try:
+            if fmt is not None and fmt.needs_account and not account:
                 raise ParseError(
                     shown,
                     f"{platform} {fmt.name} files do not name their account:"
                     f" put them in {folder.name}/<account id>/",
                 )
             landed = land_file(
-                path, settings.landing, platform=platform, day=day, account=account, format=fmt.name
+                path,
+                settings.landing,
+                platform=platform,
+                day=day,
+                account=account,
+                format=fmt.name if fmt else None,
             )
         except IngestError as exc:
             failures.append(str(exc))
+            continue
+        except Exception as exc:
+            # a file that cannot even be landed is that file's problem only
+            log.warning("%s: refused after an unexpected error", shown, exc_info=exc)
+            failures.append(f"{shown}: cannot be read ({type(exc).__name__}: {exc})")
             continue
         new += landed.new
     return new, failures
@@ -228,13 +255,16 @@ def stage_platform_day(
     *,
     inbox: Path | None = None,
     run_id: str | None = None,
+    retry_rejected: bool = False,
 ) -> StagedDay:
     """Pick up the inbox, then stage every file landed for (platform, D). Never opens the warehouse.
 
-    A file that cannot be parsed is recorded as a failure; the platform's other files still stage.
-    The batches belong to ``run_id`` (the DAG run's id; a run of its own when not given): a try
-    of the same run first removes what an earlier, interrupted try of it staged, and leaves
-    every other run's batches alone, even those of the same bytes.
+    A landed file that cannot be read is rejected (for the publish step to record); the
+    platform's other files still stage. A file an earlier run rejected with the same parser
+    version is skipped unless ``retry_rejected``. The batches belong to ``run_id`` (the DAG
+    run's id; a run of its own when not given): a try of the same run first removes what an
+    earlier, interrupted try of it staged, and leaves every other run's batches alone, even
+    those of the same bytes.
     """
     owner = BatchOwner(run_id or new_run_id(), platform, day)
     picked_up, failures = pick_up_inbox(platform, day, settings, inbox=inbox)
@@ -245,9 +275,14 @@ def stage_platform_day(
 
     def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        return stage_landed(landed, settings, source=shown, run_id=owner.run_id)
+        return stage_or_reject(
+            landed, settings, source=shown, run_id=owner.run_id, retry_rejected=retry_rejected
+        )
 
     for batch in stage_in_parallel(stage_one, landed_day):
+        if isinstance(batch, FileRejected):
+            result.rejections.append(batch.rejection.to_dict())
+            continue
         if isinstance(batch, IngestError):
             result.failures.append(str(batch))
             continue
@@ -276,7 +311,11 @@ def discard_stale_batches(owner: BatchOwner, settings: Settings) -> int:
     return removed + abandoned
 
 
-def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResult]:
+def publish_staged(
+    folders: Iterable[str],
+    settings: Settings,
+    rejections: Sequence[Mapping[str, Any]] = (),
+) -> list[LoadResult]:
     """Audit and publish staged batches, one transaction each; marts are left to ``refresh_marts``.
 
     The audit (Great Expectations) runs before the writer lock is taken; a batch failing a
@@ -285,19 +324,24 @@ def publish_staged(folders: Iterable[str], settings: Settings) -> list[LoadResul
     never merged or quarantined twice. A folder already gone counts as done only when
     ``meta.loads`` recorded its load; otherwise it is reported as a failure.
 
+    Rejected files are recorded in ``meta.loads`` first (once; see ``ingest.rejections``).
+
     Returns:
-        one result per batch but those published by an earlier try: published, failed
-        (blocked by the audit, recorded so by an earlier try, or gone unpublished).
+        one result per rejected file (rejected, or skipped when an earlier run rejected it)
+        and per batch but those published by an earlier try: published, unchanged (the same
+        bytes published before), failed (blocked by the audit, recorded so by an earlier try,
+        or gone unpublished).
     """
+    rejected = [Rejection.from_dict(r) for r in rejections]
     pending = [Path(f) for f in folders]
     present = [f for f in pending if (f / "batch.json").is_file()]
     gone = sorted(set(pending) - set(present))
-    if not pending:
+    if not pending and not rejected:
         return []
     batches = [StagedBatch.open(f) for f in present]
     audits = audit_batches(batches, settings) if batches else []
     with writer(settings) as conn:
-        results: list[LoadResult] = []
+        results = record_rejected(conn, rejected, settings)
         for folder in gone:
             earlier = vanished_batch(conn, folder)
             if earlier.status == "published":
@@ -314,7 +358,9 @@ def publish_day(
 ) -> RunSummary:
     """Publish what the platforms staged for day D and sum it up (the DAG's publish task)."""
     days = [s if isinstance(s, StagedDay) else StagedDay.from_dict(s) for s in staged]
-    results = publish_staged([f for s in days for f in s.folders], settings)
+    results = publish_staged(
+        [f for s in days for f in s.folders], settings, [r for s in days for r in s.rejections]
+    )
     return summarize(day, days, results)
 
 
@@ -350,8 +396,15 @@ def summarize(day: date, staged: Sequence[StagedDay], results: Sequence[LoadResu
         summary.failures.extend(f"{s.platform}: {failure}" for failure in s.failures)
     for result in results:
         counts = summary.platforms.setdefault(result.platform or "unknown", PlatformCounts())
-        if result.status == "published":
+        if result.status == "skipped":
+            summary.skipped.append(f"{result.platform}: {result.message}")
+        elif result.status in OK_STATUSES:
             counts.rows_loaded += result.rows_loaded
+        elif result.status == "rejected":
+            # the message names the file (and line and field where known)
+            summary.failures.append(
+                f"{result.platform}: rejected (load {result.load_id}): {result.message}"
+            )
         else:
             summary.failures.append(f"{result.platform}: {result.source}: {result.message}")
     return summary
@@ -383,15 +436,22 @@ def run_day(
     *,
     platforms: Sequence[str] = PLATFORMS,
     inbox: Path | None = None,
+    retry_rejected: bool = False,
 ) -> RunSummary:
     """``ingest run --date D``: the whole nightly DAG for one day, in this process, as one run."""
     run_id = new_run_id()
-    staged = [stage_platform_day(p, day, settings, inbox=inbox, run_id=run_id) for p in platforms]
+    staged = [
+        stage_platform_day(
+            p, day, settings, inbox=inbox, run_id=run_id, retry_rejected=retry_rejected
+        )
+        for p in platforms
+    ]
     batches = [StagedBatch.open(Path(f)) for s in staged for f in s.folders]
+    rejections = [Rejection.from_dict(r) for s in staged for r in s.rejections]
     results: list[LoadResult] = []
     error: str | None = None
     try:
-        results, marts = publish_and_refresh(batches, settings)
+        results, marts = publish_and_refresh(batches, settings, rejections)
         if marts is not None and not marts.passed:
             error = f"marts: {marts.message}"
     except IngestError as exc:
@@ -413,12 +473,16 @@ def backfill(
     *,
     platforms: Sequence[str] = PLATFORMS,
     inbox: Path | None = None,
+    retry_rejected: bool = False,
 ) -> list[RunSummary]:
     """``ingest backfill``: ``run_day`` for every day from start to end, both included."""
     if end < start:
         raise IngestError(f"backfill end {end} is before its start {start}")
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
-    return [run_day(d, settings, platforms=platforms, inbox=inbox) for d in days]
+    return [
+        run_day(d, settings, platforms=platforms, inbox=inbox, retry_rejected=retry_rejected)
+        for d in days
+    ]
 
 
 def failure_log(settings: Settings) -> Path:

@@ -171,6 +171,9 @@ class StagedBatch:
     # the run that staged it and the landing day it was staged for (see ``BatchOwner``)
     run_id: str = ""
     day: str = ""
+    # what a replay is compared by (see ``pipeline.published_before``); None when unknown
+    parser_version: str | None = None
+    landing_day: str | None = None
 
     @property
     def rows_loaded(self) -> int:

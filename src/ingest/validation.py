@@ -46,7 +46,7 @@ from ingest.config import Settings
 from ingest.delivery_accounts import delivery_accounts
 from ingest.errors import IngestError
 from ingest.model import ENTITIES, PLATFORMS
-from ingest.publish import record_load
+from ingest.publish import record_identity, record_load
 from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, LINE_COLUMN, StagedBatch, StagedEntity
 from ingest.warehouse import open_warehouse
 
@@ -1287,6 +1287,7 @@ def _block_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch, report: Aud
     conn.execute("begin transaction")
     try:
         record_load(conn, batch, status="failed", message=report.message())
+        record_identity(conn, batch)
         conn.execute(
             "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
             " reason, raw, current_timestamp from read_parquet($path)",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import duckdb
 import pytest
 
+from tests.conftest import FIXTURES
 from tests.dags.conftest import DAGS
 from tests.e2e.inbox import expected_rows, write_youtube_inbox
 
@@ -68,16 +70,52 @@ def test_nightly_run_publishes_marts_and_is_idempotent(nightly, workspace):
     with duckdb.connect(str(bi), read_only=True) as conn:
         assert conn.execute("select count(*) from marts.creator_tier_daily").fetchone()[0] == 2
 
-    # the same day again: landing is a no-op, MERGE changes nothing, no row is duplicated
+    # the same day again: landing is a no-op, the same bytes are not published again
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        loads = conn.execute("select * from meta.loads order by all").fetchall()
     _test_run(nightly, DAY)
     assert _counts(warehouse) == first
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        changed = conn.execute(
-            "select sum(rows_inserted + rows_updated) from meta.loads"
-            " where started_at = (select max(started_at) from meta.loads)"
-        ).fetchone()[0]
-    assert changed == 0
+        assert conn.execute("select * from meta.loads order by all").fetchall() == loads
     assert not list((workspace / "staging").iterdir()), "published batches must be discarded"
+
+
+def test_a_new_rejection_fails_the_check_after_the_good_data_is_published(nightly, workspace):
+    studio = FIXTURES / "youtube" / "Content 2026-08-04_2026-08-31 Rounded Micro.zip"
+    poisoned = workspace / "inbox" / "youtube" / DAY.isoformat() / "UCstudio0000000000000001"
+    poisoned.mkdir(parents=True)
+    shutil.copyfile(studio, poisoned / "Content 2026-09-01_2026-09-31 Studio.zip")
+
+    run = nightly.test(
+        logical_date=datetime.combine(DAY + timedelta(days=1), datetime.min.time(), UTC)
+    )
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["check_day"] == "failed", states
+    assert {s for t, s in states.items() if t != "check_day"} == {"success"}, states
+    bi = workspace / "warehouse" / "creators_bi.duckdb"
+    with duckdb.connect(str(bi), read_only=True) as conn:
+        assert conn.execute("select count(*) from marts.creator_tier_daily").fetchone()[0] == 2
+        [(message,)] = conn.execute(
+            "select message from meta.loads where status = 'rejected'"
+        ).fetchall()
+    assert "Content 2026-09-01_2026-09-31 Studio.zip" in message
+    failures = failure_log_entries(workspace)
+    assert any(
+        e["task_id"] == "check_day" and "Content 2026-09-01_2026-09-31 Studio.zip" in e["error"]
+        for e in failures
+    ), failures
+
+    # a rerun of the day knows the file: it is skipped and the check passes
+    _test_run(nightly, DAY)
+
+
+def failure_log_entries(workspace) -> list[dict]:
+    from ingest.config import Settings
+    from ingest.runs import failure_log
+
+    log = failure_log(Settings.from_env())
+    assert log.is_relative_to(workspace)
+    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def test_failure_callback_records_the_failure(nightly, workspace):

@@ -262,7 +262,19 @@ def studio_day(ctx: ParseContext) -> date:
     and a replay from landing knows the base name alone.
     """
     window = _WINDOW_RE.search(source_base_name(ctx.source))
-    return date.fromisoformat(window.group(2)) if window else ctx.day
+    if window is None:
+        return ctx.day
+    try:
+        start, end = (date.fromisoformat(window.group(n)) for n in (1, 2))
+    except ValueError as exc:
+        raise ParseError(
+            ctx.source, f"the export window {window.group(0)} in its name is not real: {exc}"
+        ) from exc
+    if end < start:
+        raise ParseError(
+            ctx.source, f"the export window {window.group(0)} in its name ends before it starts"
+        )
+    return end
 
 
 def studio_unknown_columns(header: list[str]) -> list[str]:
