@@ -781,7 +781,8 @@ _PULLERS: dict[str, Callable[[_Run, Sequence[Account], PullOptions, str | None],
 
 def _load(run: _Run) -> None:
     """Stage and publish every landed page of the day not yet loaded (this run's and earlier)."""
-    from ingest.pipeline import publish_batches, stage_landed
+    from ingest.pipeline import OK_STATUSES, publish_batches, stage_or_reject
+    from ingest.rejections import FileRejected, Rejection
     from ingest.staging import StagedBatch
 
     pending = run.state.pending()
@@ -789,20 +790,32 @@ def _load(run: _Run) -> None:
         return
     folder = run.settings.landing / run.platform / run.day.isoformat()
     batches: list[StagedBatch] = []
+    rejections: list[Rejection] = []
     for _sha, info in pending:
+        landed = read_landed(folder / info["file"])
         try:
-            batches.append(stage_landed(read_landed(folder / info["file"]), run.settings))
+            batches.append(stage_or_reject(landed, run.settings, source=landed.source_name))
+        except FileRejected as exc:
+            # recorded like any rejected file, so a replay of the day skips it
+            rejections.append(exc.rejection)
         except IngestError as exc:
             run.fail(None, exc)
     try:
-        results = publish_batches(batches, run.settings)
+        results = publish_batches(batches, run.settings, rejections)
     except IngestError as exc:
         run.fail(None, exc)
         for batch in batches:
             batch.discard()
         return
-    for batch, result in zip(batches, results, strict=True):
-        if result.status != "published":
+    # the rejected files' records come first: a new rejection fails the pull, one recorded by
+    # an earlier run is skipped as every replay of the day skips it
+    for result in results[: len(rejections)]:
+        if result.status == "rejected":
+            run.fail(None, IngestError(result.message or result.source))
+        else:
+            log.info("%s: %s", result.source, result.message)
+    for batch, result in zip(batches, results[len(rejections) :], strict=True):
+        if result.status not in OK_STATUSES:
             # blocked by the audit: the page stays pending and the day is not done
             run.fail(None, IngestError(f"{result.source}: {result.status}: {result.message}"))
             continue

@@ -186,3 +186,56 @@ def test_a_bad_key_says_where_to_renew_it(youtube, settings, sleeps, expired):
     message = summary.errors[0]
     assert "youtube_default" in message and "INGEST_YOUTUBE_API_KEY" in message
     assert key not in message
+
+
+def test_a_page_no_parser_can_read_is_rejected_and_the_pulls_other_pages_load(
+    youtube, settings, sleeps
+):
+    """A parser bug on one pulled page rejects that page alone, recorded once like any file."""
+    from dataclasses import replace as replace_format
+
+    from ingest.model import PLATFORMS
+    from ingest.platforms import registry
+
+    def broken(path, ctx):
+        raise ZeroDivisionError("division by zero")
+
+    registries = [registry(("youtube",)), registry(PLATFORMS)]
+    originals = [list(reg.formats) for reg in registries]
+    for reg in registries:
+        reg.formats[:] = [
+            replace_format(f, parse=broken, native=None) if f.name == "channels_list" else f
+            for f in reg.formats
+        ]
+    api, url = youtube
+    try:
+        first = pull(
+            "youtube",
+            DAY,
+            settings,
+            accounts=channel_ids(api)[:2],
+            base_url=url,
+            options=options(YT_KEY, sleeps),
+        )
+        again = pull(
+            "youtube",
+            DAY,
+            settings,
+            accounts=channel_ids(api)[:2],
+            base_url=url,
+            options=options(YT_KEY, sleeps),
+        )
+    finally:
+        for reg, formats in zip(registries, originals, strict=True):
+            reg.formats[:] = formats
+    assert not first.ok
+    assert "cannot be read (ZeroDivisionError: division by zero)" in str(first)
+    statuses = query(
+        settings,
+        "select format, status, count(*) from meta.loads where platform = 'youtube'"
+        " group by all order by all",
+    )
+    assert ("channels_list", "rejected", 1) in statuses
+    assert {"playlist_items", "videos_list"} <= {f for f, s, _ in statuses if s == "published"}
+    # the next pull of the day skips the page its parser version rejected
+    assert "division by zero" not in str(again)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from ingest.pipeline import load_files
@@ -54,8 +55,10 @@ def _videos(path: Path, channels: list[str], per_channel: int) -> Path:
     )
 
 
-def _load(path: Path, settings) -> str:
-    [result] = load_files([path], settings, day=DAY)
+def _load(path: Path, settings, days_before: int = 0) -> str:
+    # earlier deliveries go to earlier days: the same bytes again on the same day are a replay,
+    # reported unchanged, and no delivery
+    [result] = load_files([path], settings, day=DAY - timedelta(days=days_before))
     return result.status
 
 
@@ -73,8 +76,8 @@ def _volume_failure(settings, status: str = "failed") -> str:
 def test_a_page_of_new_channels_is_not_a_drop_from_other_channels(settings, tmp_path, gx_session):
     known = [f"UCknown{i:017d}" for i in range(40)]
     page = write_channels(tmp_path / "known.json", [channel(c) for c in known])
-    for _ in range(5):
-        assert _load(page, settings) == "published"
+    for n in range(5):
+        assert _load(page, settings, 5 - n) == "published"
 
     new = write_channels(
         tmp_path / "new.json", [channel(f"UCnew{i:019d}", "7000") for i in range(3)]
@@ -95,8 +98,8 @@ def test_one_account_with_no_media_is_not_a_drop_from_other_accounts(
     for n in range(4):
         account = f"1784140000000{n:04d}"
         history = _business_discovery(tmp_path / f"bd{n}.json", account, media=60)
-        for _ in range(3):
-            assert _load(history, settings) == "published"
+        for k in range(3):
+            assert _load(history, settings, 3 - k) == "published"
 
     sample = tmp_path / "sample.json"
     sample.write_text(json.dumps(BUSINESS_DISCOVERY_SAMPLE))
@@ -112,8 +115,9 @@ def test_the_same_accounts_returning_far_fewer_rows_still_fail(settings, tmp_pat
     small = [f"UCsmall{i:017d}" for i in range(4)]
     usual = _videos(tmp_path / "big.json", big, per_channel=5)  # 30 videos
     others = _videos(tmp_path / "small.json", small, per_channel=4)  # 16 videos
-    for path in (others, others, others, usual, usual, usual, others, others, others):
-        assert _load(path, settings) == "published"
+    earlier = (others, others, others, usual, usual, usual, others, others, others)
+    for n, path in enumerate(earlier):
+        assert _load(path, settings, len(earlier) - n) == "published"
 
     # 12 of the usual 30: pooled with the other channels' 16-video deliveries this passed
     dropped = _videos(tmp_path / "dropped.json", big, per_channel=2)
