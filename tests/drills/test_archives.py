@@ -145,11 +145,13 @@ def test_nothing_is_written_outside_the_landing_zone(tmp_path: Path, monkeypatch
     settings = Settings.from_env(tmp_path / "home" / "warehouse" / "creators.duckdb")
     before = {p for p in tmp_path.rglob("*")}
     [result] = load_files([path], settings, platform="tiktok", account="acct")
-    assert result.status == "failed" and "refused" in (result.message or "")
+    assert result.status == "rejected" and "refused" in (result.message or "")
     created = {p for p in tmp_path.rglob("*")} - before
-    # only the landing zone (the archive's own bytes, content-addressed) may have grown
+    # only the pipeline's own places may have grown: the landing zone (the archive's own
+    # bytes, content-addressed), the warehouse recording the rejection, and staging's note of it
+    own = (settings.landing, settings.staging, settings.warehouse.parent)
     files = [p for p in created if p.is_file()]
-    assert files and all(settings.landing in p.parents for p in files), files
+    assert files and all(any(root in p.parents for root in own) for p in files), files
     assert not (tmp_path / "Overview.csv").exists()
     assert not Path("/tmp/abs-escaped").exists()
     landed = [p for p in settings.landing.rglob("*") if p.is_file()]
