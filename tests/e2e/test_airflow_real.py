@@ -281,6 +281,13 @@ def test_trigger_then_backfill(airflow: Airflow):
     assert days[0] == len(loaded)
 
 
+def _no_backfill_running(af: Airflow) -> bool:
+    # Airflow allows one running backfill per DAG, and marks one complete only on a later
+    # scheduler loop after its last run finished: a new one created before that is refused
+    backfills = af.get("/backfills", dag_id=DAG_ID, limit=100)["backfills"]
+    return all(b["completed_at"] for b in backfills)
+
+
 def _backfill_runs(af: Airflow, days: list[date]) -> list[dict] | None:
     """The backfill's runs of ``days`` once every one of them has finished."""
     runs = af.get(f"/dags/{DAG_ID}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
@@ -317,6 +324,7 @@ def test_concurrent_backfill_and_run_over_identical_bytes_keep_every_day(airflow
     # the same bytes landed on four backfill days and on the neighbouring day
     write_youtube_inbox(inbox, [*days[:-1], neighbour], content_of=first)
     write_youtube_inbox(inbox, days[-1:])
+    _wait("earlier backfills to complete", lambda: _no_backfill_running(af), RUN_TIMEOUT_S, af)
 
     out = (af.logs / f"ingest-run-{trial}.log").open("wb")
     cli = subprocess.Popen(
