@@ -1,4 +1,4 @@
-"""The ``ingest`` command line (DESIGN.md section 6)."""
+"""The ``ingest`` command line."""
 
 from __future__ import annotations
 
