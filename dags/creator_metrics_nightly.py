@@ -12,7 +12,7 @@ from typing import Any
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ingest.model import PLATFORMS
+from ingest.platforms import names as platform_names
 
 WAREHOUSE_POOL = "warehouse"
 # the marts the BI copy publishes (ingest.transforms.MARTS; the integrity test keeps them in
@@ -130,8 +130,8 @@ def creator_metrics_nightly() -> None:
 
         runs.check_summary(summary, marts)
 
-    pulled = pull_platform_day.expand(platform=list(PLATFORMS))
-    staged = stage_platform_day.expand(platform=list(PLATFORMS))
+    pulled = pull_platform_day.expand(platform=list(platform_names()))
+    staged = stage_platform_day.expand(platform=list(platform_names()))
     pulled >> staged
     summary = publish_staged_batches(staged)
     marts = refresh_marts()

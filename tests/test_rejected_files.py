@@ -16,8 +16,8 @@ from ingest import cli
 from ingest.coerce import CoercionError, to_count, to_date, to_display_date, to_utc_timestamp
 from ingest.config import Settings
 from ingest.errors import IngestError
-from ingest.model import PLATFORMS
 from ingest.parsing import Format, Item, Note, ParseContext, Sample
+from ingest.platforms import names as platform_names
 from ingest.platforms import registry
 from ingest.runs import (
     check_summary,
@@ -162,7 +162,7 @@ def _boom_sniff(sample: Sample) -> bool:
 @pytest.fixture
 def boom_format() -> Iterator[list[Format]]:
     """Register a YouTube format ``boom`` at the head of the registries; the list allows bumps."""
-    registries = [registry(("youtube",)), registry(PLATFORMS)]
+    registries = [registry(("youtube",)), registry(platform_names())]
     current = [Format("youtube", "boom", _boom_parse, _boom_sniff)]
     for reg in registries:
         reg.formats.insert(0, current[0])
@@ -174,7 +174,7 @@ def boom_format() -> Iterator[list[Format]]:
 
 def _bump(current: list[Format], version: int) -> None:
     bumped = Format("youtube", "boom", _boom_parse, _boom_sniff, version=version)
-    for reg in (registry(("youtube",)), registry(PLATFORMS)):
+    for reg in (registry(("youtube",)), registry(platform_names())):
         reg.formats[reg.formats.index(current[0])] = bumped
     current[0] = bumped
 
@@ -250,7 +250,9 @@ def test_the_nightly_check_fails_on_new_rejections_only_after_the_good_data_is_p
     drop(inbox, "youtube", FIXTURES / "youtube" / "channels_list.json")
 
     def nightly() -> None:
-        staged = [stage_platform_day(p, DAY, settings, inbox=inbox).to_dict() for p in PLATFORMS]
+        staged = [
+            stage_platform_day(p, DAY, settings, inbox=inbox).to_dict() for p in platform_names()
+        ]
         # staged days travel as XComs: plain JSON
         staged = json.loads(json.dumps(staged))
         summary = publish_day(DAY, staged, settings).to_dict()

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from ingest.config import Settings
 from ingest.errors import IngestError
-from ingest.model import PLATFORMS
+from ingest.platforms import names as platform_names
 
 
 def _day(text: str) -> date:
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="land, parse, audit and publish export files")
     load.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    load.add_argument("--platform", choices=PLATFORMS, help="skip platform detection")
+    load.add_argument("--platform", choices=platform_names(), help="skip platform detection")
     load.add_argument("--account", help="account id for files that do not name it")
     load.add_argument("--date", type=_day, help="the day snapshot files describe (default today)")
     load.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="what the nightly DAG does for one day")
     run.add_argument("--date", type=_day, required=True)
-    run.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
+    run.add_argument("--platform", choices=platform_names(), action="append", help="repeatable")
     run.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
     run.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
     add_warehouse(run)
@@ -74,13 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="reprocess a range of days from landing")
     backfill.add_argument("--start", type=_day, required=True)
     backfill.add_argument("--end", type=_day, required=True)
-    backfill.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable")
+    backfill.add_argument(
+        "--platform", choices=platform_names(), action="append", help="repeatable"
+    )
     backfill.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
     backfill.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
     add_warehouse(backfill)
 
     pull = commands.add_parser("pull", help="pull a platform API for one day into landing")
-    pull.add_argument("--platform", choices=PLATFORMS, required=True)
+    pull.add_argument("--platform", choices=platform_names(), required=True)
     pull.add_argument("--date", type=_day, required=True)
     who = pull.add_mutually_exclusive_group()
     who.add_argument("--accounts", help="comma-separated account ids or handles")
@@ -269,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
     from ingest import runs
 
     settings = Settings.from_env(args.warehouse, args.data_path)
-    platforms = tuple(args.platform) if args.platform else PLATFORMS
+    platforms = tuple(args.platform) if args.platform else platform_names()
     if args.command == "run":
         summaries = [
             runs.run_day(

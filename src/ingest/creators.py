@@ -21,9 +21,9 @@ import duckdb
 from ingest.backends import claim, end_transaction, retry_on_conflict
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.model import PLATFORMS
 from ingest.parsing import SNIFF_BYTES, Reject
 from ingest.pipeline import LoadResult, expand_paths, new_load_id
+from ingest.platforms import names as platform_names
 from ingest.refresh import refresh_marts
 from ingest.sqlfiles import read_sql, run_sql
 from ingest.warehouse import writer
@@ -115,8 +115,9 @@ def parse_mapping(path: Path, source: str | None = None) -> Mapping:
         problem: tuple[str, str] | None = None
         if creator_id is None:
             problem = ("creator_id", "required value is missing")
-        elif platform not in PLATFORMS:
-            problem = ("platform", f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
+        elif platform not in platform_names():
+            known = ", ".join(platform_names())
+            problem = ("platform", f"unknown platform {platform!r} (one of {known})")
         elif account_id is None and handle is None:
             problem = ("account_id", "give the account's id or its handle")
         else:

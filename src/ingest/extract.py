@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ingest import platforms
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.http import (
@@ -42,7 +43,6 @@ from ingest.http import (
     scrub,
 )
 from ingest.landing import land_stream, read_landed
-from ingest.model import PLATFORMS
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 log = logging.getLogger(__name__)
@@ -868,8 +868,7 @@ def pull(
     Returns:
         The summary; ``ok`` is False when any account's day is incomplete or did not load.
     """
-    if platform not in PLATFORMS:
-        raise IngestError(f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
+    platforms.get(platform)  # an unknown name fails here, listing the known ones
     options = options or PullOptions.from_env(platform)
     if options.token is None:
         options = replace(options, token=os.environ.get(TOKEN_ENV[platform]) or None)

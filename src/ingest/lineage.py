@@ -18,7 +18,8 @@ from typing import Any
 
 import duckdb
 
-from ingest.model import ENTITIES, PLATFORMS
+from ingest.model import ENTITIES
+from ingest.platforms import names as platform_names
 
 REGISTRY_FILE = Path(__file__).parent / "metric_lineage.toml"
 
@@ -202,7 +203,7 @@ def validate(entries: Iterable[Lineage]) -> list[str]:
     problems: list[str] = []
     for e in entries:
         where = f"{e.platform}/{e.surface}/{e.field}"
-        if e.platform not in PLATFORMS:
+        if e.platform not in platform_names():
             problems.append(f"{where}: unknown platform")
         if e.entity is not None:
             if e.entity not in ENTITIES:

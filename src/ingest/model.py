@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLATFORMS: tuple[str, ...] = ("instagram", "youtube", "tiktok", "snapchat")
-
 # bookkeeping columns every staged and core row carries
 LOAD_COLUMNS: tuple[str, ...] = ("load_id", "observed_at")
 

@@ -18,7 +18,6 @@ from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.http import redact
 from ingest.landing import LandedFile, land_file
-from ingest.model import PLATFORMS
 from ingest.parsing import Format, ParseContext, parser_version
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
@@ -137,7 +136,7 @@ def land_input(
     """
     if not path.is_file():
         raise ParseError(shown, "no such file")
-    fmt = registry((platform,) if platform else PLATFORMS).detect(path, shown, platform)
+    fmt = registry((platform,) if platform else None).detect(path, shown, platform)
     if fmt.needs_account and not account:
         raise ParseError(
             shown, f"{fmt.platform} {fmt.name} files do not name their account: pass --account"

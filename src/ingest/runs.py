@@ -22,7 +22,6 @@ from ingest import refresh
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
-from ingest.model import PLATFORMS
 from ingest.parsing import Format
 from ingest.pipeline import (
     OK_STATUSES,
@@ -35,6 +34,7 @@ from ingest.pipeline import (
     stage_or_reject,
     vanished_batch,
 )
+from ingest.platforms import names as platform_names
 from ingest.platforms import registry
 from ingest.rejections import FileRejected, Rejection
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
@@ -434,7 +434,7 @@ def run_day(
     day: date,
     settings: Settings,
     *,
-    platforms: Sequence[str] = PLATFORMS,
+    platforms: Sequence[str] | None = None,
     inbox: Path | None = None,
     retry_rejected: bool = False,
 ) -> RunSummary:
@@ -444,7 +444,7 @@ def run_day(
         stage_platform_day(
             p, day, settings, inbox=inbox, run_id=run_id, retry_rejected=retry_rejected
         )
-        for p in platforms
+        for p in (platforms or platform_names())
     ]
     batches = [StagedBatch.open(Path(f)) for s in staged for f in s.folders]
     rejections = [Rejection.from_dict(r) for s in staged for r in s.rejections]
@@ -471,7 +471,7 @@ def backfill(
     end: date,
     settings: Settings,
     *,
-    platforms: Sequence[str] = PLATFORMS,
+    platforms: Sequence[str] | None = None,
     inbox: Path | None = None,
     retry_rejected: bool = False,
 ) -> list[RunSummary]:

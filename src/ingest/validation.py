@@ -45,7 +45,8 @@ from ingest.backends import end_transaction, retry_on_conflict
 from ingest.config import Settings
 from ingest.delivery_accounts import delivery_accounts
 from ingest.errors import IngestError
-from ingest.model import ENTITIES, PLATFORMS
+from ingest.model import ENTITIES
+from ingest.platforms import names as platform_names
 from ingest.publish import record_identity, record_load
 from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, LINE_COLUMN, StagedBatch, StagedEntity
 from ingest.warehouse import open_warehouse
@@ -200,7 +201,7 @@ def expectation_parameters(now: datetime) -> dict[str, Any]:
     latest = now.astimezone(UTC) + FUTURE_SKEW
     rules = tier_bounds()
     return {
-        "platforms": list(PLATFORMS),
+        "platforms": list(platform_names()),
         "earliest_timestamp": datetime.combine(EARLIEST_DAY, time(), UTC).isoformat(),
         "latest_timestamp": latest.isoformat(),
         # days reach pandas as naive datetime64: a bare date string would be parsed as a date,

@@ -18,7 +18,7 @@ import duckdb
 from ingest import backends
 from ingest.config import Lake, Settings
 from ingest.errors import IngestError, WarehouseBusyError
-from ingest.model import PLATFORMS
+from ingest.platforms import names as platform_names
 from ingest.sqlfiles import sql_root
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
@@ -110,7 +110,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
         " applied_at timestamptz not null default current_timestamp)"
     )
     if lake:
-        scopes = backends.lease_scopes(PLATFORMS)
+        scopes = backends.lease_scopes(platform_names())
         backends.retry_on_conflict(
             conn, lambda: backends.bootstrap_lake(conn, bootstrap, scopes), what="migrate"
         )

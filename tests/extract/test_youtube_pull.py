@@ -194,13 +194,13 @@ def test_a_page_no_parser_can_read_is_rejected_and_the_pulls_other_pages_load(
     """A parser bug on one pulled page rejects that page alone, recorded once like any file."""
     from dataclasses import replace as replace_format
 
-    from ingest.model import PLATFORMS
+    from ingest.platforms import names as platform_names
     from ingest.platforms import registry
 
     def broken(path, ctx):
         raise ZeroDivisionError("division by zero")
 
-    registries = [registry(("youtube",)), registry(PLATFORMS)]
+    registries = [registry(("youtube",)), registry(platform_names())]
     originals = [list(reg.formats) for reg in registries]
     for reg in registries:
         reg.formats[:] = [

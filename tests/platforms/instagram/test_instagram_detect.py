@@ -10,7 +10,7 @@ from tests.conftest import FIXTURES
 
 from ingest.parsing import take_sample
 from ingest.platforms import registry
-from ingest.platforms.instagram import FORMATS
+from ingest.platforms.instagram.formats import FORMATS
 
 IG_DIR = FIXTURES / "instagram"
 

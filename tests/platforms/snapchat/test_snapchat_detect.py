@@ -7,7 +7,7 @@ from tests.conftest import FIXTURES
 
 from ingest.parsing import take_sample
 from ingest.platforms import registry
-from ingest.platforms.snapchat import FORMATS
+from ingest.platforms.snapchat.formats import FORMATS
 
 EXPECTED = {
     "public_profiles.json": "public_profiles",

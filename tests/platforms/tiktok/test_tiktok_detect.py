@@ -11,7 +11,7 @@ from tests.conftest import FIXTURES
 
 from ingest.parsing import Sample, take_sample
 from ingest.platforms import registry
-from ingest.platforms.tiktok import FORMATS
+from ingest.platforms.tiktok.formats import FORMATS
 
 TIKTOK = FIXTURES / "tiktok"
 

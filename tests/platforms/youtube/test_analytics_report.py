@@ -9,8 +9,8 @@ import pytest
 from ingest.errors import ParseError
 from ingest.parsing import take_sample
 from ingest.platforms import registry
-from ingest.platforms.youtube import FORMATS
 from ingest.platforms.youtube.exports import parse_analytics_report
+from ingest.platforms.youtube.formats import FORMATS
 from tests.conftest import FIXTURES, context, split
 
 CHANNEL = "UC_x5XG1OV2P6uZZ5FSM9Ttw"

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from ingest.parsing import Format
-from ingest.platforms.snapchat import exports
-from ingest.snapshots import SERIES, SNAPSHOT
+from ingest.plugin import Platform, by_id
 
-FORMATS: tuple[Format, ...] = (
-    # pulled as DAY over a window; a LIFETIME answer is dated by its filing day
-    Format(
-        "snapchat",
-        "profile_stats",
-        exports.parse_profile_stats,
-        exports.sniff_profile_stats,
-        dating=SERIES,
-    ),
-    Format(
-        "snapchat",
-        "public_profiles",
-        exports.parse_public_profiles,
-        exports.sniff_public_profiles,
-        dating=SNAPSHOT,
-    ),
-    Format(
-        "snapchat",
-        "insights_template",
-        exports.parse_insights_template,
-        exports.sniff_insights_template,
-        dating=SERIES,
-    ),
+PLATFORM = Platform(
+    name="snapchat",
+    title="Snapchat",
+    formats="ingest.platforms.snapchat.formats:FORMATS",
+    order=40,
+    token_env="INGEST_SNAPCHAT_TOKEN",
+    connection_id="snapchat_default",
+    api_host="https://businessapi.snapchat.com",
+    read_account=by_id,
 )

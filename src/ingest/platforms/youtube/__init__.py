@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-from ingest.native import stage_youtube_studio_zip
-from ingest.parsing import Format
-from ingest.platforms.youtube import exports
-from ingest.snapshots import SERIES, SNAPSHOT
+import re
 
-FORMATS: tuple[Format, ...] = (
-    Format(
-        "youtube",
-        "channels_list",
-        exports.parse_channels_list,
-        exports.sniff_channels_list,
-        dating=SNAPSHOT,
-    ),
-    Format(
-        "youtube",
-        "videos_list",
-        exports.parse_videos_list,
-        exports.sniff_videos_list,
-        dating=SNAPSHOT,
-    ),
-    Format(
-        "youtube",
-        "playlist_items",
-        exports.parse_playlist_items,
-        exports.sniff_playlist_items,
-        dating=SNAPSHOT,
-    ),
-    Format(
-        "youtube",
-        "analytics_report",
-        exports.parse_analytics_report,
-        exports.sniff_analytics_report,
-        needs_account=True,
-        dating=SERIES,
-    ),
-    # Totals.csv is daily; the table's window totals are dated by the window in its name
-    Format(
-        "youtube",
-        "studio_zip",
-        exports.parse_studio_zip,
-        exports.sniff_studio_zip,
-        needs_account=True,
-        native=stage_youtube_studio_zip,
-        dating=SERIES,
-    ),
+from ingest.plugin import Platform
+
+# a channel id (UC + 22 characters); anything else is read as a handle
+_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+
+
+def read_account(value: str) -> tuple[str | None, str | None]:
+    """A channel id as the account id, anything else as a handle."""
+    return (value, None) if _CHANNEL_ID.match(value) else (None, value)
+
+
+PLATFORM = Platform(
+    name="youtube",
+    title="YouTube",
+    formats="ingest.platforms.youtube.formats:FORMATS",
+    order=20,
+    token_env="INGEST_YOUTUBE_API_KEY",
+    connection_id="youtube_default",
+    api_host="https://www.googleapis.com",
+    read_account=read_account,
 )

@@ -1,0 +1,70 @@
+"""What a platform package declares about itself, in one place.
+
+The core never names a platform: it asks the registry (``ingest.platforms``) for the
+``Platform`` objects that installed packages publish under the ``creator_metrics.platforms``
+entry point group. The four built-in platforms are published by this project's own
+``pyproject.toml`` the same way a third-party package would publish a fifth.
+
+Loading a ``Platform`` must stay cheap (DAG files list the platforms when they are parsed):
+heavy parts are named as ``"module:attribute"`` strings and imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ENTRY_POINT_GROUP = "creator_metrics.platforms"
+
+
+def by_handle(value: str) -> tuple[str | None, str | None]:
+    """An ``--accounts`` value read as a username (``@`` dropped): ``(None, handle)``."""
+    return None, value.lstrip("@")
+
+
+def by_id(value: str) -> tuple[str | None, str | None]:
+    """An ``--accounts`` value read as the platform's account id: ``(id, None)``."""
+    return value, None
+
+
+def load_object(reference: str) -> Any:
+    """The object a ``"package.module:attribute"`` reference names."""
+    module, _, attribute = reference.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in filter(None, attribute.split(".")):
+        target = getattr(target, part)
+    return target
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything the core needs to know about one platform.
+
+    Args:
+        name: the platform's name in data, paths and commands (lower case, ``[a-z0-9_]``).
+        title: its name as people write it, for messages and the Airflow hook list.
+        formats: ``"module:attribute"`` naming its file formats (a sequence of
+            ``ingest.parsing.Format``) in detection order; imported when files are read.
+        order: where it sorts among platforms (lists, DAG task maps); ties sort by name.
+        token_env: the environment variable holding its API token or key outside Airflow.
+        connection_id: the Airflow connection its hook reads by default.
+        api_host: the base URL of its API.
+        read_account: how an ``--accounts`` value is read: ``(account_id, handle)``.
+        pull: ``"module:function"`` running one day's API pull, or None without an API.
+        demo: ``"module:object"`` writing its part of the demo data, or None.
+        lineage: the package resource (TOML) documenting where each metric comes from.
+    """
+
+    name: str
+    title: str
+    formats: str
+    order: int = 100
+    token_env: str | None = None
+    connection_id: str | None = None
+    api_host: str | None = None
+    read_account: Callable[[str], tuple[str | None, str | None]] = by_handle
+    pull: str | None = None
+    demo: str | None = None
+    lineage: str | None = None
