@@ -1,11 +1,16 @@
 """``ingest pull``: fetch one day of a platform's API into landing, resumably, then load it.
 
-Every response page is landed as received (only a token the platform echoed back, such as
-``access_token=`` in Graph API paging links, is masked) before anything else happens, and the
-parsers that read exports read these pages too. Progress is kept per platform, day and account in
+Every response page is landed as received (only a token the platform echoed back, such as an
+``access_token=`` in a paging link, is masked) before anything else happens, and the parsers
+that read exports read these pages too. Progress is kept per platform, day and account in
 small JSON files under ``<landing>/_state/`` (never in the warehouse: extraction runs in
 parallel with the single warehouse writer), so an interrupted pull resumes after the last
 landed page instead of fetching it again.
+
+What to ask of an API is the platform's business: its ``Platform.pull`` names a function
+``(run, accounts)`` in its own package. That function uses this module's public parts only: a
+:class:`PullRun` lands pages (:meth:`PullRun.land`, :meth:`PullRun.stream`), keeps each
+account's progress (:meth:`PullRun.account`) and counts requests (:meth:`PullRun.using`).
 """
 
 from __future__ import annotations
@@ -22,9 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ingest import platforms
 from ingest.config import Settings
@@ -43,24 +47,23 @@ from ingest.http import (
     scrub,
 )
 from ingest.landing import land_stream, read_landed
+from ingest.plugin import load_object
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
+
+if TYPE_CHECKING:
+    from ingest.client import ApiClient
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
 
-# where each platform's token comes from outside Airflow
-TOKEN_ENV: dict[str, str] = {
-    "instagram": "INGEST_INSTAGRAM_TOKEN",
-    "youtube": "INGEST_YOUTUBE_API_KEY",
-    "tiktok": "INGEST_TIKTOK_TOKEN",
-    "snapchat": "INGEST_SNAPCHAT_TOKEN",
-}
 # recent posts are snapshotted daily for this many days (covers the 28-day engagement window)
 LOOKBACK_DAYS = 30
-# a Snapchat stats pull re-reads this many days before the last complete one (late revisions)
-STATS_OVERLAP_DAYS = 2
 STATE_DIR = "_state"
-_YOUTUBE_ID_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+# errors that stop a whole platform's pull: the remaining accounts would fail the same way
+PLATFORM_STOPS = (AuthError, QuotaExhaustedError, ThrottledError)
+
+T = TypeVar("T")
+C = TypeVar("C", bound="ApiClient")
 
 
 # ---- what to pull
@@ -82,20 +85,9 @@ class Account:
 
 
 def parse_accounts(platform: str, values: Iterable[str]) -> list[Account]:
-    """``--accounts`` values as the platform reads them (ids or handles)."""
-    out: list[Account] = []
-    for raw in values:
-        value = raw.strip()
-        if not value:
-            continue
-        if platform == "youtube":
-            is_id = bool(_YOUTUBE_ID_RE.match(value))
-            out.append(Account(platform, value if is_id else None, None if is_id else value))
-        elif platform == "snapchat":
-            out.append(Account(platform, value, None))
-        else:
-            # instagram (business_discovery) and tiktok ask by username
-            out.append(Account(platform, None, value.lstrip("@")))
+    """``--accounts`` values as the platform reads them (``Platform.read_account``)."""
+    read = platforms.get(platform).read_account
+    out = [Account(platform, *read(value.strip())) for value in values if value.strip()]
     return list({a.key: a for a in out}.values())
 
 
@@ -127,12 +119,11 @@ class PullOptions:
         sleep: how to wait between attempts.
         clock: the current time (quota days, token-independent bookkeeping).
         lookback_days: how far back recent posts are fetched.
-        youtube_units: the YouTube Data API daily unit budget.
-        instagram_user_id: the IG user business_discovery is asked on; ``/me`` when None.
-        tiktok_api: ``research`` or ``display``; from the token's prefix when None.
         page_size: items per page where the API lets us choose; the API maximum when None.
         snapshot_grace: how long after a day ends its snapshots may still be observed (the
             nightly run of the day just ended); later, a pull for that day asks series only.
+        platform_options: the platform's own settings (an instance of the class its
+            ``Platform.pull_options`` names); that class's defaults when None.
     """
 
     token: str | None = None
@@ -140,29 +131,47 @@ class PullOptions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     lookback_days: int = LOOKBACK_DAYS
-    youtube_units: int = 10_000
-    instagram_user_id: str | None = None
-    tiktok_api: str | None = None
     page_size: int | None = None
     snapshot_grace: timedelta = field(default_factory=grace_from_env)
+    platform_options: object | None = None
 
     @classmethod
     def from_env(cls, platform: str) -> PullOptions:
-        """Options from ``INGEST_*`` variables: the token and a few tuning knobs."""
+        """Options from ``INGEST_*`` variables: the token, tuning knobs, the platform's own."""
         env = os.environ
+        declared = platforms.get(platform)
         policy = RetryPolicy(
             max_attempts=int(env.get("INGEST_HTTP_MAX_ATTEMPTS", "5")),
             base_delay=float(env.get("INGEST_HTTP_BASE_DELAY", "1.0")),
             read_timeout=float(env.get("INGEST_HTTP_TIMEOUT", "60")),
         )
+        own = load_object(declared.pull_options).from_env(env) if declared.pull_options else None
         return cls(
-            token=env.get(TOKEN_ENV[platform]) or None,
+            token=token_from_env(platform),
             policy=policy,
             lookback_days=int(env.get("INGEST_PULL_LOOKBACK_DAYS", str(LOOKBACK_DAYS))),
-            youtube_units=int(env.get("INGEST_YOUTUBE_QUOTA_UNITS", "10000")),
-            instagram_user_id=env.get("INGEST_INSTAGRAM_USER_ID") or None,
-            tiktok_api=env.get("INGEST_TIKTOK_API") or None,
+            platform_options=own,
         )
+
+    def platform_options_as(self, kind: type[T]) -> T:
+        """The platform's own settings as ``kind`` (its pull passes its options class).
+
+        Raises:
+            TypeError: options of another platform were given.
+        """
+        if self.platform_options is None:
+            return kind()
+        if not isinstance(self.platform_options, kind):
+            raise TypeError(
+                f"platform_options is a {type(self.platform_options).__name__}, not {kind.__name__}"
+            )
+        return self.platform_options
+
+
+def token_from_env(platform: str) -> str | None:
+    """The platform's token from its ``Platform.token_env`` variable, if set."""
+    name = platforms.get(platform).token_env
+    return (os.environ.get(name) or None) if name else None
 
 
 @dataclass
@@ -330,11 +339,25 @@ class DayState:
 # ---- one pull
 
 
-class _Stop(Exception):
+class StopPull(Exception):
     """A platform-wide stop (quota, token, throttling): the remaining accounts are not tried."""
 
 
-class _Run:
+Puller = Callable[["PullRun", Sequence["Account"]], None]
+
+
+class PullRun:
+    """One pull of one platform-day: what a platform's pull function works through.
+
+    Args:
+        platform: the platform.
+        day: the day pulled (landing partition).
+        settings: where landing lives.
+        summary: what the pull did so far; the run adds to it.
+        options: token, retries, clock and the platform's own settings.
+        base_url: replaces the platform's API host, when given.
+    """
+
     def __init__(
         self,
         platform: str,
@@ -342,12 +365,14 @@ class _Run:
         settings: Settings,
         summary: PullSummary,
         options: PullOptions,
+        base_url: str | None = None,
     ) -> None:
         self.platform = platform
         self.day = day
         self.settings = settings
         self.summary = summary
         self.options = options
+        self.base_url = base_url
         self.state = DayState(settings.landing, platform, day)
         # decided once per pull, so every snapshot endpoint of the run gets the same answer
         self.started_at = options.clock().astimezone(UTC)
@@ -454,9 +479,8 @@ class _Run:
             return
         try:
             yield state
-        except (AuthError, QuotaExhaustedError, ThrottledError) as exc:
-            self.fail(account, exc)
-            raise _Stop() from None
+        except PLATFORM_STOPS as exc:
+            self.stop(account, exc)
         except IngestError as exc:
             self.fail(account, exc)
             return
@@ -468,13 +492,29 @@ class _Run:
             state.save()
         self.summary.accounts_complete += 1
 
+    def stop(self, account: Account | None, exc: BaseException) -> NoReturn:
+        """Record a platform-wide failure and end the platform's pull (see ``PLATFORM_STOPS``)."""
+        self.fail(account, exc)
+        raise StopPull() from None
+
+    @contextmanager
+    def using(self, client: C) -> Iterator[C]:
+        """Use an API client for the pull: its requests are counted, and it is closed after."""
+        try:
+            yield client
+        finally:
+            self.summary.requests += client.requests_sent
+            client.close()
+
     def fail(self, account: Account | None, exc: BaseException) -> None:
+        """Record one account's failure (None: the platform's); the pull goes on."""
         who = f"{account.key}: " if account else ""
         message = redact(f"{who}{exc}")
         log.error("%s", message)
         self.summary.errors.append(message)
 
     def warn(self, message: str) -> None:
+        """Record a warning for the summary."""
         message = redact(message)
         log.warning("%s %s: %s", self.platform, self.day, message)
         self.summary.warnings.append(message)
@@ -483,9 +523,13 @@ class _Run:
         """The first day of the recent-posts window that ends on the pull's day."""
         return self.day - timedelta(days=max(1, self.options.lookback_days) - 1)
 
+    def lookback_since(self) -> datetime:
+        """The first instant of the recent-posts window (UTC midnight of its first day)."""
+        return day_start(self.lookback_start())
 
-def _single(fetch: Callable[[], Iterable[Page]]) -> Callable[..., Iterable[Page]]:
-    """A one-page request as a stream: it has nothing to resume from."""
+
+def single_page(fetch: Callable[[], Iterable[Page]]) -> Callable[..., Iterable[Page]]:
+    """A one-page request as a stream for :meth:`PullRun.stream`: nothing to resume from."""
 
     def stream(resume: Resume | None = None) -> Iterable[Page]:
         return fetch()
@@ -493,293 +537,10 @@ def _single(fetch: Callable[[], Iterable[Page]]) -> Callable[..., Iterable[Page]
     return stream
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), UTC)
-
-
-# ---- per platform
-
-
-def _pull_instagram(
-    run: _Run, accounts: Sequence[Account], options: PullOptions, base_url: str | None
-) -> None:
-    from ingest.platforms.instagram.api import InstagramClient
-
-    client = InstagramClient(
-        options.token,
-        base_url=base_url,
-        ig_user_id=options.instagram_user_id,
-        page_size=options.page_size or 25,
-        policy=options.policy,
-        sleep=options.sleep,
-    )
-    since = _midnight(run.lookback_start())
-    if not run.may_ask("business_discovery", "business_discovery"):
-        client.close()
-        return
-    try:
-        for account in accounts:
-            if not account.handle:
-                run.fail(
-                    account, IngestError("business_discovery needs the account's username (handle)")
-                )
-                continue
-            username = account.handle
-            with run.account(account) as state:
-                if state is None:
-                    continue
-                state.data.setdefault(
-                    "window", {"from": since.date().isoformat(), "to": run.day.isoformat()}
-                )
-                run.stream(
-                    state,
-                    "business_discovery",
-                    partial(client.fetch_business_discovery, username, since=since),
-                    account=username,
-                )
-    finally:
-        run.summary.requests += client.http.requests_sent
-        client.close()
-
-
-def _pull_youtube(
-    run: _Run, accounts: Sequence[Account], options: PullOptions, base_url: str | None
-) -> None:
-    from ingest.platforms.youtube import api
-
-    # every Data API endpoint reports current state; a past day has nothing to ask
-    asked = [
-        run.may_ask(stream, format)
-        for stream, format in (
-            ("channels", "channels_list"),
-            ("uploads", "playlist_items"),
-            ("videos", "videos_list"),
-        )
-    ]
-    if not all(asked):
-        return
-    budget = api.QuotaBudget(run.state.root / "_quota.json", options.youtube_units, options.clock)
-    client = api.YouTubeClient(
-        options.token,
-        base_url=base_url,
-        budget=budget,
-        page_size=options.page_size or api.PAGE_SIZE,
-        policy=options.policy,
-        sleep=options.sleep,
-    )
-    since = _midnight(run.lookback_start())
-    try:
-        _youtube_channels(run, client, accounts)
-        for account in accounts:
-            with run.account(account) as state:
-                if state is None:
-                    continue
-                state.data.setdefault(
-                    "window", {"from": since.date().isoformat(), "to": run.day.isoformat()}
-                )
-                if account.handle and not account.account_id:
-                    _youtube_handle(run, client, state, account)
-                if state.data.get("missing"):
-                    run.warn(f"{account.key}: no such channel; nothing to pull")
-                    continue
-                channel = state.data.get("channel_id") or account.account_id
-                playlist = state.data.get("uploads")
-                if playlist:
-
-                    def collect(page: Page, st: AccountState = state) -> None:
-                        known = st.data.setdefault("video_ids", [])
-                        known.extend(v for v in api.video_ids(page.doc) if v not in known)
-
-                    run.stream(
-                        state,
-                        "uploads",
-                        partial(client.fetch_uploads, playlist, since=since),
-                        account=channel,
-                        on_page=collect,
-                    )
-                ids = list(state.data.get("video_ids", []))
-                if ids:
-                    run.stream(
-                        state,
-                        "videos",
-                        partial(client.fetch_videos, ids),
-                        account=channel,
-                    )
-    finally:
-        run.summary.requests += client.http.requests_sent
-        client.close()
-
-
-def _youtube_channels(run: _Run, client: Any, accounts: Sequence[Account]) -> None:
-    """channels.list for every tracked id not done yet, 50 a call; records uploads playlists."""
-    from ingest.platforms.youtube import api
-
-    waiting = [
-        a
-        for a in accounts
-        if a.account_id
-        and not run.state.account(a).complete
-        and not run.state.account(a).stream("channel")["done"]
-    ]
-    if not waiting:
-        return
-    by_id = {a.account_id: a for a in waiting}
-    try:
-        for number, page in enumerate(client.fetch_channels(list(by_id)), start=1):
-            run.land(page, account=None, stream="channels", number=number)
-            found = {item["id"]: item for item in api.channel_items(page.doc)}
-            asked = str((page.request.get("params") or {}).get("id", "")).split(",")
-            for channel_id in asked:
-                if channel_id not in by_id:
-                    continue
-                state = run.state.account(by_id[channel_id])
-                item = found.get(channel_id)
-                state.data["uploads"] = api.uploads_playlist(item) if item else None
-                state.data["missing"] = item is None
-                state.stream("channel").update(pages=1, done=True)
-                state.save()
-    except (AuthError, QuotaExhaustedError, ThrottledError) as exc:
-        run.fail(None, exc)
-        raise _Stop() from None
-    except IngestError as exc:
-        run.fail(None, exc)
-
-
-def _youtube_handle(run: _Run, client: Any, state: AccountState, account: Account) -> None:
-    from ingest.platforms.youtube import api
-
-    def resolve(page: Page) -> None:
-        items = api.channel_items(page.doc)
-        state.data["missing"] = not items
-        if items:
-            state.data["channel_id"] = items[0]["id"]
-            state.data["uploads"] = api.uploads_playlist(items[0])
-
-    run.stream(
-        state,
-        "channel",
-        _single(partial(client.fetch_channel_by_handle, account.handle or "")),
-        account=None,
-        on_page=resolve,
-    )
-
-
-def _pull_tiktok(
-    run: _Run, accounts: Sequence[Account], options: PullOptions, base_url: str | None
-) -> None:
-    from ingest.platforms.tiktok.api import DisplayClient, client_for
-
-    client = client_for(
-        options.token,
-        api=options.tiktok_api,
-        base_url=base_url,
-        policy=options.policy,
-        sleep=options.sleep,
-    )
-    since = run.lookback_start()
-    videos = "display_video_list" if isinstance(client, DisplayClient) else "research_video_query"
-    user_info = "display_user_info" if isinstance(client, DisplayClient) else "research_user_info"
-    asked = [run.may_ask("user_info", user_info), run.may_ask("videos", videos)]
-    if not all(asked):
-        client.close()
-        return
-    try:
-        for account in accounts:
-            username = account.handle or account.account_id or ""
-            with run.account(account) as state:
-                if state is None:
-                    continue
-                window = state.data.setdefault(
-                    "window", {"from": since.isoformat(), "to": run.day.isoformat()}
-                )
-                start, end = date.fromisoformat(window["from"]), date.fromisoformat(window["to"])
-                run.stream(
-                    state,
-                    "user_info",
-                    _single(partial(client.fetch_user_info, username)),
-                    account=username,
-                )
-                run.stream(
-                    state,
-                    "videos",
-                    partial(client.fetch_videos, username, since=start, until=end),
-                    account=username,
-                )
-    finally:
-        run.summary.requests += client.http.requests_sent
-        client.close()
-
-
-def _pull_snapchat(
-    run: _Run, accounts: Sequence[Account], options: PullOptions, base_url: str | None
-) -> None:
-    from ingest.platforms.snapchat.api import MAX_WINDOW_DAYS, SnapchatClient
-
-    client = SnapchatClient(
-        options.token, base_url=base_url, policy=options.policy, sleep=options.sleep
-    )
-    # stats end at the last whole UTC day: a window reaching into today would be incomplete
-    yesterday = options.clock().astimezone(UTC).date() - timedelta(days=1)
-    until = min(run.day, yesterday)
-    try:
-        for account in accounts:
-            if not account.account_id:
-                run.fail(
-                    account, IngestError("the Public Profile API needs the profile id (account_id)")
-                )
-                continue
-            profile = account.account_id
-            with run.account(account) as state:
-                if state is None:
-                    continue
-                if "window" not in state.data:
-                    earliest = until - timedelta(days=MAX_WINDOW_DAYS - 1)
-                    start = run.lookback_start()
-                    last = run.state.history(account).get("last_complete_day")
-                    if last and last < run.day.isoformat():
-                        # fetched through `last` already: only what is new, plus revisions
-                        start = date.fromisoformat(last) - timedelta(days=STATS_OVERLAP_DAYS)
-                    start = min(max(start, earliest), until)
-                    state.data["window"] = {"from": start.isoformat(), "to": until.isoformat()}
-                    state.save()
-                window = state.data["window"]
-                if run.may_ask("profile", "public_profiles"):
-                    run.stream(
-                        state,
-                        "profile",
-                        _single(partial(client.fetch_profile, profile)),
-                        account=profile,
-                    )
-                run.stream(
-                    state,
-                    "stats",
-                    _single(
-                        partial(
-                            client.fetch_stats,
-                            profile,
-                            since=date.fromisoformat(window["from"]),
-                            until=date.fromisoformat(window["to"]),
-                        )
-                    ),
-                    account=profile,
-                )
-    finally:
-        run.summary.requests += client.http.requests_sent
-        client.close()
-
-
-_PULLERS: dict[str, Callable[[_Run, Sequence[Account], PullOptions, str | None], None]] = {
-    "instagram": _pull_instagram,
-    "youtube": _pull_youtube,
-    "tiktok": _pull_tiktok,
-    "snapchat": _pull_snapchat,
-}
-
-
 # ---- load
 
 
-def _load(run: _Run) -> None:
+def _load(run: PullRun) -> None:
     """Stage and publish every landed page of the day not yet loaded (this run's and earlier)."""
     from ingest.pipeline import OK_STATUSES, publish_batches, stage_or_reject
     from ingest.rejections import FileRejected, Rejection
@@ -856,7 +617,7 @@ def pull(
     only and lists each snapshot endpoint it left out, with the reason, in ``skipped``.
 
     Args:
-        platform: instagram, youtube, tiktok or snapchat.
+        platform: an installed platform that declares a pull (``Platform.pull``).
         day: the day the pull is for (landing partition); snapshots describe it only as above.
         settings: where landing, staging and the warehouse live.
         accounts: account ids or handles (``--accounts``).
@@ -868,10 +629,13 @@ def pull(
     Returns:
         The summary; ``ok`` is False when any account's day is incomplete or did not load.
     """
-    platforms.get(platform)  # an unknown name fails here, listing the known ones
+    declared = platforms.get(platform)  # an unknown name fails here, listing the known ones
+    if declared.pull is None:
+        raise IngestError(f"{platform} has no API pull: load its exports with `ingest load`")
+    puller: Puller = load_object(declared.pull)
     options = options or PullOptions.from_env(platform)
     if options.token is None:
-        options = replace(options, token=os.environ.get(TOKEN_ENV[platform]) or None)
+        options = replace(options, token=token_from_env(platform))
     register_secret(options.token)
     summary = PullSummary(platform=platform, day=day)
     tracked: list[Account] = []
@@ -888,11 +652,11 @@ def pull(
     if not tracked:
         summary.errors.append(f"no {platform} accounts to pull: pass --accounts or --creators")
         return summary
-    run = _Run(platform, day, settings, summary, options)
+    run = PullRun(platform, day, settings, summary, options, base_url)
     log.info("%s %s: pulling %d account(s)", platform, day, len(tracked))
     try:
-        _PULLERS[platform](run, tracked, options, base_url)
-    except _Stop:
+        puller(run, tracked)
+    except StopPull:
         pass
     except HttpError as exc:
         run.fail(None, exc)

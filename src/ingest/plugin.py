@@ -49,12 +49,19 @@ class Platform:
             ``ingest.parsing.Format``) in detection order; imported when files are read.
         order: where it sorts among platforms (lists, DAG task maps); ties sort by name.
         token_env: the environment variable holding its API token or key outside Airflow.
-        connection_id: the Airflow connection its hook reads by default.
-        api_host: the base URL of its API.
+        connection_id: the Airflow connection its hook reads by default (the Airflow plugin
+            builds one hook per platform from it and ``title``).
+        api_host: the base URL of its API (``ingest.client.ApiClient`` uses it by default).
         read_account: how an ``--accounts`` value is read: ``(account_id, handle)``.
-        pull: ``"module:function"`` running one day's API pull, or None without an API.
+        pull: ``"module:function"`` running one day's API pull, or None without an API: a
+            function ``(run: ingest.extract.PullRun, accounts: Sequence[Account]) -> None``.
+        pull_options: ``"module:Class"`` of its own pull settings, or None without any: a
+            class whose no-argument instance holds the defaults and whose
+            ``from_env(environ)`` reads the platform's ``INGEST_*`` variables; a pull finds it
+            as ``run.options.platform_options``.
         demo: ``"module:object"`` writing its part of the demo data, or None.
-        lineage: the package resource (TOML) documenting where each metric comes from.
+        lineage: ``"package:resource"`` naming the TOML file that documents where each of
+            its metrics comes from (``ingest.lineage`` gathers them), or None.
     """
 
     name: str
@@ -66,5 +73,6 @@ class Platform:
     api_host: str | None = None
     read_account: Callable[[str], tuple[str | None, str | None]] = by_handle
     pull: str | None = None
+    pull_options: str | None = None
     demo: str | None = None
     lineage: str | None = None

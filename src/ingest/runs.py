@@ -222,7 +222,8 @@ def pull_platform_day(
     Returns:
         the pull summary as plain values (it travels as an XCom).
     """
-    from ingest.extract import TOKEN_ENV, PullOptions, pull
+    from ingest.extract import PullOptions, pull
+    from ingest.platforms import get as declared
 
     creators = creators or os.environ.get("INGEST_CREATORS") or None
     options = PullOptions.from_env(platform)
@@ -242,8 +243,9 @@ def pull_platform_day(
     )
     if not summary.ok:
         raise IngestError(
-            f"{platform} pull for {day} is incomplete ({TOKEN_ENV[platform]} or the"
-            f" {platform}_default connection): {'; '.join(summary.errors) or 'see log'}"
+            f"{platform} pull for {day} is incomplete ({declared(platform).token_env} or the"
+            f" {declared(platform).connection_id} connection):"
+            f" {'; '.join(summary.errors) or 'see log'}"
         )
     return summary.to_dict()
 

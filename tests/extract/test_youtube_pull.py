@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from ingest.extract import pull
+from ingest.platforms.youtube.pull import Options
 from tests.extract.conftest import YT_KEY, loads_per_page, options, query
 from tests.extract.fakes import DAY, NOW, QUOTA_EXCEEDED, FakeYouTube, Fault
 
@@ -161,7 +162,7 @@ def test_unit_budget_is_respected_before_calling(youtube, settings, sleeps):
         accounts=channel_ids(api),
         base_url=url,
         load=False,
-        options=options(YT_KEY, sleeps, page_size=4, youtube_units=4),
+        options=options(YT_KEY, sleeps, page_size=4, platform_options=Options(quota_units=4)),
     )
     assert not summary.ok
     assert any("budget of 4 units" in e for e in summary.errors)

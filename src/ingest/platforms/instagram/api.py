@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
+from ingest.client import ApiClient
 from ingest.http import (
-    Credential,
-    HttpClient,
     Page,
     PaginationError,
     Reply,
@@ -23,14 +22,12 @@ from ingest.http import (
     install_log_redaction,
     retry_after,
 )
+from ingest.platforms.instagram import PLATFORM
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
 
-HOST = "https://graph.facebook.com"
 API_VERSION = "v21.0"
-CONNECTION = "instagram_default"
-ENV_TOKEN = "INGEST_INSTAGRAM_TOKEN"
 
 # error.code values that mean "slow down", whatever the HTTP status says (often 400 or 403)
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80002})
@@ -117,12 +114,12 @@ def _usage(headers: Any, name: str) -> Any:
         return None
 
 
-class InstagramClient:
+class InstagramClient(ApiClient):
     """Live Graph API client over the shared HTTP layer.
 
     Args:
         token: a user access token (long-lived tokens last 60 days).
-        base_url: replaces ``https://graph.facebook.com`` (tests, mirrors).
+        base_url: replaces the Graph API host (tests, mirrors).
         ig_user_id: the token owner's IG professional account id; asked of ``/me`` when None.
         version: Graph API version path segment.
         page_size: media per page (``limit``).
@@ -142,22 +139,18 @@ class InstagramClient:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.credential = Credential("instagram", token, CONNECTION, ENV_TOKEN)
-        self.http = HttpClient(
-            self.credential, base_url or HOST, classify=classify, policy=policy, sleep=sleep
+        super().__init__(
+            PLATFORM, token, base_url=base_url, classify=classify, policy=policy, sleep=sleep
         )
         self.version = version
         self.page_size = page_size
         self.max_pages = max_pages
         self._ig_user_id = ig_user_id
 
-    def close(self) -> None:
-        self.http.close()
-
     def _get(self, path: str, params: dict[str, str]) -> Reply:
-        # the token goes in a header: URLs end up in logs, headers do not
-        headers = {"Authorization": f"Bearer {self.credential.require()}"}
-        reply = self.http.request("GET", f"{self.version}/{path}", params=params, headers=headers)
+        reply = self.http.request(
+            "GET", f"{self.version}/{path}", params=params, headers=self.bearer()
+        )
         used = usage_percent(reply.headers)
         if used >= USAGE_WARNING:
             log.warning("instagram: API usage at %d%% of the allowed rate", used)

@@ -13,4 +13,6 @@ PLATFORM = Platform(
     connection_id="snapchat_default",
     api_host="https://businessapi.snapchat.com",
     read_account=by_id,
+    pull="ingest.platforms.snapchat.pull:pull",
+    lineage="ingest.platforms.snapchat:metric_lineage.toml",
 )

@@ -10,9 +10,8 @@ from datetime import time as clock_time
 from typing import Protocol
 from urllib.parse import quote
 
+from ingest.client import ApiClient
 from ingest.http import (
-    Credential,
-    HttpClient,
     Page,
     Reply,
     ResponseError,
@@ -22,13 +21,10 @@ from ingest.http import (
     install_log_redaction,
     retry_after,
 )
+from ingest.platforms.snapchat import PLATFORM
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
-
-HOST = "https://businessapi.snapchat.com"
-CONNECTION = "snapchat_default"
-ENV_TOKEN = "INGEST_SNAPCHAT_TOKEN"
 
 # stats windows must lie within the past 90 days
 MAX_WINDOW_DAYS = 90
@@ -70,12 +66,12 @@ def _instant(day: date) -> str:
     return datetime.combine(day, clock_time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-class SnapchatClient:
+class SnapchatClient(ApiClient):
     """Live Public Profile API client.
 
     Args:
         token: an OAuth access token (sent as ``Authorization: Bearer``).
-        base_url: replaces ``https://businessapi.snapchat.com``.
+        base_url: replaces the Business API host.
         fields: the stats metrics to ask for.
         policy: retries and timeouts.
         sleep: how to wait between tries.
@@ -90,18 +86,13 @@ class SnapchatClient:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.credential = Credential("snapchat", token, CONNECTION, ENV_TOKEN)
-        self.http = HttpClient(
-            self.credential, base_url or HOST, classify=classify, policy=policy, sleep=sleep
+        super().__init__(
+            PLATFORM, token, base_url=base_url, classify=classify, policy=policy, sleep=sleep
         )
         self.fields = fields
 
-    def close(self) -> None:
-        self.http.close()
-
     def _get(self, path: str, params: dict[str, str] | None = None) -> Reply:
-        headers = {"Authorization": f"Bearer {self.credential.require()}"}
-        return self.http.request("GET", path, params=params, headers=headers)
+        return self.http.request("GET", path, params=params, headers=self.bearer())
 
     def fetch_profile(self, profile_id: str) -> Iterator[Page]:
         reply = self._get(f"public/v1/public_profiles/{quote(profile_id, safe='')}")

@@ -13,4 +13,7 @@ PLATFORM = Platform(
     connection_id="tiktok_default",
     api_host="https://open.tiktokapis.com",
     read_account=by_handle,
+    pull="ingest.platforms.tiktok.pull:pull",
+    pull_options="ingest.platforms.tiktok.pull:Options",
+    lineage="ingest.platforms.tiktok:metric_lineage.toml",
 )

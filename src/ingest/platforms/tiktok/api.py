@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from ingest.client import ApiClient
 from ingest.http import (
-    Credential,
-    HttpClient,
     Page,
     PaginationError,
     Reply,
@@ -24,13 +23,10 @@ from ingest.http import (
     install_log_redaction,
     retry_after,
 )
+from ingest.platforms.tiktok import PLATFORM
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
-
-HOST = "https://open.tiktokapis.com"
-CONNECTION = "tiktok_default"
-ENV_TOKEN = "INGEST_TIKTOK_TOKEN"
 
 RESEARCH_USER_FIELDS = (
     "display_name,bio_description,avatar_url,is_verified,follower_count,following_count,"
@@ -135,37 +131,12 @@ def windows(since: date, until: date) -> list[list[str]]:
     return out
 
 
-class _Base:
-    kind = ""
-
-    def __init__(
-        self,
-        token: str | None,
-        *,
-        base_url: str | None,
-        policy: RetryPolicy | None,
-        sleep: Callable[[float], None],
-    ) -> None:
-        self.credential = Credential("tiktok", token, CONNECTION, ENV_TOKEN)
-        self.policy = policy or RetryPolicy()
-        self.sleep = sleep
-        self.http = HttpClient(
-            self.credential, base_url or HOST, classify=classify, policy=self.policy, sleep=sleep
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.credential.require()}"}
-
-
-class ResearchClient(_Base):
+class ResearchClient(ApiClient):
     """Research API: any public creator's profile and videos, by username.
 
     Args:
         token: a client-credentials token (``clt.``…, valid two hours).
-        base_url: replaces ``https://open.tiktokapis.com``.
+        base_url: replaces the API host.
         max_count: videos per page (at most 100).
         policy: retries and timeouts.
         sleep: how to wait between tries.
@@ -182,7 +153,9 @@ class ResearchClient(_Base):
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(token, base_url=base_url, policy=policy, sleep=sleep)
+        super().__init__(
+            PLATFORM, token, base_url=base_url, classify=classify, policy=policy, sleep=sleep
+        )
         self.max_count = min(max_count, RESEARCH_MAX_COUNT)
 
     def fetch_user_info(self, username: str) -> Iterator[Page]:
@@ -191,7 +164,7 @@ class ResearchClient(_Base):
             "v2/research/user/info/",
             params={"fields": RESEARCH_USER_FIELDS},
             json_body={"username": username},
-            headers=self._headers(),
+            headers=self.bearer(),
         )
         yield Page.of(reply, "research_user_info", None)
 
@@ -232,7 +205,7 @@ class ResearchClient(_Base):
                     "v2/research/video/query/",
                     params={"fields": RESEARCH_VIDEO_FIELDS},
                     json_body=body,
-                    headers=self._headers(),
+                    headers=self.bearer(),
                     classify=_query_classify,
                 )
             except ResponseError as exc:
@@ -293,12 +266,12 @@ class ResearchClient(_Base):
         raise PaginationError("tiktok", f"video query of {username!r} exceeded {MAX_PAGES} pages")
 
 
-class DisplayClient(_Base):
+class DisplayClient(ApiClient):
     """Display API: the authorizing user's own profile and videos.
 
     Args:
         token: a user token (``act.``…) with user.info.* and video.list scopes.
-        base_url: replaces ``https://open.tiktokapis.com``.
+        base_url: replaces the API host.
         max_count: videos per page (at most 20).
         policy: retries and timeouts.
         sleep: how to wait between tries.
@@ -315,12 +288,14 @@ class DisplayClient(_Base):
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(token, base_url=base_url, policy=policy, sleep=sleep)
+        super().__init__(
+            PLATFORM, token, base_url=base_url, classify=classify, policy=policy, sleep=sleep
+        )
         self.max_count = min(max_count, DISPLAY_MAX_COUNT)
 
     def fetch_user_info(self, username: str) -> Iterator[Page]:
         reply = self.http.request(
-            "GET", "v2/user/info/", params={"fields": DISPLAY_USER_FIELDS}, headers=self._headers()
+            "GET", "v2/user/info/", params={"fields": DISPLAY_USER_FIELDS}, headers=self.bearer()
         )
         user = (reply.doc.get("data") or {}).get("user") if isinstance(reply.doc, dict) else None
         owner = user.get("username") if isinstance(user, dict) else None
@@ -353,7 +328,7 @@ class DisplayClient(_Base):
                 "v2/video/list/",
                 params={"fields": DISPLAY_VIDEO_FIELDS},
                 json_body={"max_count": self.max_count, "cursor": cursor},
-                headers=self._headers(),
+                headers=self.bearer(),
             )
             data = reply.doc.get("data") if isinstance(reply.doc, dict) else None
             data = data if isinstance(data, dict) else {}

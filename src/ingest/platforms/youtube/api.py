@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from ingest.client import ApiClient
 from ingest.http import (
-    Credential,
-    HttpClient,
     Page,
     PaginationError,
     QuotaExhaustedError,
@@ -27,14 +26,12 @@ from ingest.http import (
     install_log_redaction,
     retry_after,
 )
+from ingest.platforms.youtube import PLATFORM
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
 
-HOST = "https://www.googleapis.com"
 PREFIX = "youtube/v3"
-CONNECTION = "youtube_default"
-ENV_TOKEN = "INGEST_YOUTUBE_API_KEY"
 
 # ids per channels.list / videos.list call, items per playlistItems page
 MAX_IDS = 50
@@ -184,12 +181,12 @@ def classify(reply: Reply) -> Verdict:
     return Verdict("fail", shown, next(iter(reasons), None))
 
 
-class YouTubeClient:
+class YouTubeClient(ApiClient):
     """Live Data API v3 client with an API key and a unit budget.
 
     Args:
         api_key: the API key (``key=``); masked everywhere it could be shown.
-        base_url: replaces ``https://www.googleapis.com``.
+        base_url: replaces the Google APIs host.
         budget: the unit budget shared by the calls of a day; 10,000 units in memory by default.
         page_size: ``maxResults`` of playlist pages (at most 50).
         policy: retries and timeouts.
@@ -207,11 +204,11 @@ class YouTubeClient:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.credential = Credential("youtube", api_key, CONNECTION, ENV_TOKEN)
         self.budget = budget or QuotaBudget()
-        self.http = HttpClient(
-            self.credential,
-            base_url or HOST,
+        super().__init__(
+            PLATFORM,
+            api_key,
+            base_url=base_url,
             classify=classify,
             policy=policy,
             sleep=sleep,
@@ -219,9 +216,6 @@ class YouTubeClient:
         )
         self.page_size = min(page_size, PAGE_SIZE)
         self.max_pages = max_pages
-
-    def close(self) -> None:
-        self.http.close()
 
     def _get(self, resource: str, params: dict[str, str]) -> Reply:
         query = {**params, "key": self.credential.require()}

@@ -1,0 +1,86 @@
+"""The base every platform API client builds on: credential, host, HTTP session, close.
+
+A platform's ``api.py`` subclasses :class:`ApiClient` and adds its ``fetch_<entity>`` methods;
+where the token comes from (environment variable, Airflow connection) and the default host are
+read from the platform's ``Platform`` declaration, so they are written down once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from ingest.errors import IngestError
+from ingest.http import Classifier, Credential, HttpClient, RetryPolicy, default_classify
+from ingest.plugin import Platform
+
+
+class ApiClient:
+    """A platform's live API client over the shared HTTP layer.
+
+    Args:
+        platform: the platform's declaration (token variable, connection id, API host).
+        secret: the token or API key; masked everywhere it could be shown.
+        base_url: replaces the platform's API host (tests, proxies).
+        classify: the platform's reading of a response (throttle codes, quota, auth).
+        policy: retries and timeouts.
+        sleep: how to wait between tries.
+        before_send: called before every attempt; may raise to stop (a quota budget).
+    """
+
+    def __init__(
+        self,
+        platform: Platform,
+        secret: str | None,
+        *,
+        base_url: str | None = None,
+        classify: Classifier = default_classify,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        before_send: Callable[[], None] | None = None,
+    ) -> None:
+        host = base_url or platform.api_host
+        if host is None or platform.token_env is None or platform.connection_id is None:
+            raise IngestError(
+                f"platform {platform.name!r} declares no API (api_host, token_env and"
+                " connection_id are needed for a client)"
+            )
+        self.platform = platform
+        self.credential = Credential(
+            platform.name, secret, platform.connection_id, platform.token_env
+        )
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.http = HttpClient(
+            self.credential,
+            host,
+            classify=classify,
+            policy=self.policy,
+            sleep=sleep,
+            before_send=before_send,
+        )
+
+    def bearer(self) -> dict[str, str]:
+        """The ``Authorization`` header; the token goes in a header because URLs reach logs."""
+        return {"Authorization": f"Bearer {self.credential.require()}"}
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent so far, retries included."""
+        return self.http.requests_sent
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

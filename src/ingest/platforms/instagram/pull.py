@@ -1,0 +1,63 @@
+"""Instagram's daily pull: each tracked creator's counts and recent media via business_discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from ingest.errors import IngestError
+from ingest.extract import Account, PullRun
+from ingest.platforms.instagram.api import PAGE_SIZE, InstagramClient
+
+
+@dataclass(frozen=True)
+class Options:
+    """Instagram's own pull settings.
+
+    Args:
+        user_id: the IG user business_discovery is asked on; asked of ``/me`` when None
+            (``INGEST_INSTAGRAM_USER_ID``).
+    """
+
+    user_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Options:
+        return cls(user_id=environ.get("INGEST_INSTAGRAM_USER_ID") or None)
+
+
+def pull(run: PullRun, accounts: Sequence[Account]) -> None:
+    """business_discovery pages of every tracked creator, by username, back to the lookback."""
+    options = run.options
+    client = InstagramClient(
+        options.token,
+        base_url=run.base_url,
+        ig_user_id=options.platform_options_as(Options).user_id,
+        page_size=options.page_size or PAGE_SIZE,
+        policy=options.policy,
+        sleep=options.sleep,
+    )
+    with run.using(client):
+        if not run.may_ask("business_discovery", "business_discovery"):
+            return
+        since = run.lookback_since()
+        for account in accounts:
+            if not account.handle:
+                run.fail(
+                    account, IngestError("business_discovery needs the account's username (handle)")
+                )
+                continue
+            username = account.handle
+            with run.account(account) as state:
+                if state is None:
+                    continue
+                state.data.setdefault(
+                    "window", {"from": since.date().isoformat(), "to": run.day.isoformat()}
+                )
+                run.stream(
+                    state,
+                    "business_discovery",
+                    partial(client.fetch_business_discovery, username, since=since),
+                    account=username,
+                )
