@@ -105,7 +105,7 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
-# urllib3 logs request lines with their query string (YouTube keys travel there) at DEBUG
+# urllib3 logs request lines with their query string (where some APIs take their key) at DEBUG
 _REDACTED_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
 
 

@@ -1,27 +1,48 @@
 """Metric lineage: which source field feeds which canonical metric on which day.
 
-The registry is data (``metric_lineage.toml``). Parsers ask it what a source field observed on
-a day means (:func:`lookup`, :func:`canonical_for`); the marts and the report ask it where a
-series changes definition (:func:`breaks`), through ``marts.metric_breaks`` once :func:`sync`
-has copied it into the warehouse.
+The registry is data: each platform package ships a TOML file its ``Platform.lineage`` names,
+and :func:`registry` gathers them, platform by platform. Parsers ask it what a source field
+observed on a day means (:func:`lookup`, :func:`canonical_for`); the marts and the report ask
+it where a series changes definition (:func:`breaks`), through ``marts.metric_breaks`` once
+:func:`sync` has copied it into the warehouse.
+
+Keys of one ``[[metric]]`` entry:
+
+- ``platform``: the platform; in a platform's own file it is that platform and may be left out.
+- ``surface``: the response or file the field is read from (one field name can mean different
+  things on different surfaces: per post in one response, per day in another).
+- ``fields``: source field names (one entry may list spellings that share everything else).
+- ``metric``: the canonical metric; a core column when ``entity`` is given.
+- ``entity``: the core entity the metric lands in; absent when the canonical model has no
+  column for it (the field is documented and deliberately not loaded).
+- ``valid_from`` / ``valid_until``: first day (inclusive) the field feeds the metric, and the
+  first day (exclusive) it no longer does; absent means since ever / still current.
+- ``continuous``: false when the series is not comparable across this entry's change.
+- ``break_date``: the day the series changes definition, when it is not ``valid_from`` (a
+  field that could appear early for some API versions but became the only one later).
+- ``rank``: when several fields feed one metric on one day, the lowest rank wins.
+- ``note``, ``fact``: what changed and why the mapping is so; where the fact comes from.
+- ``confidence``: D = platform documentation, C = third-party observation, U = uncertain.
+
+The day a field is judged on is the day its value describes: the pull's day for snapshots and
+lifetime counts, the series day for daily values.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import duckdb
 
 from ingest.model import ENTITIES
 from ingest.platforms import names as platform_names
-
-REGISTRY_FILE = Path(__file__).parent / "metric_lineage.toml"
+from ingest.platforms import platforms
 
 CONFIDENCE = frozenset({"D", "C", "U"})
 
@@ -132,32 +153,57 @@ class Break:
 # ---- loading and validation
 
 
-def parse_registry(text: str) -> tuple[Lineage, ...]:
+@dataclass(frozen=True)
+class Source:
+    """One registry file's text: ``platform`` owns its entries (None: each entry names its own)."""
+
+    text: str
+    platform: str | None = None
+    name: str = "metric lineage"
+
+
+def parse_registry(text: str, platform: str | None = None) -> tuple[Lineage, ...]:
     """Parse and validate registry TOML text; raise LineageError listing every problem."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LineageError(f"metric lineage is not valid TOML: {exc}") from exc
-    items = data.get("metric")
-    if not isinstance(items, list) or not items:
-        raise LineageError("metric lineage has no [[metric]] entries")
+    return parse_sources([Source(text, platform)])
+
+
+def parse_sources(sources: Sequence[Source]) -> tuple[Lineage, ...]:
+    """Parse and validate several registry files as one registry, in the order given."""
     problems: list[str] = []
     entries: list[Lineage] = []
-    for number, item in enumerate(items, start=1):
-        try:
-            entries.extend(_entries(item, number))
-        except LineageError as exc:
-            problems.append(f"entry {number}: {exc}")
+    number = 0
+    for source in sources:
+        for item in _items(source):
+            number += 1
+            try:
+                entries.extend(_entries(item, number, source.platform))
+            except LineageError as exc:
+                problems.append(f"{source.name}, entry {number}: {exc}")
     problems.extend(validate(entries))
     if problems:
         raise LineageError("metric lineage is inconsistent:\n  " + "\n  ".join(problems))
     return tuple(entries)
 
 
-def _entries(item: dict[str, Any], number: int) -> list[Lineage]:
+def _items(source: Source) -> list[dict[str, Any]]:
+    try:
+        data = tomllib.loads(source.text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LineageError(f"{source.name} is not valid TOML: {exc}") from exc
+    items = data.get("metric")
+    if not isinstance(items, list) or not items:
+        raise LineageError(f"{source.name} has no [[metric]] entries")
+    return items
+
+
+def _entries(item: dict[str, Any], number: int, owner: str | None = None) -> list[Lineage]:
     unknown = set(item) - _KEYS
     if unknown:
         raise LineageError(f"unknown keys {sorted(unknown)}")
+    if owner is not None:
+        named = item.setdefault("platform", owner)
+        if named != owner:
+            raise LineageError(f"platform: {named!r} in the file of {owner!r}")
     fields = item.get("fields")
     if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
         raise LineageError("fields: expected a non-empty list of names")
@@ -252,8 +298,19 @@ def _span(e: Lineage) -> str:
 
 @cache
 def registry() -> tuple[Lineage, ...]:
-    """All entries of ``metric_lineage.toml``, validated (read once per process)."""
-    return parse_registry(REGISTRY_FILE.read_text(encoding="utf-8"))
+    """Every installed platform's entries, validated together (read once per process)."""
+    sources = [
+        Source(read_resource(declared.lineage), name, declared.lineage)
+        for name, declared in platforms().items()
+        if declared.lineage is not None
+    ]
+    return parse_sources(sources)
+
+
+def read_resource(reference: str) -> str:
+    """The text of a ``"package:resource"`` file shipped inside an installed package."""
+    package, _, name = reference.partition(":")
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
 
 
 # ---- questions parsers ask

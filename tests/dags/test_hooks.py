@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from unittest import mock
@@ -11,12 +10,7 @@ import pytest
 
 from tests.dags.conftest import PLUGINS
 
-PLATFORM_HOOKS = [
-    ("instagram", "InstagramHook"),
-    ("youtube", "YouTubeHook"),
-    ("tiktok", "TikTokHook"),
-    ("snapchat", "SnapchatHook"),
-]
+PLATFORMS = ["instagram", "youtube", "tiktok", "snapchat"]
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +20,11 @@ def plugins_path(airflow_home):
     sys.path.remove(str(PLUGINS))
 
 
-def _hook_class(platform: str, name: str):
-    return getattr(importlib.import_module(f"creator_metrics.hooks.{platform}"), name)
-
-
-@pytest.mark.parametrize(("platform", "name"), PLATFORM_HOOKS, ids=[p for p, _ in PLATFORM_HOOKS])
-def test_platform_hook_reads_its_default_connection(plugins_path, platform, name):
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_platform_hook_reads_its_default_connection(plugins_path, platform):
     from airflow.sdk import Connection
+
+    from creator_metrics.hooks import platform_hook
 
     conn = Connection(
         conn_id=f"{platform}_default",
@@ -43,7 +35,7 @@ def test_platform_hook_reads_its_default_connection(plugins_path, platform, name
         password="s3cret-token",
         extra='{"accounts": "acc1, acc2"}',
     )
-    hook = _hook_class(platform, name)()
+    hook = platform_hook(platform)
     with mock.patch.object(type(hook), "get_connection", return_value=conn) as lookup:
         creds = hook.get_credentials()
     lookup.assert_called_once_with(f"{platform}_default")
@@ -57,8 +49,10 @@ def test_platform_hook_reads_its_default_connection(plugins_path, platform, name
 def test_platform_hook_defaults_when_connection_names_no_host(plugins_path):
     from airflow.sdk import Connection
 
+    from creator_metrics.hooks import platform_hook
+
     conn = Connection(conn_id="other", conn_type="http", password="k", extra='{"accounts": ["a"]}')
-    hook = _hook_class("youtube", "YouTubeHook")("other")
+    hook = platform_hook("youtube", "other")
     with mock.patch.object(type(hook), "get_connection", return_value=conn) as lookup:
         creds = hook.get_credentials()
     lookup.assert_called_once_with("other")
@@ -67,10 +61,31 @@ def test_platform_hook_defaults_when_connection_names_no_host(plugins_path):
 
 
 def test_hooks_do_nothing_at_construction(plugins_path):
-    for platform, name in PLATFORM_HOOKS:
-        cls = _hook_class(platform, name)
-        with mock.patch.object(cls, "get_connection", side_effect=AssertionError("looked up")):
-            cls()
+    from creator_metrics.hooks.base import PlatformHook
+
+    for platform in PLATFORMS:
+        with mock.patch.object(
+            PlatformHook, "get_connection", side_effect=AssertionError("looked up")
+        ):
+            PlatformHook(platform)
+
+
+def test_every_registered_platform_has_its_hook(plugins_path):
+    from creator_metrics.hooks import platform_hook
+    from ingest.platforms import platforms
+
+    for name, declared in platforms().items():
+        hook = platform_hook(name)
+        assert (hook.platform, hook.conn_id) == (name, declared.connection_id)
+        assert hook.hook_name == f"{declared.title} (creator metrics)"
+
+
+def test_unknown_platform_has_no_hook(plugins_path):
+    from creator_metrics.hooks import platform_hook
+    from ingest.errors import IngestError
+
+    with pytest.raises(IngestError, match="unknown platform 'myspace'"):
+        platform_hook("myspace")
 
 
 def test_warehouse_hook_uses_connection_path(plugins_path, tmp_path):

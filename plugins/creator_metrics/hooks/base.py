@@ -1,9 +1,9 @@
-"""The shared shape of the four platform hooks: a connection becomes ``PlatformCredentials``."""
+"""One hook for every platform: its connection becomes ``PlatformCredentials``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -14,7 +14,7 @@ class PlatformCredentials:
     """What a platform API client needs, as plain values.
 
     Args:
-        platform: the platform name ``ingest`` uses (``youtube``).
+        platform: the platform's name in ``ingest``.
         token: the access token or API key; never logged (see ``__repr__``).
         base_url: a replacement for the platform's API host (tests, proxies), else None so the
             client uses its own default.
@@ -35,20 +35,30 @@ class PlatformCredentials:
 
 
 class PlatformHook(BaseHook):
-    """Reads ``<platform>_default`` (or another connection id) into ``PlatformCredentials``.
+    """Reads a platform's connection (or another connection id) into ``PlatformCredentials``.
 
-    Connection fields: password = token or API key; host (with schema as the URL scheme and
-    optional port) = base URL override; extra ``{"accounts": ["id", ...]}`` (a list or a
-    comma-separated string). Nothing is read until ``get_credentials`` is called.
+    The platform's ``Platform`` in the ``ingest`` registry names its default connection
+    (``connection_id``) and its title. Connection fields: password = token or API key; host
+    (with schema as the URL scheme and optional port) = base URL override; extra
+    ``{"accounts": ["id", ...]}`` (a list or a comma-separated string). Nothing is read until
+    ``get_credentials`` is called.
+
+    Args:
+        platform: an installed platform's name.
+        conn_id: the connection to read; the platform's ``connection_id`` when None.
     """
 
-    platform: ClassVar[str] = ""
     conn_name_attr = "conn_id"
-    default_conn_name: ClassVar[str] = ""
     conn_type = "http"
 
-    def __init__(self, conn_id: str | None = None) -> None:
+    def __init__(self, platform: str, conn_id: str | None = None) -> None:
+        from ingest.platforms import get
+
         super().__init__()
+        declared = get(platform)
+        self.platform = declared.name
+        self.default_conn_name = declared.connection_id or f"{declared.name}_default"
+        self.hook_name = f"{declared.title} (creator metrics)"
         self.conn_id = conn_id or self.default_conn_name
 
     def get_credentials(self) -> PlatformCredentials:

@@ -58,7 +58,7 @@ PRODUCT_TYPES: dict[str, str] = {"REELS": "reel", "STORY": "story"}
 MEDIA_TYPES: dict[str, str] = {"IMAGE": "image", "VIDEO": "video", "CAROUSEL_ALBUM": "carousel"}
 
 # insight metric -> column mappings depend on the day (meta renames and retires metrics), so
-# they live in the metric lineage registry (ingest/metric_lineage.toml) under these surfaces
+# they live in this package's metric lineage (metric_lineage.toml) under these surfaces
 MEDIA_INSIGHTS = "media_insights"
 USER_INSIGHTS = "user_insights"
 
