@@ -434,3 +434,38 @@ def test_metric_breaks_view(tmp_path: Path) -> None:
         "select note from marts.metric_breaks where platform = 'instagram' and metric = 'views'"
     ).fetchone()
     assert note is not None and "2025-04-21" in note[0]
+
+
+# ---- each platform ships its own part of the registry
+
+
+def test_a_platform_file_may_leave_its_platform_out() -> None:
+    text = _ENTRY.replace('platform = "instagram"\n', "")
+    (entry,) = lineage.parse_registry(text, platform="instagram")
+    assert (entry.platform, entry.surface, entry.field) == (
+        "instagram",
+        "media_insights",
+        "impressions",
+    )
+    with pytest.raises(lineage.LineageError, match="platform: expected a non-empty string"):
+        lineage.parse_registry(text)
+
+
+def test_a_platform_file_may_not_describe_another_platform() -> None:
+    with pytest.raises(lineage.LineageError, match="'instagram' in the file of 'youtube'"):
+        lineage.parse_registry(_ENTRY, platform="youtube")
+
+
+def test_the_registry_is_gathered_from_every_platforms_declared_file() -> None:
+    from ingest.platforms import platforms
+
+    entries = lineage.registry()
+    for name, declared in platforms().items():
+        assert declared.lineage is not None, name
+        own = lineage.parse_registry(lineage.read_resource(declared.lineage), platform=name)
+        assert [e for e in entries if e.platform == name] == [
+            dataclasses.replace(
+                e, entry=e.entry + min(x.entry for x in entries if x.platform == name) - 1
+            )
+            for e in own
+        ]

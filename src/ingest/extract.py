@@ -163,8 +163,10 @@ class PullOptions:
         if self.platform_options is None:
             return kind()
         if not isinstance(self.platform_options, kind):
+            given = type(self.platform_options)
             raise TypeError(
-                f"platform_options is a {type(self.platform_options).__name__}, not {kind.__name__}"
+                f"platform_options is a {given.__module__}.{given.__qualname__},"
+                f" not {kind.__module__}.{kind.__qualname__}"
             )
         return self.platform_options
 
