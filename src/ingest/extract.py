@@ -288,6 +288,7 @@ class PullRun:
         return registry((self.platform,)).get(self.platform, format, format).dating
 
     def land(self, page: Page, *, account: str | None, stream: str, number: int) -> None:
+        """Land one page as received (echoed tokens masked) and record it for the load."""
         name = f"{stream}-{safe_name(account or 'all')}-p{number}.json"
         asked_at = self.options.clock().astimezone(UTC)
         if self._dating(page.format) == SNAPSHOT and not snapshot_fits(
