@@ -189,7 +189,7 @@ class Registry:
 
 
 def source_base_name(source: str) -> str:
-    """The file name in a shown source (a path, ``youtube/<day>/<name>`` or a bare name).
+    """The file name in a shown source (a path, ``<platform>/<day>/<name>`` or a bare name).
 
     Whatever a parser reads from a name must come from this part only, so the same bytes give
     the same rows whether loaded from any folder or replayed from landing.
