@@ -111,18 +111,18 @@ def stage_studio_zip(path: Path, ctx: ParseContext, folder: Path) -> NativeStage
 
 
 def _fields_view(header: list[str], cells: list[str]) -> str:
-    """The view naming the cells the stager reads; a column the header lacks is null."""
+    """The view naming the cells the stager reads (a column the header lacks is null), beside
+    every cell as read (``c0``, ``c1``, ...)."""
     column = dict(zip(header, cells, strict=True))
     picked = [
         f"{quote_identifier(column[name]) if name in column else 'cast(null as varchar)'}"
         f" as {quote_identifier(field)}"
         for name, field in _TEXT_CELLS.items()
     ]
-    every_cell = ", ".join(quote_identifier(c) for c in cells)
     return (
         "create temp view studio_fields as select rowid + 2 as line, "
         + ", ".join(picked)
-        + f", list_value({every_cell}) as cells from studio_cells"
+        + ", * from studio_cells"
     )
 
 
@@ -160,8 +160,9 @@ def _studio_table(
         return None
     if table.stat().st_size > FIELD_LIMIT:
         # the reference refuses a file with a cell this long
-        longest = _run(conn, "studio_longest").fetchone()
-        if longest is None or longest[0] is None or longest[0] > FIELD_LIMIT:
+        lengths = _run(conn, "studio_longest").fetchone() or ()
+        longest = max((n for n in lengths if n is not None), default=None)
+        if longest is None or longest > FIELD_LIMIT:
             return None
     _run(
         conn,
@@ -181,10 +182,10 @@ def _studio_table(
     assert counted is not None
     table_records = int(counted[0])
     odd = _run(conn, "studio_odd").fetchall()
-    records = {line: record for line, record, _ in odd}
+    records = {line: record for line, record, *_ in odd}
 
     def odd_items() -> Iterator[Item]:
-        for line, _, values in odd:
+        for line, _, *values in odd:
             raw = ["" if v is None else v for v in values]
             named = {name: raw[i] for i, name in enumerate(header)}
             yield from exports.studio_row(line, named, raw, header, ctx.account, day)

@@ -1,3 +1,3 @@
--- the longest cell, for the reference reader's field size limit
-select max(list_max(list_transform(cells, lambda c: length(c)))) as longest
-from studio_fields
+-- the longest cell of each column, for the reference reader's field size limit
+select max(length(columns('^c[0-9]+$')))
+from studio_cells

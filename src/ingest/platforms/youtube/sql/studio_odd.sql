@@ -1,5 +1,5 @@
 -- the rows left to the reference row builder, with their cells in header order
-select line, record, cells
+select line, record, columns('^c[0-9]+$')
 from studio
 where not clean and not total
 order by line

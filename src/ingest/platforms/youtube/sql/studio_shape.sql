@@ -7,9 +7,9 @@ select
     count(*) filter (
         where case
             when regexp_matches(coalesce(content, ''), '[!-~]') then false
-            else not list_bool_or(
-                list_transform(cells, lambda c: coalesce(regexp_matches(c, '[!-~]'), false))
-            )
+            -- a visible character in some cell is one in all cells put together
+            when regexp_matches(concat(*columns('^c[0-9]+$')), '[!-~]') then false
+            else true
         end
     ) as blank,
     count(*) filter (where content <> 'Total' and contains(content, 'Total')) as odd_total,

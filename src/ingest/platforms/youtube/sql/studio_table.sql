@@ -62,7 +62,7 @@ select
     try_cast(regexp_replace(likes_cell, '[^0-9]', '', 'g') as bigint) as likes,
     try_cast(regexp_replace(comments_cell, '[^0-9]', '', 'g') as bigint) as comments,
     try_cast(regexp_replace(shares_cell, '[^0-9]', '', 'g') as bigint) as shares,
-    cells
+    columns('^c[0-9]+$')  -- the cells, for the reference row builder
 from (
     select
         *,
