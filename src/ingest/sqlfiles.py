@@ -58,3 +58,13 @@ def run_sql(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from ``sql/<name>.sql`` with named parameters (``$run_date``)."""
     return execute(conn, read_sql(name), params)
+
+
+def run_package_sql(
+    package: str,
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run one statement from ``<package>/sql/<name>.sql`` with named parameters."""
+    return execute(conn, read_package_sql(package, name), params)

@@ -39,7 +39,9 @@ from ingest.parsing import (
     Reject,
     raw_json,
 )
-from ingest.parsing import StagedEntity as StagedEntity  # its home before the stager contract
+
+# re-exported: batches, publishing and audits know it as staging's
+from ingest.parsing import StagedEntity as StagedEntity
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"

@@ -27,7 +27,7 @@ from ingest.native import (
 from ingest.parsing import Item, NativeStaged, ParseContext, RowError, guarded, require
 from ingest.platforms.tiktok import exports
 from ingest.platforms.tiktok import settings as s
-from ingest.sqlfiles import execute, read_package_sql
+from ingest.sqlfiles import run_package_sql
 from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, scratch
 
 # the optional video fields: a column is staged only when some video carries its field
@@ -38,10 +38,8 @@ _OPTIONAL = {
 }
 
 
-def _run(
-    conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
-) -> duckdb.DuckDBPyConnection:
-    return execute(conn, read_package_sql(__package__ or __name__, name), params)
+# runs a statement of this package's sql/ folder: _run(conn, name, params)
+_run = partial(run_package_sql, __package__ or __name__)
 
 
 def _usable_account(account: str | None) -> str | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -29,7 +29,7 @@ from ingest.native import (
 from ingest.parsing import Item, NativeStaged, Note, ParseContext
 from ingest.platforms.youtube import exports
 from ingest.platforms.youtube import settings as s
-from ingest.sqlfiles import execute, quote_identifier, read_package_sql
+from ingest.sqlfiles import quote_identifier, run_package_sql
 from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, encodable, record_groups, scratch
 
 # a Table data header -> the column of ``studio_fields`` holding its cells
@@ -42,10 +42,8 @@ _TEXT_CELLS = {
 }
 
 
-def _run(
-    conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
-) -> duckdb.DuckDBPyConnection:
-    return execute(conn, read_package_sql(__package__ or __name__, name), params)
+# runs a statement of this package's sql/ folder: _run(conn, name, params)
+_run = partial(run_package_sql, __package__ or __name__)
 
 
 def stage_studio_zip(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
