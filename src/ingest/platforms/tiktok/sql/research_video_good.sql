@@ -1,10 +1,18 @@
 -- The clean videos as canonical values: one row per video, for posts and post_daily.
 -- The permalink fills settings.VIDEO_URL; the video id first, as it holds digits only.
+-- The counts are those of settings.RESEARCH_VIDEO_DAILY.
 create temp table good as
-select
-    *,
-    replace(replace($video_url, '{video_id}', post_id), '{username}', account_id) as permalink
-from (
+with
+
+clean_videos as (
+    select
+        line,
+        v
+    from videos
+    where clean
+),
+
+typed as (
     select
         line,
         $platform as platform,
@@ -27,6 +35,14 @@ from (
         try_cast(v.comment_count as bigint) as comments,
         try_cast(v.share_count as bigint) as shares,
         try_cast(v.favourites_count as bigint) as saves
-    from videos
-    where clean
+    from clean_videos
+),
+
+final as (
+    select
+        *,
+        replace(replace($video_url, '{video_id}', post_id), '{username}', account_id) as permalink
+    from typed
 )
+
+select * from final
