@@ -1,7 +1,7 @@
 """Reading zip exports safely: declared limits, no path tricks, nothing written to disk.
 
-Platform exports arrive as zip archives (YouTube Studio, TikTok Studio, Instagram's "Download
-your information"). An archive is untrusted input, so every parser opens it through
+Platform exports often arrive as zip archives (a creator studio's download, a "download your
+data" archive). An archive is untrusted input, so every parser opens it through
 ``SafeZip``, which checks the whole central directory before any member is read:
 
 - at most ``ZipLimits.max_members`` entries;

@@ -129,7 +129,7 @@ _DURATION_RE = re.compile(
 
 
 def iso_duration_seconds(value: object) -> int | None:
-    """Seconds in an ISO-8601 duration such as ``PT1H19M18S`` (YouTube ``contentDetails``)."""
+    """Seconds in an ISO-8601 duration such as ``PT1H19M18S`` (a video's length in some APIs)."""
     if is_missing(value):
         return None
     match = _DURATION_RE.match(str(value).strip())

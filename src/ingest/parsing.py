@@ -1,4 +1,10 @@
-"""What every parser takes and yields, and the registry that picks a parser for a file."""
+"""What every parser takes and yields, and the registry that picks a parser for a file.
+
+A format may also name a native stager (``NativeStager``): a faster reader of the same file
+that writes the staged batch itself and returns a ``NativeStaged``. Its types live here, with
+the rest of the parsing contract, so that the stagers (in their platforms' packages) and
+staging depend on this module and never on each other.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingest.archives import member_names
 from ingest.errors import ParseError, UnknownFormatError
 from ingest.snapshots import SNAPSHOT, Dating
-
-if TYPE_CHECKING:
-    from ingest.native import NativeStager
 
 SNIFF_BYTES = 64 * 1024
 # the version of the code every parser shares (detection, coercions, row rules); raise it when
@@ -71,6 +74,31 @@ Item = Record | Reject | Note
 Parser = Callable[[Path, ParseContext], Iterator[Item]]
 
 
+@dataclass
+class StagedEntity:
+    """One entity's staged Parquet file in a batch: its path, the columns the source gave."""
+
+    entity: str
+    path: str
+    columns: list[str]
+    rows: int
+
+
+@dataclass
+class NativeStaged:
+    """A native stager's result for ``staging.stage``: entities settled, quarantine written."""
+
+    rows_read: int
+    rows_quarantined: int
+    entities: dict[str, StagedEntity]
+    notes: list[str] = field(default_factory=list)
+
+
+# (landed file, context, batch folder) -> the staged batch, or None to leave the file to the
+# format's parser
+NativeStager = Callable[[Path, ParseContext, Path], NativeStaged | None]
+
+
 @dataclass(frozen=True)
 class Sample:
     """The start of a file, for format detection without reading all of it."""
@@ -95,8 +123,9 @@ class Format:
         parse: the parser.
         sniff: True when a sample looks like this format.
         needs_account: the file does not name its account; ``--account`` must.
-        native: an optional DuckDB stager for high-volume files (``ingest.native``); it gives
-            the same staged rows and rejects as ``parse``, or ``None`` to leave the file to it.
+        native: an optional DuckDB stager for high-volume files (built on ``ingest.native``);
+            it gives the same staged rows and rejects as ``parse``, or ``None`` to leave the
+            file to it.
         dating: ``snapshot`` when some of its values are the state at the moment the file was
             fetched (dated by that moment), ``series`` when every value carries its own date
             (``ingest.snapshots``). A past day's pull asks only the series endpoints.
@@ -160,7 +189,7 @@ class Registry:
 
 
 def source_base_name(source: str) -> str:
-    """The file name in a shown source (a path, ``youtube/<day>/<name>`` or a bare name).
+    """The file name in a shown source (a path, ``<platform>/<day>/<name>`` or a bare name).
 
     Whatever a parser reads from a name must come from this part only, so the same bytes give
     the same rows whether loaded from any folder or replayed from landing.

@@ -1,9 +1,17 @@
-"""SQL lives in ``sql/`` files; this finds them by name and runs them with bound parameters."""
+"""SQL lives in ``sql/`` files; this finds them by name and runs them with bound parameters.
+
+The core's statements are in the repository's ``sql/`` folder (``read_sql``); a platform
+package keeps its own in an ``sql/`` folder inside the package (``read_package_sql``), so
+that it travels with the platform. Values are always bound; the few identifiers that must be
+spliced into a statement (a column named by a header, a temp table per entity) go through
+``quote_identifier``.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,17 @@ def read_sql(name: str) -> str:
     return (sql_root() / f"{name}.sql").read_text(encoding="utf-8")
 
 
+@cache
+def read_package_sql(package: str, name: str) -> str:
+    """The text of ``<package>/sql/<name>.sql``, a statement shipped inside a package."""
+    return resources.files(package).joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def execute(
     conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -39,3 +58,13 @@ def run_sql(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from ``sql/<name>.sql`` with named parameters (``$run_date``)."""
     return execute(conn, read_sql(name), params)
+
+
+def run_package_sql(
+    package: str,
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run one statement from ``<package>/sql/<name>.sql`` with named parameters."""
+    return execute(conn, read_package_sql(package, name), params)

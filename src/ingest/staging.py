@@ -22,17 +22,26 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.model import ENTITIES, Entity
-from ingest.parsing import Format, Item, Note, ParseContext, Record, Reject, raw_json
+from ingest.parsing import (
+    Format,
+    Item,
+    NativeStaged,
+    Note,
+    ParseContext,
+    Record,
+    Reject,
+    raw_json,
+)
 
-if TYPE_CHECKING:
-    from ingest.native import NativeStaged
+# re-exported: batches, publishing and audits know it as staging's
+from ingest.parsing import StagedEntity as StagedEntity
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -143,14 +152,6 @@ def discard_abandoned(staging_root: Path, *, older_than: timedelta = ABANDONED_A
 
 
 @dataclass
-class StagedEntity:
-    entity: str
-    path: str
-    columns: list[str]
-    rows: int
-
-
-@dataclass
 class StagedBatch:
     """A parsed file ready for audit and publish; serialised as ``batch.json``."""
 
@@ -214,7 +215,7 @@ def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple
             continue
         if not _has_type(value, column.sql_type):
             return name, f"expected {column.sql_type}, got {type(value).__name__}"
-        if column.sql_type == "VARCHAR" and not value.isascii() and not _encodable(value):
+        if column.sql_type == "VARCHAR" and not value.isascii() and not encodable(value):
             # JSON can carry lone surrogates ("\ud800"); Parquet and DuckDB cannot store them
             return name, "not valid Unicode text (a lone surrogate)"
         if column.non_negative and value < 0:
@@ -234,7 +235,7 @@ def check_record(record: Record, entity: Entity, observed_at: datetime) -> tuple
     return None
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -286,7 +287,7 @@ class _EntityWriter:
             self._writer.close()
 
 
-def _groups(items: Iterable[Item]) -> Iterator[list[Item]]:
+def record_groups(items: Iterable[Item]) -> Iterator[list[Item]]:
     """Consecutive items of one source line: a record's rows travel together."""
     group: list[Item] = []
     line: int | None = None
@@ -341,12 +342,12 @@ def stage(
     rejects: list[dict[str, Any]] = []
     quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
     try:
-        for group in _groups(fmt.parse(landed_path, ctx)):
+        for group in record_groups(fmt.parse(landed_path, ctx)):
             if isinstance(group[0], Note):
                 batch.notes.append(group[0].message)
                 continue
             batch.rows_read += 1
-            rejected = _first_reject(group, ctx.observed_at)
+            rejected = first_reject(group, ctx.observed_at)
             if rejected is not None:
                 rejects.append(rejected)
                 if len(rejects) >= FLUSH_ROWS:
@@ -387,7 +388,7 @@ def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
     return batch
 
 
-def _first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | None:
+def first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | None:
     for item in group:
         if isinstance(item, Reject):
             return {"line": item.line, "field": item.field, "reason": item.reason, "raw": item.raw}

@@ -1,4 +1,8 @@
-"""``ingest demo``: realistic sample exports for every platform, run through the whole pipeline."""
+"""``ingest demo``: realistic sample exports for every platform, run through the whole pipeline.
+
+The core simulates the creators (``world``); each platform renders its files from them through
+the ``DemoPlatform`` its ``Platform.demo`` names. A platform without one is left out of the demo.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,44 @@ import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ingest.config import Settings
 from ingest.creators import load_mapping
 from ingest.demo import creators as creators_csv
-from ingest.demo import instagram, snapchat, tiktok, youtube
 from ingest.demo.files import DemoFile
-from ingest.demo.world import build_world
+from ingest.demo.world import DemoPlatform, build_world
 from ingest.errors import IngestError
 from ingest.landing import land_file
 from ingest.pipeline import LoadResult, publish_batches, stage_in_parallel, stage_landed
-from ingest.platforms import registry
+from ingest.platforms import platforms, registry
+from ingest.plugin import load_object
 from ingest.staging import StagedBatch
 from ingest.warehouse import open_bi
 
-WRITERS = {
-    "youtube": youtube.write,
-    "instagram": instagram.write,
-    "tiktok": tiktok.write,
-    "snapchat": snapchat.write,
-}
+
+def demo_platforms() -> dict[str, DemoPlatform]:
+    """The demo part of every installed platform that has one, in ``DemoPlatform.order``."""
+    found: dict[str, DemoPlatform] = {}
+    for name, platform in platforms().items():
+        if platform.demo is None:
+            continue
+        demo = load_object(platform.demo)
+        if not isinstance(demo, DemoPlatform):
+            raise IngestError(
+                f"platform {name!r}: its demo {platform.demo} is not a"
+                " ingest.demo.world.DemoPlatform"
+            )
+        found[name] = demo
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def __getattr__(name: str) -> Any:
+    # ``WRITERS``, the platforms' demo parts by name, read from the registry when first asked
+    # for: the platforms' demo modules import this package's modules, so not at import time
+    if name == "WRITERS":
+        return demo_platforms()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_demo_files(
@@ -33,12 +55,15 @@ def write_demo_files(
 ) -> list[DemoFile]:
     """Write the sample exports and API responses under ``out`` (replacing what was there)."""
     end = end or datetime.now(UTC).date() - timedelta(days=1)
-    world = build_world(creators=creators, days=days, seed=seed, end=end, platforms=tuple(WRITERS))
+    demos = demo_platforms()
+    if not demos:
+        raise IngestError("no installed platform has a demo")
+    world = build_world(creators=creators, days=days, seed=seed, end=end, platforms=demos)
     if out.exists():
         shutil.rmtree(out)
     files: list[DemoFile] = []
-    for write in WRITERS.values():
-        files.extend(write(world, out))
+    for demo in demos.values():
+        files.extend(demo.write(world, out))
     creators_csv.write(world, out)
     return files
 

@@ -33,10 +33,10 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-# per-creator endpoints (one request per account: instagram business_discovery, tiktok
-# user/info, snapchat stats) are pulled for everyone once a week, counting back from the
-# window's last day; batched endpoints are pulled every night. one file per account and day
-# would make the demo's load time grow with creators x days.
+# per-creator endpoints (one request per account, such as a profile lookup or a creator's
+# stats) are pulled for everyone once a week, counting back from the window's last day;
+# batched endpoints are pulled every night. one file per account and day would make the
+# demo's load time grow with creators x days.
 SNAPSHOT_EVERY = 7
 # posts younger than this are refreshed every night (most interactions arrive in the first
 # days); older ones, up to FULL_REFRESH_DAYS, with the weekly snapshot

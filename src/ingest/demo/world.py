@@ -3,6 +3,9 @@
 Followers are log-normal (a few hundred to several million), grow daily with noise and the odd
 bought-follower spike; posts come at each creator's cadence with interactions that accrue over
 the first days after publishing, and a few go viral. Some creators hide counts.
+
+What differs between platforms (how many creators are on one, how often they post, what their
+ids look like, and the files rendered from the world) is each platform's ``DemoPlatform``.
 """
 
 from __future__ import annotations
@@ -10,18 +13,32 @@ from __future__ import annotations
 import math
 import random
 import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from ingest.demo.files import DemoFile
 
 # small accounts engage more: engagement falls with audience size (mission's premise)
 BASE_ENGAGEMENT = 0.06
 ENGAGEMENT_SIZE_EXPONENT = -0.22
 
-# share of creators with an account on each platform (most people are on two or three)
-PRESENCE: dict[str, float] = {"youtube": 0.7, "instagram": 0.5, "tiktok": 0.5, "snapchat": 0.4}
-# posts per day, drawn uniformly per account: long-form video comes less often
-CADENCE: dict[str, tuple[float, float]] = {"youtube": (0.07, 0.45)}
+# share of creators with an account on a platform that does not say (most people are on two
+# or three platforms)
+DEFAULT_PRESENCE = 0.75
+# posts per day, drawn uniformly per account
 DEFAULT_CADENCE = (0.15, 0.8)
+
+
+def random_account_id(rng: random.Random, handle: str) -> str:
+    """Ten lower-case letters: account ids for a platform whose demo gives no rule of its own."""
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
+
+
+def random_post_id(rng: random.Random) -> str:
+    """32 hexadecimal digits: post ids for a platform whose demo gives no rule of its own."""
+    return "".join(rng.choice("0123456789abcdef") for _ in range(32))
 
 
 @dataclass
@@ -113,15 +130,40 @@ class World:
         return [c.accounts[platform] for c in self.creators if platform in c.accounts]
 
 
-_ID_CHARS = string.ascii_letters + string.digits + "-_"
+@dataclass(frozen=True)
+class DemoPlatform:
+    """A platform's part of the demo, published as ``Platform.demo`` (``"module:attribute"``).
+
+    Args:
+        write: renders the world's accounts on the platform as the files its pulls and exports
+            give, under ``out/<platform>/``.
+        order: where the platform's accounts are drawn in the world, and its files written. The
+            world's random draws follow this order: changing it changes a seed's files.
+        presence: the share of creators with an account on the platform.
+        cadence: posts per day, drawn uniformly per account, between these two.
+        account_id: a new account id, from the world's random draws and the account's handle.
+        post_id: a new post id, from the world's random draws.
+    """
+
+    write: Callable[[World, Path], list[DemoFile]]
+    order: int = 100
+    presence: float = DEFAULT_PRESENCE
+    cadence: tuple[float, float] = DEFAULT_CADENCE
+    account_id: Callable[[random.Random, str], str] = random_account_id
+    post_id: Callable[[random.Random], str] = random_post_id
+
+
 _FIRST = ["Ana", "Bo", "Chen", "Dara", "Eli", "Fatou", "Gus", "Hana", "Ivo", "Jade", "Kofi", "Lea"]
 _TOPIC = ["cooks", "hikes", "paints", "codes", "lifts", "sings", "travels", "games", "bakes"]
 
 
 def build_world(
-    *, creators: int, days: int, seed: int, end: date, platforms: tuple[str, ...]
+    *, creators: int, days: int, seed: int, end: date, platforms: Mapping[str, DemoPlatform]
 ) -> World:
-    """Simulate ``creators`` people over ``days`` days ending on ``end``."""
+    """Simulate ``creators`` people over ``days`` days ending on ``end``.
+
+    ``platforms`` are drawn in their mapping order (see ``DemoPlatform.order``).
+    """
     rng = random.Random(seed)
     start = end - timedelta(days=days - 1)
     population = []
@@ -130,10 +172,10 @@ def build_world(
         base = f"{name.lower().replace(' ', '')}{index}"
         # log-normal around 15k: a long tail from a few hundred to several million
         audience = max(200, int(rng.lognormvariate(math.log(15_000), 1.9)))
-        present = [p for p in platforms if rng.random() < PRESENCE.get(p, 0.75)]
-        present = present or [platforms[0]]
+        present = [p for p, demo in platforms.items() if rng.random() < demo.presence]
+        present = present or [next(iter(platforms))]
         accounts = {
-            platform: _account(rng, platform, base, name, audience, start, end)
+            platform: _account(rng, platform, platforms[platform], base, name, audience, start, end)
             for platform in present
         }
         population.append(Creator(f"cr-{index:04d}", name, accounts))
@@ -143,6 +185,7 @@ def build_world(
 def _account(
     rng: random.Random,
     platform: str,
+    demo: DemoPlatform,
     base: str,
     name: str,
     audience: int,
@@ -163,8 +206,7 @@ def _account(
         day += timedelta(days=1)
     account = Account(
         platform=platform,
-        # tiktok's apis name a creator by username only: that is its account id
-        account_id=base if platform == "tiktok" else _account_id(rng, platform),
+        account_id=demo.account_id(rng, base),
         handle=base,
         display_name=name.title(),
         created_at=datetime(2016, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(3000)),
@@ -176,7 +218,7 @@ def _account(
     )
     size_factor = (max(followers, 100) / 1000) ** ENGAGEMENT_SIZE_EXPONENT
     engagement = BASE_ENGAGEMENT * size_factor * rng.lognormvariate(0, 0.3)
-    cadence = rng.uniform(*CADENCE.get(platform, DEFAULT_CADENCE))
+    cadence = rng.uniform(*demo.cadence)
     # posts from a few weeks before the window so the first days have a 28-day history
     day = start - timedelta(days=30)
     while day <= end:
@@ -187,7 +229,7 @@ def _account(
                 reach *= rng.uniform(10, 40)  # a viral post
             account.posts.append(
                 Post(
-                    post_id=_post_id(rng, platform),
+                    post_id=demo.post_id(rng),
                     published_at=published,
                     title=f"{name} {rng.choice(_TOPIC)} #{len(account.posts) + 1}",
                     duration_seconds=rng.randrange(15, 1800),
@@ -200,28 +242,3 @@ def _account(
             )
         day += timedelta(days=1)
     return account
-
-
-def _account_id(rng: random.Random, platform: str) -> str:
-    if platform == "youtube":
-        return "UC" + "".join(
-            rng.choice(string.ascii_letters + string.digits + "-_") for _ in range(22)
-        )
-    if platform == "instagram":
-        return "1784" + "".join(rng.choice(string.digits) for _ in range(13))
-    if platform == "snapchat":
-        hexdigits = "".join(rng.choice("0123456789abcdef") for _ in range(32))
-        return "-".join(
-            (hexdigits[:8], hexdigits[8:12], hexdigits[12:16], hexdigits[16:20], hexdigits[20:])
-        )
-    return "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
-
-
-def _post_id(rng: random.Random, platform: str) -> str:
-    if platform == "youtube":
-        return "".join(rng.choice(_ID_CHARS) for _ in range(11))
-    if platform == "tiktok":
-        return str(rng.randrange(7_000_000_000_000_000_000, 7_400_000_000_000_000_000))
-    if platform == "instagram":
-        return "1790" + "".join(rng.choice(string.digits) for _ in range(13))
-    return "".join(rng.choice("0123456789abcdef") for _ in range(32))

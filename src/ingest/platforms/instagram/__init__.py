@@ -8,6 +8,7 @@ PLATFORM = Platform(
     name="instagram",
     title="Instagram",
     formats="ingest.platforms.instagram.formats:FORMATS",
+    demo="ingest.platforms.instagram.demo:DEMO",
     order=10,
     token_env="INGEST_INSTAGRAM_TOKEN",
     connection_id="instagram_default",

@@ -8,6 +8,7 @@ PLATFORM = Platform(
     name="snapchat",
     title="Snapchat",
     formats="ingest.platforms.snapchat.formats:FORMATS",
+    demo="ingest.platforms.snapchat.demo:DEMO",
     order=40,
     token_env="INGEST_SNAPCHAT_TOKEN",
     connection_id="snapchat_default",

@@ -8,6 +8,7 @@ PLATFORM = Platform(
     name="tiktok",
     title="TikTok",
     formats="ingest.platforms.tiktok.formats:FORMATS",
+    demo="ingest.platforms.tiktok.demo:DEMO",
     order=30,
     token_env="INGEST_TIKTOK_TOKEN",
     connection_id="tiktok_default",

@@ -198,11 +198,12 @@ def _user(user: dict[str, Any], account_id: str, day: date, prefix: str) -> list
 
 def parse_research_video_query(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """Research API ``video/query`` page: each video and its counts that day."""
-    for index, video in _videos(path, ctx):
-        yield from guarded(index, video, partial(_research_video, video, ctx))
+    for index, video in page_videos(path, ctx):
+        yield from guarded(index, video, partial(research_video, video, ctx))
 
 
-def _research_video(item: Any, ctx: ParseContext) -> list[Item]:
+def research_video(item: Any, ctx: ParseContext) -> list[Item]:
+    """The rows of one ``video/query`` video (the reference the native stager defers to)."""
     video = _object(item)
     post_id = _video_id(video)
     account_id = require(video.get("username") or ctx.account, "username")
@@ -224,7 +225,7 @@ def parse_display_video_list(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """
     if not ctx.account:
         raise ParseError(ctx.source, "a Display API video/list response does not name its user")
-    for index, video in _videos(path, ctx):
+    for index, video in page_videos(path, ctx):
         yield from guarded(index, video, partial(_display_video, video, ctx.account, ctx.day))
 
 
@@ -294,7 +295,8 @@ def _object(item: Any) -> dict[str, Any]:
     return item
 
 
-def _videos(path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
+def page_videos(path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
+    """The videos of a v2 response page, numbered from 1; a page that is not one fails whole."""
     videos = _v2_data(path, ctx).get("videos", [])
     if not isinstance(videos, list):
         raise ParseError(ctx.source, "expected a list", field="data.videos")

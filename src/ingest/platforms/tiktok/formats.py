@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.native import stage_tiktok_video_query
 from ingest.parsing import Format
 from ingest.platforms.tiktok import exports
+from ingest.platforms.tiktok.stagers import stage_video_query
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
@@ -21,7 +21,7 @@ FORMATS: tuple[Format, ...] = (
         "research_video_query",
         exports.parse_research_video_query,
         exports.sniff_research_video_query,
-        native=stage_tiktok_video_query,
+        native=stage_video_query,
         dating=SNAPSHOT,
     ),
     Format(

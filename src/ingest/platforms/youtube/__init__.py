@@ -19,6 +19,7 @@ PLATFORM = Platform(
     name="youtube",
     title="YouTube",
     formats="ingest.platforms.youtube.formats:FORMATS",
+    demo="ingest.platforms.youtube.demo:DEMO",
     order=20,
     token_env="INGEST_YOUTUBE_API_KEY",
     connection_id="youtube_default",

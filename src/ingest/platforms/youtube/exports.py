@@ -252,7 +252,7 @@ def parse_studio_zip(path: Path, ctx: ParseContext) -> Iterator[Item]:
             yield from _studio_table(table, f"{ctx.source}!{s.STUDIO_TABLE}", ctx, day)
         if s.STUDIO_TOTALS in names:
             with archive.open(names[s.STUDIO_TOTALS]) as totals:
-                yield from _studio_totals(totals, f"{ctx.source}!{s.STUDIO_TOTALS}", ctx)
+                yield from studio_totals(totals, f"{ctx.source}!{s.STUDIO_TOTALS}", ctx)
 
 
 def studio_day(ctx: ParseContext) -> date:
@@ -334,7 +334,8 @@ def studio_row(
     return guarded(line, ",".join(raw), build)
 
 
-def _studio_totals(stream: Any, source: str, ctx: ParseContext) -> Iterator[Item]:
+def studio_totals(stream: Any, source: str, ctx: ParseContext) -> Iterator[Item]:
+    """The daily channel flows of a Studio export's ``Totals.csv``."""
     header, rows = read_csv(stream, source, required=("Date",))
     flows = {col: name for col, name in _TOTALS_FLOWS.items() if name in header}
     if not flows:

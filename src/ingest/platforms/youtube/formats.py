@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.native import stage_youtube_studio_zip
 from ingest.parsing import Format
 from ingest.platforms.youtube import exports
+from ingest.platforms.youtube.stagers import stage_studio_zip
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
@@ -44,7 +44,7 @@ FORMATS: tuple[Format, ...] = (
         exports.parse_studio_zip,
         exports.sniff_studio_zip,
         needs_account=True,
-        native=stage_youtube_studio_zip,
+        native=stage_studio_zip,
         dating=SERIES,
     ),
 )

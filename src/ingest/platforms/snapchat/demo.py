@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from ingest.demo.files import (
     snapshot_day,
     stable_hex,
 )
-from ingest.demo.world import Account, World
+from ingest.demo.world import Account, DemoPlatform, World
 
 PLATFORM = "snapchat"
 BATCH = 50
@@ -225,3 +226,14 @@ def _envelope(seed: str, **lists: list[dict[str, Any]]) -> dict[str, Any]:
     digits = stable_hex(seed, 32)
     request_id = "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]))
     return {"request_status": "SUCCESS", "request_id": request_id, **lists}
+
+
+def _profile_id(rng: random.Random, handle: str) -> str:
+    hexdigits = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+    return "-".join(
+        (hexdigits[:8], hexdigits[8:12], hexdigits[12:16], hexdigits[16:20], hexdigits[20:])
+    )
+
+
+# story and spotlight ids are drawn like the world's default post ids (32 hex digits)
+DEMO = DemoPlatform(write=write, order=40, presence=0.4, account_id=_profile_id)

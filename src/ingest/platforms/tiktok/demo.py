@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from ingest.demo.files import (
     stable_hex,
     zip_member,
 )
-from ingest.demo.world import Account, Post, World
+from ingest.demo.world import Account, DemoPlatform, Post, World
 
 PLATFORM = "tiktok"
 RESEARCH_PAGE = 100  # video/query: max_count is at most 100
@@ -343,3 +344,15 @@ def _table(header: list[str], rows: list[list[str]], *, quote_all: bool = False)
         writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _username(rng: random.Random, handle: str) -> str:
+    # the APIs name a creator by username only: that is its account id (nothing is drawn)
+    return handle
+
+
+def _video_id(rng: random.Random) -> str:
+    return str(rng.randrange(7_000_000_000_000_000_000, 7_400_000_000_000_000_000))
+
+
+DEMO = DemoPlatform(write=write, order=30, presence=0.5, account_id=_username, post_id=_video_id)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
+import string
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from ingest.demo.files import DemoFile, chunks, nightly_fetch, refresh_due, zip_member
-from ingest.demo.world import Account, Post, World
+from ingest.demo.world import Account, DemoPlatform, Post, World
 
 PLATFORM = "youtube"
 BATCH = 50  # the API's maximum ids per channels.list / videos.list / playlistItems.list call
@@ -250,3 +252,24 @@ def _analytics_report(account: Account, world: World, out: Path) -> DemoFile:
 def _dump(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _channel_id(rng: random.Random, handle: str) -> str:
+    return "UC" + "".join(
+        rng.choice(string.ascii_letters + string.digits + "-_") for _ in range(22)
+    )
+
+
+def _video_id(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_letters + string.digits + "-_") for _ in range(11))
+
+
+# long-form video comes less often than the other platforms' posts
+DEMO = DemoPlatform(
+    write=write,
+    order=10,
+    presence=0.7,
+    cadence=(0.07, 0.45),
+    account_id=_channel_id,
+    post_id=_video_id,
+)

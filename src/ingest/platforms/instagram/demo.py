@@ -10,6 +10,8 @@ your information" zip and Business Suite per-metric CSVs.
 from __future__ import annotations
 
 import json
+import random
+import string
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,7 +29,7 @@ from ingest.demo.files import (
     stable_hex,
     zip_member,
 )
-from ingest.demo.world import Account, Post, World
+from ingest.demo.world import Account, DemoPlatform, Post, World
 
 PLATFORM = "instagram"
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -488,3 +490,14 @@ def _pacific_day_end(day: date) -> str:
 
 def _stamp(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _ig_user_id(rng: random.Random, handle: str) -> str:
+    return "1784" + "".join(rng.choice(string.digits) for _ in range(13))
+
+
+def _media_id(rng: random.Random) -> str:
+    return "1790" + "".join(rng.choice(string.digits) for _ in range(13))
+
+
+DEMO = DemoPlatform(write=write, order=20, presence=0.5, account_id=_ig_user_id, post_id=_media_id)

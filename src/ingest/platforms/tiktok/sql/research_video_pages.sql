@@ -1,0 +1,32 @@
+-- A Research API video/query page, each video field read as JSON so that its JSON type can be
+-- checked, never silently cast. One row per well-formed v2 object in the file.
+create temp table pages as
+select
+    data.videos as videos,
+    data.videos is not null as has_videos,
+    error is null
+    or (
+        json_type(error) = 'OBJECT'
+        and json_type(error, '$.code') = 'VARCHAR'
+        and json_extract_string(error, '$.code') = $error_ok
+    ) as ok
+from read_json(
+    $path,
+    format = 'unstructured',
+    columns = {
+        data: 'STRUCT(videos STRUCT(
+            id JSON,
+            create_time JSON,
+            username JSON,
+            video_description JSON,
+            video_duration JSON,
+            view_count JSON,
+            like_count JSON,
+            comment_count JSON,
+            share_count JSON,
+            favourites_count JSON
+        )[])',
+        error: 'JSON'
+    },
+    maximum_object_size = $max_object_size
+)

@@ -1,0 +1,2 @@
+create temp view studio_good as
+select * from studio where clean

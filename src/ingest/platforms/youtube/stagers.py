@@ -1,0 +1,225 @@
+"""The native (DuckDB) stager of a Studio export's ``Table data.csv``.
+
+See ``ingest.native`` for how a native stager and the reference parser share the work; the
+statements are in this package's ``sql/`` folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import duckdb
+
+from ingest.archives import open_zip
+from ingest.csvfiles import FIELD_LIMIT, csv_layout, read_csv
+from ingest.errors import ParseError
+from ingest.model import ENTITIES
+from ingest.native import (
+    INT32_LIMIT,
+    Plans,
+    copy_checked,
+    merge_references,
+    reference_rows,
+    select_list,
+    write_staged,
+)
+from ingest.parsing import Item, NativeStaged, Note, ParseContext
+from ingest.platforms.youtube import exports
+from ingest.platforms.youtube import settings as s
+from ingest.sqlfiles import quote_identifier, run_package_sql
+from ingest.staging import EARLIEST_DAY, FUTURE_SKEW, encodable, record_groups, scratch
+
+# a Table data header -> the column of ``studio_fields`` holding its cells
+_TEXT_CELLS = {
+    "Content": "content",
+    "Video title": "video_title",
+    "Video publish time": "publish_time",
+    "Duration": "duration",
+    **{name: f"{column}_cell" for column, name in s.STUDIO_POST_METRICS.items()},
+}
+
+
+# runs a statement of this package's sql/ folder: _run(conn, name, params)
+_run = partial(run_package_sql, __package__ or __name__)
+
+
+def stage_studio_zip(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
+    """A Studio export's ``Table data.csv`` through DuckDB's ``read_csv``.
+
+    The member is streamed out of the archive (with the archive's limits) into the batch
+    folder, checked on the way (strict UTF-8, no NUL, its physical lines counted), and read
+    with every cell as text. Rows whose cells have the plain shape Studio writes (a video id,
+    ``Sep 2, 2026``, ``1:08:43``, ``1234`` or ``1,234``) are typed in SQL; any other row goes
+    to ``exports.studio_row``, the reference builder, as do ``Totals.csv`` rows. A file whose
+    rows are not one per line (quoted line breaks, blank lines), or that DuckDB reads
+    differently in any way it can notice, is left to the reference parser: ``None``.
+    """
+    account = ctx.account
+    if not account or not encodable(account):
+        return None
+    day = exports.studio_day(ctx)
+    latest = ctx.observed_at + FUTURE_SKEW
+    if not EARLIEST_DAY <= day <= latest.date():
+        return None
+    table = folder / "table.native.csv"
+    try:
+        try:
+            with open_zip(path, ctx.source) as archive:
+                names = {n.rsplit("/", 1)[-1]: n for n in archive.names()}
+                if s.STUDIO_TABLE not in names:
+                    return None
+                with archive.open(names[s.STUDIO_TABLE]) as member:
+                    copied = copy_checked(member, table)
+                if copied is None:
+                    return None
+                lines, head = copied
+                totals: list[Item] = []
+                if s.STUDIO_TOTALS in names:
+                    with archive.open(names[s.STUDIO_TOTALS]) as stream:
+                        where = f"{ctx.source}!{s.STUDIO_TOTALS}"
+                        totals = list(exports.studio_totals(stream, where, ctx))
+            with table.open("rb") as handle:
+                source = f"{ctx.source}!{s.STUDIO_TABLE}"
+                header, _ = read_csv(handle, source, required=("Content", "Views"))
+        except ParseError:
+            return None  # the reference parser raises it again, with the same message
+        layout = csv_layout(head)
+        first_line = head.splitlines()[0] if head else b""
+        if (
+            layout is None
+            or layout.encoding not in ("utf-8", "utf-8-sig")
+            or layout.header_index != 0
+            or b'"' in first_line
+            or len(first_line) >= len(head)  # the header line is longer than the sample
+        ):
+            return None
+        notes = []
+        unknown = exports.studio_unknown_columns(header)
+        if unknown:
+            notes.append(f"{source}: columns not used: {', '.join(unknown)}")
+        with scratch() as conn:
+            return _studio_table(
+                conn, table, header, layout.delimiter, lines, totals, ctx, day, folder, notes
+            )
+    finally:
+        table.unlink(missing_ok=True)
+
+
+def _fields_view(header: list[str], cells: list[str]) -> str:
+    """The view naming the cells the stager reads (a column the header lacks is null), beside
+    every cell as read (``c0``, ``c1``, ...)."""
+    column = dict(zip(header, cells, strict=True))
+    picked = [
+        f"{quote_identifier(column[name]) if name in column else 'cast(null as varchar)'}"
+        f" as {quote_identifier(field)}"
+        for name, field in _TEXT_CELLS.items()
+    ]
+    return (
+        "create temp view studio_fields as select rowid + 2 as line, "
+        + ", ".join(picked)
+        + ", * from studio_cells"
+    )
+
+
+def _studio_table(
+    conn: duckdb.DuckDBPyConnection,
+    table: Path,
+    header: list[str],
+    delimiter: str,
+    lines: int,
+    totals: list[Item],
+    ctx: ParseContext,
+    day: date,
+    folder: Path,
+    notes: list[str],
+) -> NativeStaged | None:
+    cells = [f"c{i}" for i in range(len(header))]
+    try:
+        _run(
+            conn,
+            "studio_cells",
+            {
+                "path": str(table),
+                "delimiter": delimiter,
+                "columns": dict.fromkeys(cells, "VARCHAR"),
+            },
+        )
+    except duckdb.Error:
+        return None
+    conn.execute(_fields_view(header, cells))
+    shape = _run(conn, "studio_shape").fetchone()
+    assert shape is not None
+    rows, blank, odd_total, total_lines = shape
+    # one row per physical line after the header, none of them blank, no " Total" to strip
+    if lines != rows + 1 or blank or odd_total:
+        return None
+    if table.stat().st_size > FIELD_LIMIT:
+        # the reference refuses a file with a cell this long
+        lengths = _run(conn, "studio_longest").fetchone() or ()
+        longest = max((n for n in lengths if n is not None), default=None)
+        if longest is None or longest > FIELD_LIMIT:
+            return None
+    _run(
+        conn,
+        "studio_table",
+        {
+            "earliest": EARLIEST_DAY,
+            "latest": ctx.observed_at + FUTURE_SKEW,
+            "int32_limit": INT32_LIMIT,
+            "total_lines": total_lines,
+            "platform": s.PLATFORM,
+            "account": ctx.account,
+            "day": day,
+        },
+    )
+    _run(conn, "studio_good")
+    counted = _run(conn, "studio_counted").fetchone()
+    assert counted is not None
+    table_records = int(counted[0])
+    odd = _run(conn, "studio_odd").fetchall()
+    records = {line: record for line, record, *_ in odd}
+
+    def odd_items() -> Iterator[Item]:
+        for line, _, *values in odd:
+            raw = ["" if v is None else v for v in values]
+            named = {name: raw[i] for i, name in enumerate(header)}
+            yield from exports.studio_row(line, named, raw, header, ctx.account, day)
+
+    table_ref = reference_rows(odd_items(), ctx.observed_at, lambda line, _: records[line])
+    totals_read = sum(1 for group in record_groups(totals) if not isinstance(group[0], Note))
+    totals_ref = reference_rows(totals, ctx.observed_at, lambda _, index: table_records + index + 1)
+    post_cols = {
+        c: c
+        for c in (
+            "platform",
+            "post_id",
+            "account_id",
+            "caption",
+            "media_type",
+            "permalink",
+            "published_at",
+        )
+    }
+    post_columns = set(post_cols) - {"published_at"}
+    if counted[1]:
+        post_columns.add("published_at")
+    if "Duration" in header:
+        post_cols["duration_seconds"] = "duration_seconds"
+        post_columns.add("duration_seconds")
+    metrics = [col for col, name in s.STUDIO_POST_METRICS.items() if name in header]
+    daily_cols = {c: c for c in ("platform", "post_id", "account_id", "day", *metrics)}
+    plans: Plans = {
+        "posts": (
+            f"select {select_list(ENTITIES['posts'], post_cols, 'record')} from studio_good",
+            post_columns,
+        ),
+        "post_daily": (
+            f"select {select_list(ENTITIES['post_daily'], daily_cols, 'record')} from studio_good",
+            set(daily_cols),
+        ),
+    }
+    reference = merge_references(table_ref, totals_ref)
+    return write_staged(conn, folder, plans, reference, table_records + totals_read, notes)
