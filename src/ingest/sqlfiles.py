@@ -39,3 +39,17 @@ def run_sql(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from ``sql/<name>.sql`` with named parameters (``$run_date``)."""
     return execute(conn, read_sql(name), params)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier, for the table and column names of the model.
+
+    Only names the code knows (model entities, marts, temp tables) are spliced this way;
+    values from input are always bound as parameters.
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a SQL string literal, for ATTACH, which takes no bound parameters."""
+    return "'" + text.replace("'", "''") + "'"
