@@ -302,15 +302,11 @@ def publish_audited(
 
 def finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
     """The recorded outcome of a batch's load, if an earlier try already finished it."""
-    row = conn.execute(
-        "select status, message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
-        " where load_id = $load_id and status in ('published', 'failed')",
-        {"load_id": batch.load_id},
-    ).fetchone()
+    row = run_sql(conn, "publish/finished_load", {"load_id": batch.load_id}).fetchone()
     if row is None:
         return None
-    counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
-    return load_result(batch, str(row[0]), counts, row[1])
+    counts = MergeCounts(row[8] or 0, row[9] or 0, row[10] or 0)
+    return load_result(batch, str(row[3]), counts, row[7])
 
 
 def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
@@ -322,12 +318,7 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
     """
     name = BatchName.parse(folder)
     load_id = name.load_id if name else folder.name
-    row = conn.execute(
-        "select platform, format, source_file, status, rows_read, rows_loaded, rows_quarantined,"
-        " message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
-        " where load_id = $load_id and status in ('published', 'failed')",
-        {"load_id": load_id},
-    ).fetchone()
+    row = run_sql(conn, "publish/finished_load", {"load_id": load_id}).fetchone()
     if row is None:
         return LoadResult(
             source=folder.name,

@@ -53,3 +53,23 @@ def quote_identifier(name: str) -> str:
 def quote_literal(text: str) -> str:
     """``text`` as a SQL string literal, for ATTACH, which takes no bound parameters."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def create_temp_table(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    model: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Materialise the query ``sql/<model>.sql`` as the temporary table ``table``.
+
+    A table's true size steers the planner where a CTE's estimate would mislead it.
+    """
+    sql = f"create or replace temp table {quote_identifier(table)} as {read_sql(model)}"
+    execute(conn, sql, params)
+
+
+def drop_temp_tables(conn: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Drop the temporary tables a step made (those it did not make are ignored)."""
+    for table in tables:
+        conn.execute(f"drop table if exists {quote_identifier(table)}")
