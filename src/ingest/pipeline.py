@@ -101,25 +101,6 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def stage_file(
-    path: Path,
-    settings: Settings,
-    *,
-    platform: str | None = None,
-    account: str | None = None,
-    day: date | None = None,
-    source: str | None = None,
-) -> StagedBatch:
-    """Detect, land and parse one file into a staged batch. Never opens the warehouse.
-
-    Raises:
-        ParseError: the file cannot be used; nothing is staged.
-    """
-    shown = redact(source or str(path))
-    landed = land_input(path, settings, platform=platform, account=account, day=day, shown=shown)
-    return stage_landed(landed, settings, source=shown, account=account)
-
-
 def land_input(
     path: Path,
     settings: Settings,
