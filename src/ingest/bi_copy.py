@@ -33,7 +33,7 @@ BI_SIDE_TABLES = ("meta.loads", "meta.tier_rules", "meta.metric_breaks", "marts.
 # the catalog the copy is attached as while it is written (the sql/bi files name it too)
 BI_CATALOG = "bi_copy"
 # the ranges rebuilt since the last copy, as temporary tables named after their sql/bi models
-_COPY_RANGES = ("ranges_to_copy", "creators_to_copy", "tier_history_replace_from")
+COPY_RANGE_TABLES = ("ranges_to_copy", "creators_to_copy", "tier_history_replace_from")
 
 
 def publish_bi(conn: duckdb.DuckDBPyConnection, settings: Settings) -> Path | str:
@@ -129,7 +129,7 @@ def _refresh_copy(
         if row is None or row[0] != expected_id:
             log.info("the BI copy is not the one last published; copying the marts whole")
             return False
-        for table in _COPY_RANGES:
+        for table in COPY_RANGE_TABLES:
             create_temp_table(conn, table, f"bi/{table}")
         # an unchanged table is left alone: rewriting it would cost its copy a checkpoint
         changed = [t for t in BI_SIDE_TABLES if not _same_rows(conn, t, _copied(t))]
@@ -152,7 +152,7 @@ def _refresh_copy(
             run_sql(conn, "bi/rename_copy", {"copy_id": copy_id})
     finally:
         run_sql(conn, "bi/detach_copy")
-        drop_temp_tables(conn, *_COPY_RANGES)
+        drop_temp_tables(conn, *COPY_RANGE_TABLES)
     return True
 
 
