@@ -103,9 +103,10 @@ def _settings(folder: Path) -> Any:
 
 def _project_load(files: list[Path], settings: Any, account: str | None) -> dict[str, float]:
     """Land, parse, check and publish every file; marts and BI copy timed apart."""
+    from ingest.bi_copy import publish_bi
     from ingest.pipeline import stage_files
     from ingest.publish import publish
-    from ingest.transforms import publish_bi, rebuild_marts
+    from ingest.transforms import rebuild_marts
     from ingest.warehouse import writer
 
     with writer(settings):
@@ -288,8 +289,9 @@ def _history_bi(warehouse: Path) -> Path:
 
 
 def _build_history(path: Path, accounts: int) -> None:
+    from ingest.bi_copy import publish_bi
     from ingest.config import Settings
-    from ingest.transforms import publish_bi, rebuild_marts
+    from ingest.transforms import rebuild_marts
     from ingest.warehouse import writer
 
     tmp = path.with_suffix(".building")

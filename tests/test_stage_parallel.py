@@ -13,9 +13,10 @@ import pytest
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.pipeline import stage_file, stage_files, stage_in_parallel
+from ingest.pipeline import stage_files, stage_in_parallel
 from ingest.staging import StagedBatch, scratch
 from tests.conftest import FIXTURES
+from tests.staged import stage_file
 
 DAY = date(2026, 9, 1)
 GOOD = [

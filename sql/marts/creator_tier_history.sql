@@ -1,13 +1,14 @@
 -- one row per stretch of consecutive observed days in one tier, for the affected accounts;
 -- valid_to is the first day of the next stretch (exclusive), null while the stretch goes on.
--- incremental (tier_history_cuts): the daily tiers changed from day_from on, so only the
--- stretch holding the last tier day before day_from (previous) and the later ones are emitted:
--- the tier days from day_from on continue previous while they keep its tier, then start new
--- stretches; previous keeps its start and takes the start of the next stretch as its end
+-- incremental (transforms/tier_history_rebuild_from): the daily tiers changed from day_from on,
+-- so only the stretch holding the last tier day before day_from (previous) and the later ones
+-- are emitted: the tier days from day_from on continue previous while they keep its tier, then
+-- start new stretches; previous keeps its start and takes the start of the next stretch as its
+-- end
 with
 
 cuts as (
-    select * from tier_history_cuts
+    select * from tier_history_rebuild_from
 ),
 
 previous as (

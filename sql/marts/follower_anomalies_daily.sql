@@ -3,8 +3,9 @@
 -- baseline: the non-null changes of the $spike_window_days days before the day (the day itself
 --   excluded); median_change and mad_change = median(|change - median_change|) over it
 -- scale: greatest(1.4826 * mad_change, 0.001 * the previous day's followers, the rounding step
---   where either day's count is rounded to 3 significant figures (YouTube), 1); the floors keep
---   a steady account from flagging a one-follower wobble or one step of a rounded count
+--   where either day's count is published rounded to 3 significant figures (followers_rounded),
+--   1); the floors keep a steady account from flagging a one-follower wobble or one step of a
+--   rounded count
 -- robust_score: (change - median_change) / scale, only with at least $spike_min_changes baseline
 --   changes; is_spike when robust_score >= threshold (upward only: bought followers arrive)
 with

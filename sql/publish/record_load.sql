@@ -1,6 +1,6 @@
--- one row per load: a new load is inserted, a load recorded again (publishing -> published,
--- or failed) is replaced whole; merge rather than insert-or-replace, which needs a primary
--- key that DuckLake tables do not have
+-- one row per load (a published, failed or rejected file, a creators mapping): a new load is
+-- inserted, a load recorded again (publishing -> published, or failed) is replaced whole; merge
+-- rather than insert-or-replace, which needs a primary key that DuckLake tables do not have
 merge into meta.loads as t
 using (
     select

@@ -21,7 +21,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,7 @@ import duckdb
 
 from ingest.config import Lake
 from ingest.errors import IngestError, WarehouseBusyError
+from ingest.sqlfiles import quote_identifier, quote_literal, read_sql, run_sql
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +45,7 @@ _EXTENSIONS = (
 )
 _CONFLICT_MARKERS = ("conflict", "exceeded the maximum retry count")
 
-# lake-only bookkeeping beside meta.schema_migrations: one row per scope writers claim
-_LEASES_DDL = (
-    "create table if not exists meta.write_leases ("
-    " scope varchar not null, claims bigint not null, claimed_at timestamptz)"
-)
-
-
 _CONSTRAINT_NAME_RE = re.compile(r"\bconstraint\s+(?:\w+|\"(?:[^\"]|\"\")*\")$", re.IGNORECASE)
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (for ATTACH and INSTALL, which take no bound parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def extension_file(package: str) -> Path:
@@ -75,13 +65,11 @@ def extension_file(package: str) -> Path:
 
 def load_extensions(conn: duckdb.DuckDBPyConnection) -> None:
     """Install (from the wheels, once per machine) and load postgres and ducklake."""
-    installed = dict(
-        conn.execute("select extension_name, installed from duckdb_extensions()").fetchall()
-    )
+    installed = dict(run_sql(conn, "lake/installed_extensions").fetchall())
     for name, package in _EXTENSIONS:
         if not installed.get(name):
-            conn.execute(f"install {_literal(str(extension_file(package)))}")
-        conn.execute(f"load {name}")
+            conn.install_extension(str(extension_file(package)))
+        conn.load_extension(name)
 
 
 def connect_lake(
@@ -96,12 +84,14 @@ def connect_lake(
     conn = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
         load_extensions(conn)
-        options = ["read_only"] if read_only else [f"data_path {_literal(lake.data_path)}"]
+        # ATTACH takes no bound parameters: its path and options are quoted literals
+        options = ["read_only"] if read_only else [f"data_path {quote_literal(lake.data_path)}"]
         if snapshot is not None:
             options.append(f"snapshot_version {int(snapshot)}")
-        conn.execute(f"attach {_literal(lake.uri)} as {LAKE_CATALOG} ({', '.join(options)})")
-        conn.execute(f"use {LAKE_CATALOG}")
-        conn.execute("set TimeZone = 'UTC'")
+        catalog = quote_identifier(LAKE_CATALOG)
+        conn.execute(f"attach {quote_literal(lake.uri)} as {catalog} ({', '.join(options)})")
+        conn.execute(f"use {catalog}")
+        run_sql(conn, "warehouse/use_utc")
     except duckdb.Error as exc:
         conn.close()
         message = str(exc).replace(lake.conninfo, "<conninfo>")
@@ -111,9 +101,7 @@ def connect_lake(
 
 def is_lake(conn: duckdb.DuckDBPyConnection) -> bool:
     """Whether the connection's default catalog is a DuckLake."""
-    row = conn.execute(
-        "select type from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
+    row = run_sql(conn, "warehouse/catalog_type").fetchone()
     return row is not None and row[0] == "ducklake"
 
 
@@ -235,9 +223,26 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def end_transaction(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any is still open."""
     # why: a failed commit has already ended the transaction, so rollback may refuse
     with contextlib.suppress(duckdb.Error):
         conn.execute("rollback")
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block: committed at its end, rolled back on any error.
+
+    A commit that fails (a DuckLake conflict) propagates like any error, with the transaction
+    ended, so :func:`retry_on_conflict` can run the block again from a clean state.
+    """
+    conn.execute("begin transaction")
+    try:
+        yield
+        conn.execute("commit")
+    except BaseException:
+        end_transaction(conn)
+        raise
 
 
 def retry_on_conflict(
@@ -284,16 +289,9 @@ def claim(conn: duckdb.DuckDBPyConnection, scope: str) -> None:
     """
     if not is_lake(conn):
         return
-    updated = conn.execute(
-        "update meta.write_leases set claims = claims + 1, claimed_at = current_timestamp"
-        " where scope = $scope",
-        {"scope": scope},
-    ).fetchone()
+    updated = run_sql(conn, "lake/claim_lease", {"scope": scope}).fetchone()
     if not updated or not updated[0]:
-        conn.execute(
-            "insert into meta.write_leases values ($scope, 1, current_timestamp)",
-            {"scope": scope},
-        )
+        run_sql(conn, "lake/add_lease", {"scope": scope})
 
 
 def lease_scopes(platforms: tuple[str, ...]) -> tuple[str, ...]:
@@ -310,24 +308,13 @@ def bootstrap_lake(
     conn: duckdb.DuckDBPyConnection, bootstrap: str, scopes: tuple[str, ...]
 ) -> None:
     """Create the migration log and the leases (with a row per scope), in one transaction."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         conn.execute(adapt_ddl(bootstrap))
-        conn.execute(_LEASES_DDL)
-        conn.executemany(
-            "insert into meta.write_leases select $scope, 0, null"
-            " where not exists (select 1 from meta.write_leases where scope = $scope)",
-            [{"scope": s} for s in scopes],
-        )
-        conn.execute("commit")
-    except BaseException:
-        end_transaction(conn)
-        raise
+        run_sql(conn, "lake/create_write_leases")
+        conn.executemany(read_sql("lake/seed_write_lease"), [{"scope": s} for s in scopes])
 
 
 def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
     """The lake's latest committed snapshot id."""
-    row = conn.execute(
-        "select max(snapshot_id) from ducklake_snapshots($catalog)", {"catalog": LAKE_CATALOG}
-    ).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    row = run_sql(conn, "lake/current_snapshot", {"catalog": LAKE_CATALOG}).fetchone()
+    return int(row[0]) if row else 0

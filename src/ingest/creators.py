@@ -11,21 +11,26 @@ import csv
 import hashlib
 import io
 import logging
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ingest.backends import claim, end_transaction, retry_on_conflict
+from ingest.backends import claim, retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.parsing import SNIFF_BYTES, Reject
 from ingest.pipeline import LoadResult, expand_paths, new_load_id
 from ingest.platforms import names as platform_names
+from ingest.publish import record_quarantine
 from ingest.refresh import refresh_marts
-from ingest.sqlfiles import read_sql, run_sql
+from ingest.sqlfiles import create_temp_table, drop_temp_tables, run_sql
+from ingest.staging import QUARANTINE_SCHEMA
 from ingest.warehouse import writer
 
 FORMAT = "creators_mapping"
@@ -148,10 +153,8 @@ def apply_mapping(
     Runs inside the caller's transaction. Account marts do not depend on the mapping, so only
     the creators that gained or lost an account are queued (``meta.pending_creator_days``).
     """
-    conn.execute(
-        "create or replace temp table mapping_before as select * from core.creator_accounts"
-    )
-    conn.execute("delete from core.creators")
+    create_temp_table(conn, "mapping_before", "creators/mapping_before")
+    run_sql(conn, "creators/clear_mapping")
     for row in rows:
         run_sql(
             conn,
@@ -166,13 +169,10 @@ def apply_mapping(
                 "observed_at": observed_at,
             },
         )
-    model = read_sql("creators/changed_accounts")
-    conn.execute(f"create or replace temp table changed_accounts as {model}")
-    run_sql(conn, "creators/pending_creator_days", {"load_id": load_id})
-    changed = conn.execute("select count(distinct (platform, account_id)) from changed_accounts")
-    count = changed.fetchone()
-    conn.execute("drop table changed_accounts")
-    conn.execute("drop table mapping_before")
+    create_temp_table(conn, "changed_accounts", "creators/changed_accounts")
+    run_sql(conn, "creators/queue_changed_creators", {"load_id": load_id})
+    count = run_sql(conn, "creators/count_changed_accounts").fetchone()
+    drop_temp_tables(conn, "changed_accounts", "mapping_before")
     return int(count[0]) if count else 0
 
 
@@ -188,29 +188,26 @@ def load_mapping(path: Path, settings: Settings, *, source: str | None = None) -
     load_id = new_load_id(sha256)
     started = datetime.now(UTC)
 
-    def replace_mapping(conn: duckdb.DuckDBPyConnection) -> int:
-        conn.execute("begin transaction")
-        try:
+    def replace_mapping(conn: duckdb.DuckDBPyConnection, rejects: Path) -> int:
+        with transaction(conn):
             claim(conn, "creators")
             run_sql(
                 conn, "publish/record_load", _load_row(load_id, shown, sha256, mapping, started)
             )
-            _quarantine(conn, load_id, shown, mapping.rejects)
+            record_quarantine(conn, load_id=load_id, platform=None, source_file=shown, path=rejects)
             changed = apply_mapping(conn, mapping.rows, load_id=load_id, observed_at=started)
-            conn.execute(
-                "update meta.loads set rows_updated = $changed where load_id = $load_id",
+            run_sql(
+                conn,
+                "creators/record_changed_accounts",
                 {"changed": changed, "load_id": load_id},
             )
-            conn.execute("commit")
-        except BaseException:
-            end_transaction(conn)
-            raise
         return changed
 
-    with writer(settings) as conn:
+    with tempfile.TemporaryDirectory(prefix="creators-") as scratch, writer(settings) as conn:
+        rejects = _write_rejects(Path(scratch) / "quarantine.parquet", mapping.rejects)
         # why: on DuckLake another writer may commit first; the mapping is then applied again
         changed = retry_on_conflict(
-            conn, lambda: replace_mapping(conn), what=f"creators mapping {load_id}"
+            conn, lambda: replace_mapping(conn, rejects), what=f"creators mapping {load_id}"
         )
         refresh_marts(conn, settings)
     return LoadResult(
@@ -246,27 +243,11 @@ def _load_row(
     }
 
 
-def _quarantine(
-    conn: duckdb.DuckDBPyConnection, load_id: str, source: str, rejects: list[Reject]
-) -> None:
-    if not rejects:
-        return
-    conn.executemany(
-        "insert into quarantine.rows"
-        " (load_id, platform, source_file, line, field, reason, raw, quarantined_at)"
-        " values ($load_id, null, $source, $line, $field, $reason, $raw, current_timestamp)",
-        [
-            {
-                "load_id": load_id,
-                "source": source,
-                "line": r.line,
-                "field": r.field,
-                "reason": r.reason,
-                "raw": r.raw,
-            }
-            for r in rejects
-        ],
-    )
+def _write_rejects(path: Path, rejects: list[Reject]) -> Path:
+    """The mapping's rejected lines as a quarantine Parquet file, as staging writes one."""
+    rows = [{"line": r.line, "field": r.field, "reason": r.reason, "raw": r.raw} for r in rejects]
+    pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), path)
+    return path
 
 
 def split_mappings(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import duckdb
 
+from ingest.sqlfiles import run_sql
 from ingest.staging import StagedBatch
 
 ACCOUNT_COLUMN = "account_id"
@@ -28,11 +29,7 @@ def staged_accounts(conn: duckdb.DuckDBPyConnection, batches: Sequence[StagedBat
     ]
     if not paths:
         return []
-    rows = conn.execute(
-        "select distinct account_id from read_parquet($paths, union_by_name = true)"
-        " where account_id is not null order by account_id",
-        {"paths": paths},
-    ).fetchall()
+    rows = run_sql(conn, "deliveries/staged_accounts", {"paths": paths}).fetchall()
     return [str(row[0]) for row in rows]
 
 

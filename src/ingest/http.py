@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 REDACTED = "***"
 USER_AGENT = "creator-metrics-ingest/0.1 (+https://github.com/; requests)"
 
-# query parameters and header names whose values are secrets wherever they appear
+# query parameters whose values are secrets wherever they appear
 _SECRET_PARAMS = ("access_token", "key", "api_key", "client_secret", "input_token", "token")
-_SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "proxy-authorization"})
 _PARAM_RE = re.compile(
     r"(?i)(?<![A-Za-z0-9_])((?:" + "|".join(_SECRET_PARAMS) + r")=)[^&\s\"'#<>]+"
 )
@@ -82,13 +81,6 @@ def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         else:
             out[name] = redact(value) if isinstance(value, str) else value
     return out
-
-
-def redact_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    return {
-        k: (REDACTED if k.lower() in _SECRET_HEADERS else redact(v))
-        for k, v in (headers or {}).items()
-    }
 
 
 class RedactingFilter(logging.Filter):

@@ -101,25 +101,6 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def stage_file(
-    path: Path,
-    settings: Settings,
-    *,
-    platform: str | None = None,
-    account: str | None = None,
-    day: date | None = None,
-    source: str | None = None,
-) -> StagedBatch:
-    """Detect, land and parse one file into a staged batch. Never opens the warehouse.
-
-    Raises:
-        ParseError: the file cannot be used; nothing is staged.
-    """
-    shown = redact(source or str(path))
-    landed = land_input(path, settings, platform=platform, account=account, day=day, shown=shown)
-    return stage_landed(landed, settings, source=shown, account=account)
-
-
 def land_input(
     path: Path,
     settings: Settings,
@@ -302,15 +283,11 @@ def publish_audited(
 
 def finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
     """The recorded outcome of a batch's load, if an earlier try already finished it."""
-    row = conn.execute(
-        "select status, message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
-        " where load_id = $load_id and status in ('published', 'failed')",
-        {"load_id": batch.load_id},
-    ).fetchone()
+    row = run_sql(conn, "publish/finished_load", {"load_id": batch.load_id}).fetchone()
     if row is None:
         return None
-    counts = MergeCounts(row[2] or 0, row[3] or 0, row[4] or 0)
-    return load_result(batch, str(row[0]), counts, row[1])
+    counts = MergeCounts(row[8] or 0, row[9] or 0, row[10] or 0)
+    return load_result(batch, str(row[3]), counts, row[7])
 
 
 def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
@@ -322,12 +299,7 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
     """
     name = BatchName.parse(folder)
     load_id = name.load_id if name else folder.name
-    row = conn.execute(
-        "select platform, format, source_file, status, rows_read, rows_loaded, rows_quarantined,"
-        " message, rows_inserted, rows_updated, rows_unchanged from meta.loads"
-        " where load_id = $load_id and status in ('published', 'failed')",
-        {"load_id": load_id},
-    ).fetchone()
+    row = run_sql(conn, "publish/finished_load", {"load_id": load_id}).fetchone()
     if row is None:
         return LoadResult(
             source=folder.name,

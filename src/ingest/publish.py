@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 
-from ingest.backends import claim, end_transaction, publish_scope, retry_on_conflict
+from ingest.backends import claim, publish_scope, retry_on_conflict, transaction
 from ingest.model import ENTITIES, LOAD_COLUMNS, Entity
-from ingest.sqlfiles import execute, run_sql
+from ingest.sqlfiles import execute, quote_identifier, run_sql
 from ingest.staging import StagedBatch, StagedEntity
 
 # dimensions before facts, so a failed fact merge never leaves orphans visible
@@ -32,11 +33,6 @@ class MergeCounts:
         )
 
 
-def _q(name: str) -> str:
-    """A quoted SQL identifier (names come from the model, never from input)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def merge_entity(
     conn: duckdb.DuckDBPyConnection, entity: Entity, staged: StagedEntity, batch: StagedBatch
 ) -> MergeCounts:
@@ -50,25 +46,30 @@ def merge_entity(
     pass; the rows about to be replaced go to history only when there are any; then one MERGE.
     (MERGE ... RETURNING merge_action would give the counts for free on a file, but DuckLake
     does not implement RETURNING, and both backends run the same SQL.)
+
+    The statements are built from the model: only its table and column names are spliced
+    (quoted), every value is bound.
     """
+    q = quote_identifier  # every name spliced below is a table or column of the model
     keys = entity.primary_key
     values = [c for c in staged.columns if c not in keys]
-    target = entity.table
-    on = " and ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+    target = f"core.{q(entity.name)}"
+    history = f"core.{q(entity.name + '_history')}"
+    on = " and ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
     facts = entity.partition is not None
 
     def differs(col: str) -> str:
-        change = f"t.{_q(col)} is distinct from s.{_q(col)}"
-        return change if facts else f"(s.{_q(col)} is not null and {change})"
+        change = f"t.{q(col)} is distinct from s.{q(col)}"
+        return change if facts else f"(s.{q(col)} is not null and {change})"
 
     changed = " or ".join(differs(c) for c in values) or "false"
     newer = "t.observed_at <= $observed_at"
-    source = f"(select {', '.join(_q(c) for c in staged.columns)} from read_parquet($path))"
+    source = f"(select {', '.join(q(c) for c in staged.columns)} from read_parquet($path))"
     params = {"load_id": batch.load_id, "observed_at": batch.observed_at, "path": staged.path}
     counts = execute(
         conn,
-        f"select count(*), count(*) filter (where t.{_q(keys[0])} is null),"
-        f" count(*) filter (where t.{_q(keys[0])} is not null and {newer} and ({changed}))"
+        f"select count(*), count(*) filter (where t.{q(keys[0])} is null),"
+        f" count(*) filter (where t.{q(keys[0])} is not null and {newer} and ({changed}))"
         f" from {source} s left join {target} t on {on}",
         params,
     ).fetchone()
@@ -76,23 +77,22 @@ def merge_entity(
     if entity.history and updated:
         execute(
             conn,
-            f"insert into {target}_history select t.*, $load_id, current_timestamp"
+            f"insert into {history} select t.*, $load_id, current_timestamp"
             f" from {target} t join {source} s on {on} where {newer} and ({changed})",
             params,
         )
     assign = ", ".join(
-        f"{_q(c)} = s.{_q(c)}" if facts else f"{_q(c)} = coalesce(s.{_q(c)}, t.{_q(c)})"
-        for c in values
+        f"{q(c)} = s.{q(c)}" if facts else f"{q(c)} = coalesce(s.{q(c)}, t.{q(c)})" for c in values
     )
     insert_cols = [*staged.columns, *LOAD_COLUMNS]
-    insert_values = [f"s.{_q(c)}" for c in staged.columns] + ["$load_id", "$observed_at"]
+    insert_values = [f"s.{q(c)}" for c in staged.columns] + ["$load_id", "$observed_at"]
     update = (
         f" when matched and {newer} and ({changed}) then update set {assign},"
         " load_id = $load_id, observed_at = $observed_at"
         if values
         else ""
     )
-    columns = ", ".join(_q(c) for c in insert_cols)
+    columns = ", ".join(q(c) for c in insert_cols)
     if not inserted and not updated:
         pass  # a replay of rows already held: the MERGE would change nothing
     elif inserted == total:
@@ -124,20 +124,16 @@ def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
 
 
 def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         claim(conn, publish_scope(batch.platform))
         record_load(conn, batch, status="publishing")
         record_identity(conn, batch)
-        conn.execute(
-            "insert into quarantine.rows select $load_id, $platform, $source, line, field,"
-            " reason, raw, current_timestamp from read_parquet($path)",
-            {
-                "load_id": batch.load_id,
-                "platform": batch.platform,
-                "source": batch.source_file,
-                "path": batch.quarantine_path,
-            },
+        record_quarantine(
+            conn,
+            load_id=batch.load_id,
+            platform=batch.platform,
+            source_file=batch.source_file,
+            path=batch.quarantine_path,
         )
         totals = MergeCounts()
         for name in PUBLISH_ORDER:
@@ -155,10 +151,6 @@ def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeC
                     },
                 )
         finish_load(conn, batch.load_id, "published", totals)
-        conn.execute("commit")
-    except BaseException:
-        end_transaction(conn)
-        raise
     return totals
 
 
@@ -208,10 +200,9 @@ def record_identity(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> None
 def finish_load(
     conn: duckdb.DuckDBPyConnection, load_id: str, status: str, counts: MergeCounts
 ) -> None:
-    conn.execute(
-        "update meta.loads set status = $status, rows_inserted = $inserted,"
-        " rows_updated = $updated, rows_unchanged = $unchanged, finished_at = $finished"
-        " where load_id = $load_id",
+    run_sql(
+        conn,
+        "publish/finish_load",
         {
             "status": status,
             "inserted": counts.inserted,
@@ -220,4 +211,24 @@ def finish_load(
             "finished": datetime.now(UTC),
             "load_id": load_id,
         },
+    )
+
+
+def record_quarantine(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    load_id: str,
+    platform: str | None,
+    source_file: str,
+    path: str | Path,
+) -> None:
+    """Add a load's quarantined rows, staged as Parquet at ``path``, to ``quarantine.rows``.
+
+    Every quarantine (a published load's, a blocked load's, a creators mapping's) goes in
+    this way; call inside the transaction that records the load.
+    """
+    run_sql(
+        conn,
+        "quarantine/record_rows",
+        {"load_id": load_id, "platform": platform, "source_file": source_file, "path": str(path)},
     )

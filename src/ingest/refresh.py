@@ -18,9 +18,10 @@ from typing import Any
 
 import duckdb
 
+from ingest.bi_copy import publish_bi
 from ingest.config import Settings
 from ingest.sqlfiles import run_sql
-from ingest.transforms import publish_bi, rebuild_marts
+from ingest.transforms import rebuild_marts
 from ingest.validation import PendingMarts, audit_marts
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,8 @@ class MartsRefresh:
 def held_marts(conn: duckdb.DuckDBPyConnection) -> tuple[PendingMarts, datetime | None]:
     """The held ranges the audit must pass, the loads behind them, and the newest hold's time."""
     ranges = run_sql(conn, "gate/held_ranges").fetchall()
-    loads = conn.execute(
-        "select distinct load_id from meta.mart_audit_holds order by load_id"
-    ).fetchall()
-    newest = conn.execute("select max(held_at) from meta.mart_audit_holds").fetchone()
+    loads = run_sql(conn, "gate/held_loads").fetchall()
+    newest = run_sql(conn, "gate/newest_hold").fetchone()
     return (
         PendingMarts(
             ranges=[(str(r[0]), str(r[1]), r[2], r[3]) for r in ranges],
@@ -84,7 +83,7 @@ def refresh_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> MartsR
         return MartsRefresh(rebuilt, False, False, held=len(held.ranges), message=message)
     if held_until is not None:
         run_sql(conn, "gate/release_held", {"held_until": held_until})
-    still = conn.execute("select count(*) from meta.mart_audit_holds").fetchone()
+    still = run_sql(conn, "gate/count_held").fetchone()
     if still and still[0]:
         # held by another writer after this audit read them (DuckLake): their own audit decides
         return MartsRefresh(

@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.backends import end_transaction, retry_on_conflict
+from ingest.backends import retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile
@@ -200,8 +200,7 @@ def _record_once(
     new_load_id: Callable[[str], str],
 ) -> list[Recorded]:
     recorded: list[Recorded] = []
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for rejection in rejections:
             params: dict[str, Any] = {
                 "platform": rejection.platform,
@@ -215,21 +214,21 @@ def _record_once(
                 recorded.append(Recorded(rejection, str(row[0]), new=False))
                 continue
             load_id = new_load_id(rejection.sha256)
-            run_sql(
-                conn,
-                "rejections/record_rejection",
-                {
-                    **params,
-                    "load_id": load_id,
-                    "format": rejection.format,
-                    "source_file": rejection.source,
-                    "message": rejection.reason,
-                    "started_at": datetime.now(UTC),
-                },
-            )
+            # no rows of the file are published; the reason is the load's message
+            load = {
+                **params,
+                "load_id": load_id,
+                "format": rejection.format,
+                "source_file": rejection.source,
+                "status": "rejected",
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "message": rejection.reason,
+                "notes": None,
+                "started_at": datetime.now(UTC),
+            }
+            run_sql(conn, "publish/record_load", load)
+            run_sql(conn, "publish/record_load_identity", load)
             recorded.append(Recorded(rejection, load_id, new=True))
-        conn.execute("commit")
-    except BaseException:
-        end_transaction(conn)
-        raise
     return recorded

@@ -18,6 +18,7 @@ import duckdb
 
 from ingest.config import Settings
 from ingest.errors import IngestError
+from ingest.sqlfiles import run_sql
 from ingest.warehouse import open_bi
 
 TIER_ORDER = ("nano", "micro", "macro", "mega", "hidden")
@@ -74,7 +75,8 @@ def render(conn: duckdb.DuckDBPyConnection, *, generated_at: datetime, go: Modul
 
     ``go`` is ``plotly.graph_objects``, passed in so this module does not import plotly.
     """
-    latest = _scalar(conn, "select max(day) from marts.creator_engagement_daily")
+    row = run_sql(conn, "report/latest_day").fetchone()
+    latest = row[0] if row else None
     if not isinstance(latest, date):
         raise IngestError("the BI copy has no engagement rows yet: nothing to report")
     charts = [
@@ -110,11 +112,6 @@ def render(conn: duckdb.DuckDBPyConnection, *, generated_at: datetime, go: Modul
     )
 
 
-def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    row = conn.execute(sql, params or {}).fetchone()
-    return row[0] if row else None
-
-
 def _layout(fig: Any, *, height: int, **extra: Any) -> Any:
     settings: dict[str, Any] = {
         "template": "plotly_white",
@@ -128,11 +125,7 @@ def _layout(fig: Any, *, height: int, **extra: Any) -> Any:
 
 
 def _tier_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
-    rows = conn.execute(
-        "select platform, coalesce(tier, 'hidden'), count(*) from marts.creator_tier_daily"
-        " where day = $day group by all order by all",
-        {"day": latest},
-    ).fetchall()
+    rows = run_sql(conn, "report/tier_counts", {"day": latest}).fetchall()
     counts: dict[str, dict[str, int]] = {}
     for platform, tier, n in rows:
         counts.setdefault(str(platform), {})[str(tier)] = int(n)
@@ -166,15 +159,7 @@ def _tier_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -
 
 
 def _top_micro_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
-    rows = conn.execute(
-        "select coalesce(e.handle, e.account_id) || ' (' || e.platform || ')',"
-        " e.engagement_rate, e.followers, e.posts_28d"
-        " from marts.creator_engagement_daily e"
-        " join marts.creator_tier_daily t using (platform, account_id, day)"
-        " where e.day = $day and t.tier = 'micro' and e.engagement_rate is not null"
-        " order by e.engagement_rate desc, e.account_id limit $n",
-        {"day": latest, "n": TOP_MICRO},
-    ).fetchall()
+    rows = run_sql(conn, "report/top_micro", {"day": latest, "n": TOP_MICRO}).fetchall()
     fig = None
     if rows:
         # the best first, at the top of the chart: plotly draws horizontal bars bottom-up
@@ -207,15 +192,7 @@ def _top_micro_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: da
 
 
 def _scatter_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -> Chart:
-    rows = conn.execute(
-        "select coalesce(t.tier, 'hidden'), coalesce(e.handle, e.account_id), e.platform,"
-        " e.followers, e.engagement_rate"
-        " from marts.creator_engagement_daily e"
-        " left join marts.creator_tier_daily t using (platform, account_id, day)"
-        " where e.day = $day and e.followers > 0 and e.engagement_rate is not null"
-        " order by all",
-        {"day": latest},
-    ).fetchall()
+    rows = run_sql(conn, "report/engagement_vs_followers", {"day": latest}).fetchall()
     by_tier: dict[str, list[tuple[Any, ...]]] = {}
     for tier, *rest in rows:
         by_tier.setdefault(str(tier), []).append(tuple(rest))
@@ -256,28 +233,11 @@ def _scatter_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date
 def _growth_picks(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[str, str]]:
     """(creator_id, why it is shown): the top micro creators by engagement, then the fastest
     growers over their history, without repeats."""
-    top_micro = conn.execute(
-        "select creator_id from marts.creator_daily"
-        " where day = $day and tier = 'micro' and engagement_rate is not null"
-        " order by engagement_rate desc, creator_id limit $n",
-        {"day": latest, "n": GROWTH_TOP_MICRO},
+    top_micro = run_sql(
+        conn, "report/top_micro_creators", {"day": latest, "n": GROWTH_TOP_MICRO}
     ).fetchall()
-    # growth of the accounts counted on both the first and the last day: a count that joined
-    # the total later (an account read weekly, first read after the first day) is not growth
-    fastest = conn.execute(
-        "with bounds as (select creator_id, min(day) as first_day, max(day) as last_day"
-        " from marts.creator_daily where total_followers > 0 group by creator_id"
-        " having count(*) > 1),"
-        " ends as (select a.creator_id, a.platform, a.account_id,"
-        " any_value(a.followers) filter (where a.day = b.first_day) as followers_first,"
-        " any_value(a.followers) filter (where a.day = b.last_day) as followers_last"
-        " from marts.creator_account_daily a inner join bounds b"
-        " on a.creator_id = b.creator_id and a.day in (b.first_day, b.last_day)"
-        " where a.status = 'counted' group by a.creator_id, a.platform, a.account_id)"
-        " select creator_id from ends where followers_first > 0 and followers_last is not null"
-        " group by creator_id"
-        " order by sum(followers_last) / sum(followers_first) desc, creator_id limit $n",
-        {"n": GROWTH_TOP_MICRO + GROWTH_FASTEST},
+    fastest = run_sql(
+        conn, "report/fastest_growing_creators", {"n": GROWTH_TOP_MICRO + GROWTH_FASTEST}
     ).fetchall()
     picks = [(str(c), "top micro engagement") for (c,) in top_micro]
     chosen = {c for c, _ in picks}
@@ -301,11 +261,9 @@ def _follower_breaks(
     if not platforms:
         return []
     try:
-        rows = conn.execute(
-            "select platform, break_date, note from marts.metric_breaks"
-            " where metric = 'followers' and not continuous"
-            " and break_date between $first and $last and list_contains($platforms, platform)"
-            " order by break_date, platform",
+        rows = run_sql(
+            conn,
+            "report/follower_breaks",
             {"first": first, "last": last, "platforms": sorted(platforms)},
         ).fetchall()
     except duckdb.CatalogException:
@@ -332,16 +290,10 @@ def _growth_index(conn: duckdb.DuckDBPyConnection, creator_id: str) -> list[Grow
     leaving it (hidden, or its count older than the staleness window) moves the total but
     draws no step: only the followers the data shows coming or going do.
     """
-    totals = conn.execute(
-        "select day, total_followers, platforms, coalesce(counted_accounts, '')"
-        " from marts.creator_daily where creator_id = $c and total_followers > 0 order by day",
-        {"c": creator_id},
-    ).fetchall()
+    totals = run_sql(conn, "report/creator_totals", {"creator_id": creator_id}).fetchall()
     parts: dict[date, dict[tuple[str, str], int]] = {}
-    for day, platform, account_id, followers in conn.execute(
-        "select day, platform, account_id, followers from marts.creator_account_daily"
-        " where creator_id = $c and status = 'counted'",
-        {"c": creator_id},
+    for day, platform, account_id, followers in run_sql(
+        conn, "report/creator_account_counts", {"creator_id": creator_id}
     ).fetchall():
         parts.setdefault(day, {})[(str(platform), str(account_id))] = int(followers)
     points: list[GrowthPoint] = []
@@ -425,13 +377,7 @@ def _growth_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date)
 
 
 def _spike_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType) -> Chart:
-    flagged = conn.execute(
-        "select platform, account_id, coalesce(handle, account_id), day, followers_change_1d,"
-        " median_change, mad_change, robust_score, threshold"
-        " from marts.follower_anomalies_daily where is_spike"
-        " order by robust_score desc, day limit $n",
-        {"n": SPIKE_TABLE_ROWS},
-    ).fetchall()
+    flagged = run_sql(conn, "report/flagged_spikes", {"n": SPIKE_TABLE_ROWS}).fetchall()
     shown: list[tuple[str, str, str]] = []
     for platform, account_id, handle, *_ in flagged:
         key = (str(platform), str(account_id), str(handle))
@@ -441,11 +387,8 @@ def _spike_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType) -> Chart:
     if flagged:
         fig = go.Figure()
         for platform, account_id, handle in shown:
-            rows = conn.execute(
-                "select day, robust_score from marts.follower_anomalies_daily"
-                " where platform = $p and account_id = $a and robust_score is not null"
-                " order by day",
-                {"p": platform, "a": account_id},
+            rows = run_sql(
+                conn, "report/spike_scores", {"platform": platform, "account_id": account_id}
             ).fetchall()
             fig.add_trace(
                 go.Scatter(

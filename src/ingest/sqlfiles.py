@@ -40,11 +40,6 @@ def read_package_sql(package: str, name: str) -> str:
     return resources.files(package).joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
-def quote_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier, whatever characters it holds."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def execute(
     conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -68,3 +63,37 @@ def run_package_sql(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from ``<package>/sql/<name>.sql`` with named parameters."""
     return execute(conn, read_package_sql(package, name), params)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier, for the table and column names of the model.
+
+    Only names the code knows (model entities, marts, temp tables) are spliced this way;
+    values from input are always bound as parameters.
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a SQL string literal, for ATTACH, which takes no bound parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_temp_table(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    model: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Materialise the query ``sql/<model>.sql`` as the temporary table ``table``.
+
+    A table's true size steers the planner where a CTE's estimate would mislead it.
+    """
+    sql = f"create or replace temp table {quote_identifier(table)} as {read_sql(model)}"
+    execute(conn, sql, params)
+
+
+def drop_temp_tables(conn: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Drop the temporary tables a step made (those it did not make are ignored)."""
+    for table in tables:
+        conn.execute(f"drop table if exists {quote_identifier(table)}")

@@ -19,7 +19,7 @@ from ingest import backends
 from ingest.config import Lake, Settings
 from ingest.errors import IngestError, WarehouseBusyError
 from ingest.platforms import names as platform_names
-from ingest.sqlfiles import sql_root
+from ingest.sqlfiles import read_sql, run_sql, sql_root
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 
@@ -53,7 +53,7 @@ def open_warehouse(
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
             continue
-        conn.execute("set TimeZone = 'UTC'")
+        run_sql(conn, "warehouse/use_utc")
         return conn
 
 
@@ -63,10 +63,7 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = open_warehouse(settings.target, busy_timeout=settings.busy_timeout)
     try:
         if settings.lake is None:
-            # why: each checkpoint rewrites the primary-key indexes whole, so DuckDB's default
-            # (one per 16 MB of log) made a run of many pages checkpoint again and again; data
-            # not yet checkpointed stays in memory, so the bound is 128 MB (5M rows: < 1 GiB)
-            conn.execute("set checkpoint_threshold = '128MB'")
+            run_sql(conn, "warehouse/checkpoint_threshold")
         migrate(conn)
         yield conn
     finally:
@@ -103,12 +100,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     writer migrating at the same moment is re-checked and, if still needed, applied again.
     """
     lake = backends.is_lake(conn)
-    bootstrap = (
-        "create schema if not exists meta;"
-        "create table if not exists meta.schema_migrations ("
-        " version varchar primary key, name varchar not null, checksum varchar not null,"
-        " applied_at timestamptz not null default current_timestamp)"
-    )
+    bootstrap = read_sql("warehouse/create_migration_log")
     if lake:
         scopes = backends.lease_scopes(platform_names())
         backends.retry_on_conflict(
@@ -130,27 +122,21 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def _apply(conn: duckdb.DuckDBPyConnection, version: str, name: str, text: str, lake: bool) -> bool:
     """Apply one migration unless it is already applied; whether it was applied now."""
     checksum = hashlib.sha256(text.encode()).hexdigest()
-    row = conn.execute(
-        "select checksum from meta.schema_migrations where version = $v", {"v": version}
-    ).fetchone()
+    row = run_sql(conn, "warehouse/applied_checksum", {"version": version}).fetchone()
     if row is not None:
         if row[0] != checksum:
             raise IngestError(
                 f"migration {name} changed after it was applied; add a new one instead"
             )
         return False
-    conn.execute("begin transaction")
-    try:
+    with backends.transaction(conn):
         conn.execute(backends.adapt_ddl(text) if lake else text)
         if lake:
             # why: two writers migrating at once must conflict rather than both apply it
             backends.claim(conn, "migrate")
-        conn.execute(
-            "insert into meta.schema_migrations (version, name, checksum) values ($v, $n, $c)",
-            {"v": version, "n": name, "c": checksum},
+        run_sql(
+            conn,
+            "warehouse/record_migration",
+            {"version": version, "name": name, "checksum": checksum},
         )
-        conn.execute("commit")
-    except BaseException:
-        backends.end_transaction(conn)
-        raise
     return True

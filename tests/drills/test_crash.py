@@ -24,7 +24,6 @@ import pytest
 
 from ingest.cli import INTERRUPTED
 from ingest.config import Settings
-from ingest.pipeline import stage_file
 from ingest.publish import publish
 from ingest.warehouse import writer
 from tests.conftest import FIXTURES
@@ -43,6 +42,7 @@ from tests.drills.harness import (
     stop_fork_server,
     write_drill_input,
 )
+from tests.staged import stage_file
 
 TRIALS = env_int("DRILL_TRIALS", 20)
 ROWS = env_int("DRILL_ROWS", 3000)

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
+from ingest.bi_copy import publish_bi
 from ingest.config import Settings
-from ingest.transforms import FOLLOWERS_WINDOW_DAYS, MARTS, publish_bi, rebuild_marts
+from ingest.transforms import FOLLOWERS_WINDOW_DAYS, MARTS, rebuild_marts
 from ingest.warehouse import migrate, open_warehouse
 
 from .helpers import insert, map_creators, pending

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.bi_copy import publish_bi
 from ingest.config import Settings
-from ingest.transforms import MARTS, publish_bi, rebuild_marts
+from ingest.transforms import MARTS, rebuild_marts
 from ingest.warehouse import migrate, open_warehouse
 
 from .helpers import account_day, pending

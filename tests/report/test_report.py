@@ -16,11 +16,12 @@ import duckdb
 import pytest
 from plotly.offline import get_plotlyjs
 
+from ingest.bi_copy import publish_bi
 from ingest.config import Settings
 from ingest.creators import MappingRow, apply_mapping
 from ingest.errors import IngestError
 from ingest.report import TIER_COLOURS, render, write_report
-from ingest.transforms import publish_bi, rebuild_marts
+from ingest.transforms import rebuild_marts
 from ingest.warehouse import writer
 
 END = date(2026, 9, 30)

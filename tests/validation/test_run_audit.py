@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ingest import validation
-from ingest.pipeline import load_files, stage_file
+from ingest.pipeline import load_files
 from tests.conftest import FIXTURES
+from tests.staged import stage_file
 from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
 
 CHANNELS = [f"UCchannel{i:015d}" for i in range(6)]

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ingest.client import ApiClient
 from ingest.http import (
@@ -42,16 +42,6 @@ MEDIA_FIELDS = (
 )
 PAGE_SIZE = 25
 MAX_PAGES = 200
-
-
-class InstagramApi(Protocol):
-    """What the extractor needs from Instagram."""
-
-    def fetch_business_discovery(
-        self, username: str, *, since: datetime | None = None, resume: Resume | None = None
-    ) -> Iterator[Page]:
-        """Pages of one creator's counts and media, newest media first."""
-        ...
 
 
 def classify(reply: Reply) -> Verdict:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from typing import Protocol
 from urllib.parse import quote
 
 from ingest.client import ApiClient
@@ -29,18 +28,6 @@ install_log_redaction(__name__)
 # stats windows must lie within the past 90 days
 MAX_WINDOW_DAYS = 90
 STAT_FIELDS = ("SUBSCRIBERS", "VIEWS", "SHARES")
-
-
-class SnapchatApi(Protocol):
-    """What the extractor needs from Snapchat."""
-
-    def fetch_profile(self, profile_id: str) -> Iterator[Page]:
-        """One page: the public profile (the follower count lives here)."""
-        ...
-
-    def fetch_stats(self, profile_id: str, *, since: date, until: date) -> Iterator[Page]:
-        """Daily profile stats from ``since`` through ``until`` (UTC days)."""
-        ...
 
 
 def classify(reply: Reply) -> Verdict:

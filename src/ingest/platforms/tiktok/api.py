@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ingest.client import ApiClient
 from ingest.http import (
@@ -56,22 +56,6 @@ MAX_PAGES = 1000
 AUTH_CODES = frozenset({"access_token_invalid"})
 THROTTLE_CODES = frozenset({"rate_limit_exceeded"})
 QUOTA_MARKERS = ("quota",)
-
-
-class TikTokApi(Protocol):
-    """What the extractor needs from TikTok (both APIs have this shape)."""
-
-    kind: str
-
-    def fetch_user_info(self, username: str) -> Iterator[Page]:
-        """One page: the user's profile and counts."""
-        ...
-
-    def fetch_videos(
-        self, username: str, *, since: date, until: date, resume: Resume | None = None
-    ) -> Iterator[Page]:
-        """Pages of the user's videos created from ``since`` through ``until`` (UTC days)."""
-        ...
 
 
 def classify(reply: Reply) -> Verdict:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.client import ApiClient
@@ -49,30 +49,6 @@ AUTH_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "authEr
 CHANNEL_PARTS = "snippet,statistics,contentDetails"
 PLAYLIST_PARTS = "snippet,contentDetails"
 VIDEO_PARTS = "snippet,statistics,contentDetails"
-
-
-class YouTubeApi(Protocol):
-    """What the extractor needs from YouTube."""
-
-    def fetch_channels(self, channel_ids: Sequence[str]) -> Iterator[Page]:
-        """``channels.list`` pages, at most 50 ids each."""
-        ...
-
-    def fetch_channel_by_handle(self, handle: str) -> Iterator[Page]:
-        """One ``channels.list`` page for ``forHandle``."""
-        ...
-
-    def fetch_uploads(
-        self, playlist_id: str, *, since: datetime | None = None, resume: Resume | None = None
-    ) -> Iterator[Page]:
-        """``playlistItems.list`` pages of an uploads playlist, newest first."""
-        ...
-
-    def fetch_videos(
-        self, video_ids: Sequence[str], *, resume: Resume | None = None
-    ) -> Iterator[Page]:
-        """``videos.list`` pages, 50 ids each."""
-        ...
 
 
 def next_reset(now: datetime) -> datetime:

@@ -15,7 +15,6 @@ SUBSCRIBER_ROUNDING_FROM = 1000
 # Studio "Advanced mode" export members
 STUDIO_TABLE = "Table data.csv"
 STUDIO_TOTALS = "Totals.csv"
-STUDIO_CHART = "Chart data.csv"
 
 # Studio days are the channel's reporting days, which YouTube keeps in Pacific time
 STUDIO_DAY_TIMEZONE = "America/Los_Angeles"

@@ -1,11 +1,11 @@
 -- where each pending account's tier history in the BI copy is replaced from: the stretches
 -- starting before the first rebuilt day stand as they are in the copy, except the last of them,
--- whose end may have moved (see transforms/tier_history_cuts); the copy still holds the history
+-- whose end may have moved (see transforms/tier_history_rebuild_from); the copy still holds the history
 -- as it was before the rebuilds, so it tells where that stretch starts
 with
 
 pending as (
-    select * from bi_days
+    select * from ranges_to_copy
 ),
 
 final as (
