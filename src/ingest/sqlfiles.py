@@ -39,3 +39,8 @@ def run_sql(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from ``sql/<name>.sql`` with named parameters (``$run_date``)."""
     return execute(conn, read_sql(name), params)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier, for the few names a statement must splice."""
+    return '"' + name.replace('"', '""') + '"'

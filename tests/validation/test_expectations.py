@@ -14,8 +14,10 @@ import pytest
 
 from ingest import validation
 from ingest.model import ENTITIES
+from ingest.sqlfiles import sql_root
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity, arrow_schema
-from ingest.validation import CRITICAL, load_suite, tier_bounds
+from ingest.tiers import load_rules
+from ingest.validation import CRITICAL, load_suite
 
 NOW = datetime.now(UTC)
 FUTURE = NOW + timedelta(days=3)
@@ -164,7 +166,7 @@ BASE: dict[str, list[dict[str, Any]]] = {
                 "tier": rule["tier"],
                 "tier_rule_version": rule["rule_version"],
             }
-            for i, rule in enumerate(tier_bounds())
+            for i, rule in enumerate(load_rules().bounds())
         ],
         {
             "platform": "youtube",
@@ -350,7 +352,7 @@ CASES: list[tuple[str, str, str, str | None, Any]] = [
                 i,
             ),
         )
-        for i, rule in enumerate(tier_bounds())
+        for i, rule in enumerate(load_rules().bounds())
     ],
 ]
 
@@ -411,12 +413,7 @@ def _audit_mart(name: str, rows: Rows, types: dict[str, pa.DataType]) -> list[An
     conn = duckdb.connect()
     try:
         conn.execute("create schema marts; create schema meta")
-        conn.execute(
-            Path(validation.__file__)
-            .parents[2]
-            .joinpath("sql/migrations/V005__validations.sql")
-            .read_text()
-        )
+        conn.execute((sql_root() / "migrations" / "V005__validations.sql").read_text())
         table = pa.Table.from_pylist(rows)
         for column, kind in types.items():
             table = table.set_column(
