@@ -34,7 +34,3 @@ class UnknownFormatError(ParseError):
 
 class WarehouseBusyError(IngestError):
     """Another process holds the warehouse for writing."""
-
-
-class AuditFailedError(IngestError):
-    """A critical expectation failed: the batch was not published."""

@@ -23,16 +23,14 @@ from ingest.validation.docs import docs_root
 from ingest.validation.gates import gate_batches
 from ingest.validation.gx import preload
 from ingest.validation.marts import PendingMarts, audit_marts
-from ingest.validation.results import AuditReport, ExpectationResult, store_results
+from ingest.validation.results import AuditReport, store_results
 from ingest.validation.revalidation import revalidate
 from ingest.validation.run_audit import audit_batch, audit_batches
 from ingest.validation.suites import (
     CANONICAL_SUITES,
     CRITICAL,
     MART_SUITES,
-    WARNING,
     Spec,
-    Suite,
     load_suite,
 )
 
@@ -40,12 +38,9 @@ __all__ = [
     "CANONICAL_SUITES",
     "CRITICAL",
     "MART_SUITES",
-    "WARNING",
     "AuditReport",
-    "ExpectationResult",
     "PendingMarts",
     "Spec",
-    "Suite",
     "audit_batch",
     "audit_batches",
     "audit_marts",
