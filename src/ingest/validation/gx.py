@@ -74,7 +74,7 @@ class _Plan:
     A type-list expectation on a column whose pandas type is not ``object`` is decided by the
     column's type alone (GX reads ``table.column_types``): it runs once per table on an empty
     frame with the table's exact types. Everything else runs on every chunk of rows, whose
-    columns are converted to the types GX compares vectorised (see :func:`_frame`).
+    columns are converted to the types GX compares vectorised (see ``frames.to_frame``).
     """
 
     specs: tuple[Spec, ...]
@@ -399,6 +399,7 @@ def audit_tables(
     chunk_rows: int,
     now: datetime | None,
 ) -> AuditReport:
+    """Validate each table against its suite; Data Docs pages when ``settings`` are given."""
     checked_at = now or datetime.now(UTC)
     report = AuditReport(load_id=load_id, checked_at=checked_at)
     params = expectation_parameters(checked_at)

@@ -28,7 +28,7 @@ def revalidate(load_id: str, settings: Settings, *, chunk_rows: int = CHUNK_ROWS
     """
     conn = open_warehouse(settings.target, read_only=True, busy_timeout=settings.busy_timeout)
     try:
-        found = run_sql(conn, "validation/load", {"load_id": load_id}).fetchone()
+        found = run_sql(conn, "validation/recorded_load", {"load_id": load_id}).fetchone()
         if found is None:
             raise IngestError(f"no load {load_id!r} in meta.loads")
         platform, fmt, account, rows_loaded, started_at, status = found
