@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 
 from ingest import validation
 from ingest.model import ENTITIES
+from ingest.platforms import names as platform_names
 from ingest.sqlfiles import sql_root
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity, arrow_schema
 from ingest.tiers import load_rules
 from ingest.validation import CRITICAL, load_suite
+from ingest.validation.suites import SUITES_DIR
 
 NOW = datetime.now(UTC)
 FUTURE = NOW + timedelta(days=3)
@@ -464,6 +467,15 @@ def test_every_critical_expectation_has_a_breaking_case():
         for spec in load_suite(suite).expectations:
             if spec.severity == CRITICAL:
                 assert (suite, spec.type, spec.column_label, _condition(spec)) in covered
+
+
+def test_suite_texts_name_no_platform_and_no_count_of_them():
+    # the platforms come from the registry: a suite that names one, or counts them, is stale
+    # the day a platform is added
+    for path in sorted(SUITES_DIR.glob("*.json")):
+        text = path.read_text(encoding="utf-8").lower()
+        assert not [p for p in platform_names() if p in text], path.name
+        assert not re.search(r"\b(two|three|four|five|six|\d+) platforms\b", text), path.name
 
 
 def _many_post_days(n: int) -> Rows:
