@@ -12,6 +12,8 @@ import duckdb
 from ingest.sqlfiles import run_sql
 from ingest.validation.suites import CRITICAL, WARNING
 
+RESULTS_PER_STATEMENT = 200
+
 
 @dataclass
 class ExpectationResult:
@@ -94,22 +96,26 @@ def store_results(
 ) -> None:
     """Append a report's results to ``meta.validations`` (under each of ``load_ids``)."""
     rows = [(load_id, r) for load_id in (load_ids or [report.load_id]) for r in report.results]
-    if not rows:
-        return
-    run_sql(
-        conn,
-        "validation/record_results",
-        {
-            "load_ids": [load_id for load_id, _ in rows],
-            "suites": [r.suite for _, r in rows],
-            "expectations": [r.expectation for _, r in rows],
-            "column_names": [r.column for _, r in rows],
-            "kwargs": [json.dumps(r.kwargs, default=str, sort_keys=True) for _, r in rows],
-            "severities": [r.severity for _, r in rows],
-            "successes": [r.success for _, r in rows],
-            "observed_values": [r.observed for _, r in rows],
-            "element_counts": [r.element_count for _, r in rows],
-            "unexpected_counts": [r.unexpected_count for _, r in rows],
-            "checked_at": report.checked_at,
-        },
-    )
+    # why: a few statements, not one per row: on DuckLake every autocommitted statement is a
+    # snapshot in the catalog; and bounded ones: one insert of a whole marts audit (results
+    # times loads) made concurrent writers' publishes conflict until their retries ran out
+    # (tests/lake/test_lake_e2e.py, two concurrent writers)
+    for start in range(0, len(rows), RESULTS_PER_STATEMENT):
+        chunk = rows[start : start + RESULTS_PER_STATEMENT]
+        run_sql(
+            conn,
+            "validation/record_results",
+            {
+                "load_ids": [load_id for load_id, _ in chunk],
+                "suites": [r.suite for _, r in chunk],
+                "expectations": [r.expectation for _, r in chunk],
+                "column_names": [r.column for _, r in chunk],
+                "kwargs": [json.dumps(r.kwargs, default=str, sort_keys=True) for _, r in chunk],
+                "severities": [r.severity for _, r in chunk],
+                "successes": [r.success for _, r in chunk],
+                "observed_values": [r.observed for _, r in chunk],
+                "element_counts": [r.element_count for _, r in chunk],
+                "unexpected_counts": [r.unexpected_count for _, r in chunk],
+                "checked_at": report.checked_at,
+            },
+        )
