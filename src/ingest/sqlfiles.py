@@ -42,5 +42,9 @@ def run_sql(
 
 
 def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier, for the few names a statement must splice."""
+    """``name`` as a quoted SQL identifier, for the table and column names of the model.
+
+    Only names the code knows (model entities, marts, temp tables) are spliced this way;
+    values from input are always bound as parameters.
+    """
     return '"' + name.replace('"', '""') + '"'

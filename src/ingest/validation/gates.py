@@ -256,11 +256,11 @@ def _block_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch, report: Aud
         record_identity(conn, batch)
         run_sql(
             conn,
-            "publish/record_quarantine",
+            "quarantine/record_rows",
             {
                 "load_id": batch.load_id,
                 "platform": batch.platform,
-                "source": batch.source_file,
+                "source_file": batch.source_file,
                 "path": batch.quarantine_path,
             },
         )

@@ -70,7 +70,7 @@ def audit_marts(
             conn, label, tables, settings=settings, chunk_rows=chunk_rows, now=now
         )
     finally:
-        conn.execute("drop table if exists audit_ranges")
+        run_sql(conn, "validation/drop_audit_ranges")
     store_results(conn, report, pending.load_ids)
     if not report.passed:
         log.error("marts: %s; the BI copy keeps its last good state", report.message())
