@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ingest import validation
 from ingest.pipeline import load_files, stage_file
-from ingest.validation import run_audit
 from tests.conftest import FIXTURES
 from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
 
@@ -141,7 +140,7 @@ def test_a_clean_run_of_mixed_formats_is_not_audited_again_batch_by_batch(
         alone.append(batch.load_id)
         return real(batch, **kwargs)
 
-    monkeypatch.setattr(run_audit, "audit_batch", audit_alone)
+    monkeypatch.setattr(validation.run_audit, "audit_batch", audit_alone)
     reports = validation.audit_batches(batches, chunk_rows=4)
     assert all(r.passed for r in reports)
     assert alone == []
