@@ -111,12 +111,17 @@ class TierRules:
 
 
 def load_rules() -> TierRules:
-    """The rules in ``tier_rules.toml`` (read once per path)."""
-    return _parse(TIER_RULES)
+    """The rules in ``tier_rules.toml``, read again when the file changes."""
+    try:
+        changed = TIER_RULES.stat().st_mtime_ns
+    except OSError as exc:
+        raise TierRulesError(f"{TIER_RULES.name}: cannot read the tier rules: {exc}") from exc
+    return _parse(TIER_RULES, changed)
 
 
 @cache
-def _parse(path: Path) -> TierRules:
+def _parse(path: Path, changed: int) -> TierRules:
+    """The rules file at ``path`` as it was at modification time ``changed``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -150,3 +151,18 @@ def test_a_four_place_margin_is_exact(rules_file):
         (0, 10),
         (10, None),
     ]
+
+
+def test_an_edited_rules_file_is_read_again(rules_file):
+    # as when each rebuild read the file: a long-lived process sees an edit on its next rebuild
+    rules_file.write_text(_version(TIERS))
+    os.utime(rules_file, ns=(1_000_000_000, 1_000_000_000))
+    assert tiers.load_rules().versions[0].hysteresis_pct == 0
+    rules_file.write_text(_version(f"hysteresis_pct = 5\n{TIERS}"))
+    os.utime(rules_file, ns=(2_000_000_000, 2_000_000_000))
+    assert tiers.load_rules().versions[0].hysteresis_pct == 5
+
+
+def test_a_missing_rules_file_is_a_clear_error(rules_file):
+    with pytest.raises(tiers.TierRulesError, match=r"^tier_rules\.toml: cannot read"):
+        tiers.load_rules()
