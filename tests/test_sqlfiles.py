@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ingest"
 # statements that only steer the transaction may stay inline (in backends.transaction)
 TRANSACTION_CONTROL = {"begin transaction", "commit", "rollback"}
 # modules whose inline statements have not moved to sql/ yet
-NOT_YET_MOVED = {"validation.py", "staging.py", "demo/__init__.py"}
+NOT_YET_MOVED = {"staging.py", "demo/__init__.py"}
 # calls that take the name of a sql/ file as their first or second string argument
 _FILE_CALLS = {"run_sql": 1, "read_sql": 0, "create_temp_table": 2}
 

@@ -19,9 +19,9 @@ import duckdb
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.sqlfiles import run_sql
+from ingest.tiers import load_rules
 from ingest.warehouse import open_bi
 
-TIER_ORDER = ("nano", "micro", "macro", "mega", "hidden")
 TIER_COLOURS = {
     "nano": "#9ecae1",
     "micro": "#2ca25f",
@@ -48,6 +48,11 @@ class Chart:
     figure: Any  # plotly.graph_objects.Figure, or None when there is nothing to draw
     empty: str
     extra_html: str = ""
+
+
+def tier_order() -> tuple[str, ...]:
+    """The tiers of the rules file from lowest to highest, then accounts with hidden counts."""
+    return (*load_rules().names(), "hidden")
 
 
 def write_report(settings: Settings, out: Path) -> Path:
@@ -130,7 +135,7 @@ def _tier_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date) -
     for platform, tier, n in rows:
         counts.setdefault(str(platform), {})[str(tier)] = int(n)
     platforms = sorted(counts)
-    tiers = [t for t in TIER_ORDER if any(t in c for c in counts.values())]
+    tiers = [t for t in tier_order() if any(t in c for c in counts.values())]
     fig = None
     if counts:
         fig = go.Figure(
@@ -210,7 +215,7 @@ def _scatter_chart(conn: duckdb.DuckDBPyConnection, go: ModuleType, latest: date
                     hovertemplate="%{text}<br>followers %{x:,}<br>engagement %{y:.2f}%"
                     "<extra>" + tier + "</extra>",
                 )
-                for tier in TIER_ORDER
+                for tier in tier_order()
                 if tier in by_tier
             ]
         )

@@ -6,9 +6,7 @@ The BI copy of the rebuilt marts is published by :mod:`ingest.bi_copy`.
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,6 +22,7 @@ from ingest.sqlfiles import (
     read_sql,
     run_sql,
 )
+from ingest.tiers import load_rules
 
 log = logging.getLogger(__name__)
 
@@ -84,47 +83,14 @@ EXTRA_REACH_DAYS = max(0, SPIKE_WINDOW_DAYS + 1 - MART_REACH_DAYS)
 FOLLOWERS_WINDOW_DAYS = 14
 
 
-def tier_rules() -> tuple[str, list[dict[str, Any]]]:
-    """The default rule version and all versions' tiers, from ``tier_rules.toml``."""
-    default, rows, _ = _read_tier_rules()
-    return default, rows
-
-
-def tier_hysteresis() -> dict[str, float]:
-    """Each rule version's hysteresis margin in percent (0 where none is configured)."""
-    return _read_tier_rules()[2]
-
-
-def _read_tier_rules() -> tuple[str, list[dict[str, Any]], dict[str, float]]:
-    data = tomllib.loads((Path(__file__).parent / "tier_rules.toml").read_text())
-    rows = []
-    margins: dict[str, float] = {}
-    for version, spec in data["versions"].items():
-        margin = float(spec.get("hysteresis_pct", 0))
-        if not 0 <= margin < 50:
-            raise ValueError(f"tier rule {version}: hysteresis_pct must be in [0, 50)")
-        margins[version] = margin
-        for rank, tier in enumerate(spec["tiers"]):
-            rows.append(
-                {
-                    "rule_version": version,
-                    "tier": tier["tier"],
-                    "min_followers": tier["min"],
-                    "max_followers": tier.get("max"),
-                    "rank": rank,
-                }
-            )
-    return data["default"], rows, margins
-
-
 def sync_tier_rules(conn: duckdb.DuckDBPyConnection) -> str:
     """Make ``meta.tier_rules`` hold the configured versions; return the default version."""
-    default, rows, margins = _read_tier_rules()
+    rules = load_rules()
     conn.executemany(
         read_sql("transforms/sync_tier_rules"),
-        [{**row, "hysteresis_pct": margins[row["rule_version"]]} for row in rows],
+        rules.table_rows(),
     )
-    return default
+    return rules.default
 
 
 def rebuild_marts(conn: duckdb.DuckDBPyConnection, rule_version: str | None = None) -> int:

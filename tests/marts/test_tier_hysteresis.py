@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingest.transforms import rebuild_marts, tier_hysteresis
+from ingest.tiers import load_rules
+from ingest.transforms import rebuild_marts
 from tests.marts.helpers import account_day, pending
 
 D = date(2026, 9, 1)
@@ -39,7 +40,10 @@ def tiers(conn):
 
 
 def test_the_configured_margins():
-    assert tier_hysteresis() == {"mission-v1": 0.0, "mission-v2": 5.0}
+    assert {v.name: v.hysteresis_pct for v in load_rules().versions} == {
+        "mission-v1": 0,
+        "mission-v2": 5,
+    }
 
 
 def test_hysteresis_holds_a_tier_inside_the_margin(conn):

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from ingest import validation
 from ingest.config import Settings
+from ingest.validation.gx import session
 
 
 @pytest.fixture(scope="session")
 def gx_session() -> Any:
     """Import GX once for the whole run (it takes seconds); tests that audit depend on it."""
-    return validation._gx()
+    return session()
 
 
 @pytest.fixture

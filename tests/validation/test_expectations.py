@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,12 @@ import pytest
 
 from ingest import validation
 from ingest.model import ENTITIES
+from ingest.platforms import names as platform_names
+from ingest.sqlfiles import sql_root
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity, arrow_schema
-from ingest.validation import CRITICAL, load_suite, tier_bounds
+from ingest.tiers import load_rules
+from ingest.validation import CRITICAL, load_suite
+from ingest.validation.suites import SUITES_DIR
 
 NOW = datetime.now(UTC)
 FUTURE = NOW + timedelta(days=3)
@@ -164,7 +169,7 @@ BASE: dict[str, list[dict[str, Any]]] = {
                 "tier": rule["tier"],
                 "tier_rule_version": rule["rule_version"],
             }
-            for i, rule in enumerate(tier_bounds())
+            for i, rule in enumerate(load_rules().bounds())
         ],
         {
             "platform": "youtube",
@@ -350,7 +355,7 @@ CASES: list[tuple[str, str, str, str | None, Any]] = [
                 i,
             ),
         )
-        for i, rule in enumerate(tier_bounds())
+        for i, rule in enumerate(load_rules().bounds())
     ],
 ]
 
@@ -411,12 +416,7 @@ def _audit_mart(name: str, rows: Rows, types: dict[str, pa.DataType]) -> list[An
     conn = duckdb.connect()
     try:
         conn.execute("create schema marts; create schema meta")
-        conn.execute(
-            Path(validation.__file__)
-            .parents[2]
-            .joinpath("sql/migrations/V005__validations.sql")
-            .read_text()
-        )
+        conn.execute((sql_root() / "migrations" / "V005__validations.sql").read_text())
         table = pa.Table.from_pylist(rows)
         for column, kind in types.items():
             table = table.set_column(
@@ -467,6 +467,15 @@ def test_every_critical_expectation_has_a_breaking_case():
         for spec in load_suite(suite).expectations:
             if spec.severity == CRITICAL:
                 assert (suite, spec.type, spec.column_label, _condition(spec)) in covered
+
+
+def test_suite_texts_name_no_platform_and_no_count_of_them():
+    # the platforms come from the registry: a suite that names one, or counts them, is stale
+    # the day a platform is added
+    for path in sorted(SUITES_DIR.glob("*.json")):
+        text = path.read_text(encoding="utf-8").lower()
+        assert not [p for p in platform_names() if p in text], path.name
+        assert not re.search(r"\b(two|three|four|five|six|\d+) platforms\b", text), path.name
 
 
 def _many_post_days(n: int) -> Rows:

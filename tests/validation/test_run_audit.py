@@ -141,7 +141,7 @@ def test_a_clean_run_of_mixed_formats_is_not_audited_again_batch_by_batch(
         alone.append(batch.load_id)
         return real(batch, **kwargs)
 
-    monkeypatch.setattr(validation, "audit_batch", audit_alone)
+    monkeypatch.setattr(validation.run_audit, "audit_batch", audit_alone)
     reports = validation.audit_batches(batches, chunk_rows=4)
     assert all(r.passed for r in reports)
     assert alone == []

@@ -1,0 +1,2 @@
+-- the marts audit's ranges, once it is done with them
+drop table if exists audit_ranges

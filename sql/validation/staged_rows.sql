@@ -1,0 +1,2 @@
+-- one staged entity file of a batch
+select * from read_parquet($path)

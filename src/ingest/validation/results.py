@@ -1,0 +1,121 @@
+"""Audit results: one expectation's outcome, a report of one audit, and their stored form."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from ingest.sqlfiles import run_sql
+from ingest.validation.suites import CRITICAL, WARNING
+
+RESULTS_PER_STATEMENT = 200
+
+
+@dataclass
+class ExpectationResult:
+    """The outcome of one expectation over a whole table (all chunks)."""
+
+    suite: str
+    expectation: str
+    column: str | None
+    kwargs: dict[str, Any]
+    severity: str
+    success: bool
+    observed: str
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    why: str = ""
+
+    def label(self) -> str:
+        return f"{self.suite}: {self.expectation}({self.column or ''})"
+
+
+@dataclass
+class AuditReport:
+    """Every expectation result of one audit; ``passed`` unless a critical one failed."""
+
+    load_id: str
+    checked_at: datetime
+    results: list[ExpectationResult] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures(CRITICAL)
+
+    def failures(self, severity: str) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success and r.severity == severity]
+
+    def message(self) -> str:
+        """A one-line summary fit for ``meta.loads.message``."""
+        critical = self.failures(CRITICAL)
+        warned = self.failures(WARNING)
+        if not critical:
+            return f"audit passed ({len(self.results)} expectations, {len(warned)} warnings)"
+        shown = "; ".join(f"{r.label()}: {r.observed}" for r in critical[:3])
+        more = f" (and {len(critical) - 3} more)" if len(critical) > 3 else ""
+        return f"audit failed: {len(critical)} critical expectations failed: {shown}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "load_id": self.load_id,
+            "checked_at": self.checked_at.isoformat(),
+            "passed": self.passed,
+            "note": self.note,
+            "docs": self.docs,
+            "results": [asdict(r) for r in self.results],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def __str__(self) -> str:
+        critical, warned = self.failures(CRITICAL), self.failures(WARNING)
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [
+            f"audit of load {self.load_id}: {verdict} ({len(self.results)} expectations,"
+            f" {len(critical)} critical failures, {len(warned)} warnings)"
+        ]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        order = sorted(self.results, key=lambda r: (r.success, r.severity != CRITICAL))
+        for r in order:
+            mark = "ok  " if r.success else ("FAIL" if r.severity == CRITICAL else "WARN")
+            lines.append(f"  {mark} {r.severity:<8} {r.label()}: {r.observed}")
+        lines.extend(f"  data docs: {page}" for page in self.docs)
+        return "\n".join(lines)
+
+
+def store_results(
+    conn: duckdb.DuckDBPyConnection, report: AuditReport, load_ids: list[str] | None = None
+) -> None:
+    """Append a report's results to ``meta.validations`` (under each of ``load_ids``)."""
+    rows = [(load_id, r) for load_id in (load_ids or [report.load_id]) for r in report.results]
+    # why: a few statements, not one per row: on DuckLake every autocommitted statement is a
+    # snapshot in the catalog; and bounded ones: one insert of a whole marts audit (results
+    # times loads) made concurrent writers' publishes conflict until their retries ran out
+    # (tests/lake/test_lake_e2e.py, two concurrent writers)
+    for start in range(0, len(rows), RESULTS_PER_STATEMENT):
+        chunk = rows[start : start + RESULTS_PER_STATEMENT]
+        run_sql(
+            conn,
+            "validation/record_results",
+            {
+                "load_ids": [load_id for load_id, _ in chunk],
+                "suites": [r.suite for _, r in chunk],
+                "expectations": [r.expectation for _, r in chunk],
+                "column_names": [r.column for _, r in chunk],
+                "kwargs": [json.dumps(r.kwargs, default=str, sort_keys=True) for _, r in chunk],
+                "severities": [r.severity for _, r in chunk],
+                "successes": [r.success for _, r in chunk],
+                "observed_values": [r.observed for _, r in chunk],
+                "element_counts": [r.element_count for _, r in chunk],
+                "unexpected_counts": [r.unexpected_count for _, r in chunk],
+                "checked_at": report.checked_at,
+            },
+        )
