@@ -19,10 +19,14 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ingest.errors import IngestError
+from ingest.limits import JSON_DOCUMENT_LIMIT, MiB
 
 log = logging.getLogger(__name__)
 
 REDACTED = "***"
+# a response is parsed as one JSON document, so it has that document's cap
+HTTP_BODY_LIMIT = JSON_DOCUMENT_LIMIT
+_BODY_CHUNK = 64 * 1024
 USER_AGENT = "creator-metrics-ingest/0.1 (+https://github.com/; requests)"
 
 # query parameters and header names whose values are secrets wherever they appear
@@ -332,6 +336,7 @@ class HttpClient:
         session: a session to reuse; a new one by default.
         before_send: called before every attempt; may raise to stop (a quota budget).
         seed: seeds the backoff jitter, for reproducible tests.
+        max_body: the most bytes of one response body; a longer one is refused unread.
     """
 
     def __init__(
@@ -345,8 +350,10 @@ class HttpClient:
         session: requests.Session | None = None,
         before_send: Callable[[], None] | None = None,
         seed: int | None = None,
+        max_body: int = HTTP_BODY_LIMIT,
     ) -> None:
         self.credential = credential
+        self.max_body = max_body
         self.platform = credential.platform
         self.base_url = base_url.rstrip("/") + "/"
         self.classify = classify
@@ -429,8 +436,12 @@ class HttpClient:
                     headers=dict(headers or {}),
                     timeout=(policy.connect_timeout, policy.read_timeout),
                     allow_redirects=False,
+                    stream=True,
                 )
-                body = response.content
+                with response:
+                    body = _read_body(response, self.max_body)
+            except _BodyTooLargeError as exc:
+                fatal = str(exc)
             except requests.Timeout:
                 failure = f"timed out after {policy.read_timeout:g} s"
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
@@ -513,6 +524,31 @@ class HttpClient:
                 url=shown,
                 detail=verdict.reason,
             )
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _read_body(response: requests.Response, limit: int) -> bytes:
+    """The body of a streamed response, refused once it is longer than ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; otherwise
+    the body is read in chunks and reading stops at the first byte past the limit, so a
+    platform (or anything between) sending an endless body cannot fill the memory.
+    """
+    declared = response.headers.get("Content-Length", "")
+    shown = f"{limit} bytes ({limit // MiB} MiB)" if limit >= MiB else f"{limit} bytes"
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError(
+            f"the response declares {int(declared)} bytes, more than the limit of {shown}"
+        )
+    body = bytearray()
+    for chunk in response.iter_content(_BODY_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise _BodyTooLargeError(f"the response is longer than the limit of {shown}")
+    return bytes(body)
 
 
 def _json(body: bytes) -> Any:

@@ -30,6 +30,7 @@ from ingest.archives import open_zip
 from ingest.coerce import INT64_MAX
 from ingest.csvfiles import FIELD_LIMIT, csv_layout, read_csv
 from ingest.errors import ParseError
+from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
 from ingest.parsing import Item, Note, ParseContext, Record, RowError, guarded, require
 from ingest.staging import (
@@ -49,8 +50,8 @@ from ingest.staging import (
     sql_text,
 )
 
-# a json object larger than this is not an api page; the reference parser can have it
-MAX_DOCUMENT_BYTES = 2**31 - 1
+# a json object larger than this is not an api page; the reference parser refuses it
+MAX_DOCUMENT_BYTES = JSON_DOCUMENT_LIMIT
 INT32_LIMIT = 2**31
 
 

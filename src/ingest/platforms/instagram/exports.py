@@ -18,6 +18,7 @@ from ingest.archives import is_zip, open_zip
 from ingest.coerce import repair_mojibake, to_count, to_date, to_utc_timestamp
 from ingest.csvfiles import detect_encoding, read_csv
 from ingest.errors import ParseError
+from ingest.limits import read_capped
 from ingest.parsing import (
     Item,
     Note,
@@ -473,8 +474,10 @@ def _dyi_documents(path: Path, ctx: ParseContext) -> Iterator[tuple[str, Any]]:
             raise ParseError(ctx.source, "the archive has no Instagram insights or followers files")
         for member in members:
             source = f"{ctx.source}!{member}"
+            with archive.open(member) as stream:
+                raw = read_capped(stream, source, declared=archive.size(member))
             try:
-                doc = json.loads(archive.read(member).decode("utf-8-sig"))
+                doc = json.loads(raw.decode("utf-8-sig"))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 raise ParseError(source, f"not valid JSON: {exc}") from exc
             yield source, _repair(doc)
