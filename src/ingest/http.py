@@ -108,20 +108,62 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingHandler(logging.Handler):
+    """Masks every record that propagates through the logger it sits on, and emits nothing.
+
+    A logger's filter sees only the records logged on that very logger, but a record logged on
+    ``ingest.runs`` passes the handlers of ``ingest`` before those of the root logger (the
+    CLI's stderr, Airflow's task log), as the same object. Sitting on ``ingest``, this handler
+    rewrites it there, so no handler above ever sees a token from any module of the package.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.addFilter(_FILTER)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # being a handler, this one would keep Python's last resort (warnings to stderr when
+        # logging is not configured) from ever firing: stand in for it in that case
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level and not _handled_above(record):
+            last.handle(record)
+
+
+def _handled_above(record: logging.LogRecord) -> bool:
+    """True when a handler besides this module's own would see the record."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        if any(not isinstance(h, RedactingHandler) for h in logger.handlers):
+            return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
 _FILTER = RedactingFilter()
+_HANDLER = RedactingHandler()
+# the package's root logger: every module logs below it
+PACKAGE_LOGGER = "ingest"
 # urllib3 logs request lines with their query string (YouTube keys travel there) at DEBUG
 _REDACTED_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
 
 
 def install_log_redaction(*loggers: str) -> None:
-    """Attach the redacting filter to the named loggers (a filter does not reach child loggers)."""
+    """Mask tokens in every record of the package and of the named loggers.
+
+    The package's root logger gets one ``RedactingHandler`` (it covers all ``ingest.*``
+    loggers); the named loggers, whose records never pass it, get the filter itself (a filter
+    does not reach child loggers). Calling this again adds nothing.
+    """
+    package = logging.getLogger(PACKAGE_LOGGER)
+    if _HANDLER not in package.handlers:
+        package.addHandler(_HANDLER)
     for name in (*_REDACTED_LOGGERS, *loggers):
         target = logging.getLogger(name)
         if _FILTER not in target.filters:
             target.addFilter(_FILTER)
 
 
-install_log_redaction(__name__)
+install_log_redaction()
 
 
 # ---- errors
