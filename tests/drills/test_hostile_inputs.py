@@ -3,8 +3,10 @@
 Each case runs ``ingest load`` in a fresh wrapper process that caps the address space (so a
 regression fails the test instead of taking the machine down) and reports the peak resident
 set of its one child (``ru_maxrss`` of ``RUSAGE_CHILDREN``, counted only after the wait).
-The inputs are built compactly at test time: the 600 MiB member is one compressed megabyte
-repeated, so the archive is 3.3 MiB, like the "Download your information" zip of the issue.
+The inputs are built compactly at test time: a 600 MiB member is one compressed megabyte
+repeated, so its archive is 3.3 MiB, like the "Download your information" zip of the issue.
+Peak RSS of a load that publishes includes the audit (Great Expectations): about 380 MiB for
+a one-row file.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import textwrap
 import zlib
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.archives import DEFAULT_LIMITS
+from ingest.jsonstream import MAX_SPAN
 from ingest.limits import JSON_DOCUMENT_LIMIT
 
 from .harness import INGEST
@@ -112,11 +116,31 @@ def _write_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> N
         )
 
 
-def followers_bomb(path: Path, size: int = 600 * MiB) -> int:
+def repeated_member(head: bytes, block: bytes, repeats: int, tail: bytes) -> tuple[bytes, int, int]:
+    """A deflated member ``head + block * repeats + tail``: (deflated bytes, crc, size).
+
+    Each part is deflated once with a full flush (a self-contained piece of a deflate stream)
+    and the block's piece repeated, so a member of hundreds of megabytes costs a second.
+    """
+    pieces: list[bytes] = []
+    crc = size = 0
+    for part, times in ((head, 1), (block, repeats), (tail, 1)):
+        deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+        pieces.append((deflater.compress(part) + deflater.flush(zlib.Z_FULL_FLUSH)) * times)
+        for _ in range(times):
+            crc = zlib.crc32(part, crc)
+        size += len(part) * times
+    pieces.append(zlib.compressobj(9, zlib.DEFLATED, -15).flush())  # the final empty block
+    return b"".join(pieces), crc, size
+
+
+FOLLOWERS_MEMBER = "connections/followers_and_following/followers_1.json"
+
+
+def followers_bomb(path: Path, size: int = 600 * MiB) -> tuple[int, int]:
     """A DYI zip whose followers list expands about 180 times, inside the zip-bomb ratio.
 
-    One megabyte of follower entries is deflated once with a full flush (a self-contained
-    piece of a deflate stream) and repeated; the member is a valid JSON array of ``size`` bytes.
+    Returns the member's size and its number of followers.
     """
     rng = random.Random(14)
     entry = (
@@ -124,24 +148,25 @@ def followers_bomb(path: Path, size: int = 600 * MiB) -> int:
         '"https://www.instagram.com/u%s","value":"u%s","timestamp":1700000000}]},'
     )
     block = bytearray()
+    entries = 0
     while len(block) < MiB:
         letter = rng.choice("ab")
         block += (entry % (letter, letter)).encode()
-    head, tail = b"[", b"{}]"
-    repeats = (size - len(head) - len(tail)) // len(block)
-    pieces: list[bytes] = []
-    crc = 0
-    total = 0
-    for part, times in ((head, 1), (bytes(block), repeats), (tail, 1)):
-        deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
-        piece = deflater.compress(part) + deflater.flush(zlib.Z_FULL_FLUSH)
-        pieces.append(piece * times)
-        for _ in range(times):
-            crc = zlib.crc32(part, crc)
-        total += len(part) * times
-    pieces.append(zlib.compressobj(9, zlib.DEFLATED, -15).flush())  # the final empty block
-    name = "connections/followers_and_following/followers_1.json"
-    _write_zip(path, [(name, b"".join(pieces), 8, crc, total)])
+        entries += 1
+    repeats = (size - 4) // len(block)
+    data, crc, total = repeated_member(b"[", bytes(block), repeats, b"{}]")
+    _write_zip(path, [(FOLLOWERS_MEMBER, data, 8, crc, total)])
+    return total, entries * repeats + 1
+
+
+def string_bomb(path: Path, size: int = 600 * MiB) -> int:
+    """A DYI zip whose followers file is one string of ``size`` bytes, inside the ratio."""
+    rng = random.Random(14)
+    block = bytearray(b"a" * MiB)
+    for at in range(0, MiB, 300):
+        block[min(at + rng.randrange(300), MiB - 1)] = ord("b")
+    data, crc, total = repeated_member(b'["', bytes(block), size // MiB, b'"]')
+    _write_zip(path, [(FOLLOWERS_MEMBER, data, 8, crc, total)])
     return total
 
 
@@ -197,16 +222,36 @@ def _show(result: dict[str, object]) -> str:
     return f"peak RSS {peak:.0f} MiB, exit {result['status']}: {_message(result)[-2000:]}"
 
 
-def test_a_600_mib_json_member_in_a_small_zip_is_refused_in_bounded_memory(tmp_path: Path):
+def test_a_600_mib_followers_list_in_a_small_zip_is_counted_in_bounded_memory(tmp_path: Path):
     path = tmp_path / "instagram-export.zip"
-    size = followers_bomb(path)
+    size, followers = followers_bomb(path)
     assert size > 500 * MiB and path.stat().st_size < 4 * MiB
+    assert size / path.stat().st_size < DEFAULT_LIMITS.max_ratio  # not refused as a zip bomb
     result = load_in_child(tmp_path, str(path), "--platform", "instagram", "--account", "17841")
     print("followers bomb:", _show(result))
+    assert result["status"] == 0, _show(result)
+    assert "instagram/dyi_export: read 1, loaded 1" in _message(result), _show(result)
+    assert int(result["peak_rss"]) < PEAK_RSS_LIMIT, _show(result)  # type: ignore[call-overload]
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        counted = conn.execute(
+            "select followers from core.account_daily where account_id = '17841'"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert counted == [(followers,)]
+
+
+def test_a_600_mib_string_in_a_small_zip_is_refused_in_bounded_memory(tmp_path: Path):
+    path = tmp_path / "instagram-export.zip"
+    size = string_bomb(path)
+    assert size / path.stat().st_size < DEFAULT_LIMITS.max_ratio  # not refused as a zip bomb
+    result = load_in_child(tmp_path, str(path), "--platform", "instagram", "--account", "17841")
+    print("string bomb:", _show(result))
     message = _message(result)
     assert result["status"] != 0, _show(result)
-    assert "instagram-export.zip!connections/followers_and_following/followers_1.json" in message
-    assert f"limit of {JSON_DOCUMENT_LIMIT} bytes" in message, _show(result)
+    assert f"instagram-export.zip!{FOLLOWERS_MEMBER}: refused: a JSON string" in message
+    assert f"longer than {MAX_SPAN} bytes" in message, _show(result)
     assert int(result["peak_rss"]) < PEAK_RSS_LIMIT, _show(result)  # type: ignore[call-overload]
 
 
