@@ -253,13 +253,6 @@ class SafeZip:
         """The file members (folders left out), in archive order."""
         return list(self._infos)
 
-    def size(self, name: str) -> int:
-        """A member's uncompressed size as its header declares it (reading enforces it)."""
-        info = self._infos.get(name)
-        if info is None:
-            raise ParseError(self.source, f"the archive has no member {name!r}")
-        return info.file_size
-
     def open(self, name: str) -> IO[bytes]:
         """A member as a binary stream that stops at the limits and reports damage clearly."""
         info = self._infos.get(name)

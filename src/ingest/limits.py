@@ -5,7 +5,8 @@ cap beyond the archive limits of ``ingest.archives``. A JSON document that a par
 one object is different: ``json.loads`` builds every node at once, about ten times the text in
 memory. Such a document (a file, an archive member or an API response body) is read only when
 it is at most ``JSON_DOCUMENT_LIMIT`` bytes; a larger one is refused with a message naming it
-and the limit, before anything of its size is allocated.
+and the limit, before anything of its size is allocated. Instagram's export files, the JSON
+inputs that grow with an account, are streamed instead (``ingest.jsonstream``).
 """
 
 from __future__ import annotations
