@@ -99,7 +99,12 @@ class RedactingFilter(logging.Filter):
     """Rewrites a log record so that no token reaches any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            # a call whose arguments do not fit its format: the handler reports it as logging
+            # does, and its text cannot be shown here, so there is nothing to mask
+            return True
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
