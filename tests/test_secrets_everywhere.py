@@ -137,3 +137,22 @@ def test_compose_requires_a_fernet_key():
     assert fernet.startswith("${AIRFLOW_FERNET_KEY:?"), fernet
     makefile = (ROOT / "Makefile").read_text()
     assert "fernet-key:" in makefile
+
+
+def test_a_token_in_an_archive_member_name_reaches_no_message_or_table(settings, tmp_path):
+    import zipfile
+
+    from ingest.pipeline import load_files
+
+    member = f"past_instagram_insights/posts?access_token={TOKEN}/posts.json"
+    path = tmp_path / "instagram-export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, '{"organic_insights_posts": [{')
+    [result] = load_files([path], settings, platform="instagram", account="17841")
+    assert result.status == "rejected", result
+    # the member is named, its token masked (the mask takes the rest of the query's path too)
+    assert "instagram-export.zip!past_instagram_insights/posts?access_token=***" in (
+        result.message or ""
+    )
+    assert TOKEN not in json.dumps(result.__dict__, default=str)
+    assert not tables_holding(settings.warehouse, TOKEN)

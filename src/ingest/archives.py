@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO
 
 from ingest.errors import ParseError
+from ingest.http import redact
 
 # what the standard library can decompress; anything else is refused up front
 SUPPORTED_COMPRESSION = frozenset(
@@ -212,7 +213,7 @@ class SafeZip:
         files: dict[str, zipfile.ZipInfo] = {}
         total = 0
         for info in infos:
-            where = f"{self.source}!{info.filename!r}"
+            where = redact(f"{self.source}!{info.filename!r}")
             problem = unsafe_name(info.filename)
             if problem is not None:
                 raise ParseError(where, f"refused: the member {problem}")
@@ -257,8 +258,8 @@ class SafeZip:
         """A member as a binary stream that stops at the limits and reports damage clearly."""
         info = self._infos.get(name)
         if info is None:
-            raise ParseError(self.source, f"the archive has no member {name!r}")
-        where = f"{self.source}!{name}"
+            raise ParseError(self.source, redact(f"the archive has no member {name!r}"))
+        where = redact(f"{self.source}!{name}")
         try:
             raw = self._zip.open(info)
         except _READ_ERRORS as exc:

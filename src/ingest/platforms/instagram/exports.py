@@ -17,6 +17,7 @@ from ingest.archives import is_zip, open_zip
 from ingest.coerce import repair_mojibake, to_count, to_date, to_utc_timestamp
 from ingest.csvfiles import detect_encoding, read_csv
 from ingest.errors import ParseError
+from ingest.http import redact
 from ingest.jsonstream import Value, top_level
 from ingest.parsing import (
     Item,
@@ -486,7 +487,7 @@ def _dyi_documents(path: Path, ctx: ParseContext) -> Iterator[tuple[str, IO[byte
             raise ParseError(ctx.source, "the archive has no Instagram insights or followers files")
         for member in members:
             with archive.open(member) as stream:
-                yield f"{ctx.source}!{member}", stream
+                yield redact(f"{ctx.source}!{member}"), stream
 
 
 def _dyi_member(name: str) -> bool:
