@@ -183,15 +183,23 @@ class _Guarded(io.RawIOBase):
         if self._first and chunk:
             self._first = False
             if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]  # the parser takes UTF-8 without a byte order mark
-        pieces = chunk.split(b'"')
-        longest = max([self._run + len(pieces[0]), *map(len, pieces[1:])])
+                # the parser takes UTF-8 without a byte order mark; an empty read means the end
+                chunk = chunk[3:] or self._raw.read(len(buffer))
+        first = chunk.find(b'"')
+        if first < 0:
+            longest = self._run = self._run + len(chunk)
+        else:
+            longest = self._run + first
+            if len(chunk) > MAX_SPAN:
+                # a stretch between two quotes of this chunk could pass the bound by itself
+                longest = max([longest, *map(len, chunk.split(b'"'))])
+            self._run = len(chunk) - chunk.rfind(b'"') - 1
+            longest = max(longest, self._run)
         if longest > MAX_SPAN:
             raise ParseError(
                 self._source,
                 f"refused: a JSON string, number or blank run longer than {MAX_SPAN} bytes",
             )
-        self._run = len(pieces[-1]) if len(pieces) > 1 else self._run + len(chunk)
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
