@@ -284,12 +284,35 @@ def test_a_huge_json_document_is_refused_before_it_is_read(tmp_path: Path, case:
     assert int(result["peak_rss"]) < PEAK_RSS_LIMIT, _show(result)  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize("entries", [DEFAULT_LIMITS.max_members + 1])
-def test_the_entry_limit_holds_for_a_directory_read_in_process(tmp_path: Path, entries: int):
-    from ingest.archives import member_names
+@pytest.mark.parametrize("lie", [False, True], ids=["told", "understated"])
+def test_the_entry_limit_holds_whatever_the_end_record_says(tmp_path: Path, lie: bool):
+    from ingest.archives import member_names, open_zip
     from ingest.errors import ParseError
 
     path = tmp_path / "crowded.zip"
+    entries = DEFAULT_LIMITS.max_members + 1
     crowded_zip(path, entries)
-    with pytest.raises(ParseError, match=f"{entries} entries, more than the limit"):
-        member_names(path, "crowded.zip")
+    if lie:
+        # the end record claims 5 entries; the directory it points to holds them all
+        data = bytearray(path.read_bytes())
+        at = data.rindex(b"PK\x05\x06")
+        struct.pack_into("<2H", data, at + 8, 5, 5)
+        path.write_bytes(bytes(data))
+    for read in (member_names, open_zip):
+        with pytest.raises(ParseError, match=f"{entries} entries, more than the limit"):
+            read(path, "crowded.zip")
+
+
+def test_a_central_directory_larger_than_its_limit_is_refused_before_it_is_read(tmp_path: Path):
+    from ingest.archives import member_names
+    from ingest.errors import ParseError
+
+    path = tmp_path / "wide.zip"
+    crowded_zip(path, 3)
+    data = bytearray(path.read_bytes())
+    at = data.rindex(b"PK\x05\x06")
+    declared = DEFAULT_LIMITS.max_directory_size + 1
+    struct.pack_into("<L", data, at + 12, declared)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ParseError, match=f"central directory is {declared} bytes"):
+        member_names(path, "wide.zip")
