@@ -12,6 +12,7 @@ a one-row file.
 from __future__ import annotations
 
 import json
+import os
 import random
 import struct
 import subprocess
@@ -59,6 +60,8 @@ def load_in_child(tmp_path: Path, *args: str) -> dict[str, object]:
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        # the landing zone and staging go beside the warehouse, whatever the caller's setup
+        env={k: v for k, v in os.environ.items() if not k.startswith("INGEST_")},
         timeout=600,
         check=True,
     )
