@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser postgres demo test lint pytest bench drill clean
+.PHONY: install browser postgres demo test lint pytest bench drill clean fernet-key
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -56,3 +56,8 @@ clean:
 drill: install postgres
 	DRILL_TRIALS=200 DRILL_ROWS=20000 DRILL_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest tests/drills
 	DRILL_AIRFLOW_TRIALS=10 $(VENV)/bin/pytest tests/e2e/test_airflow_real.py -k concurrent
+
+# docker-compose refuses to start without a Fernet key (Airflow would keep the platform tokens in
+# plaintext): `make fernet-key >> .env` writes a fresh one
+fernet-key:
+	@$(PYTHON) -c "import base64, os; print('AIRFLOW_FERNET_KEY=' + base64.urlsafe_b64encode(os.urandom(32)).decode())"

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO
 
 from ingest.errors import ParseError
+from ingest.http import redact
 
 # what the standard library can decompress; anything else is refused up front
 SUPPORTED_COMPRESSION = frozenset(
@@ -62,6 +63,7 @@ class ZipLimits:
         max_total_size: uncompressed bytes of all members together.
         max_ratio: uncompressed size / compressed size of one member.
         ratio_floor: members up to this many uncompressed bytes skip the ratio check.
+        max_directory_size: bytes of the central directory, read whole to list the members.
     """
 
     max_members: int = 10_000
@@ -69,6 +71,7 @@ class ZipLimits:
     max_total_size: int = 4096 * MiB
     max_ratio: float = 200.0
     ratio_floor: int = 1 * MiB
+    max_directory_size: int = 16 * MiB
 
 
 DEFAULT_LIMITS = ZipLimits()
@@ -82,13 +85,83 @@ def is_zip(path: Path) -> bool:
         return False
 
 
-def member_names(path: Path) -> tuple[str, ...]:
-    """The member names of an archive for format detection; empty when it is not readable."""
+def member_names(
+    path: Path, source: str | None = None, limits: ZipLimits = DEFAULT_LIMITS
+) -> tuple[str, ...]:
+    """The member names of an archive for format detection; empty when it is not readable.
+
+    The end record is checked against ``limits`` before the central directory is read, so
+    an archive of a million entries is refused without a million ``ZipInfo`` objects.
+
+    Raises:
+        ParseError: the archive declares more entries or a larger directory than allowed.
+    """
+    shown = source if source is not None else path.name
     try:
+        with path.open("rb") as handle:
+            check_directory(handle, shown, limits)
         with zipfile.ZipFile(path) as archive:
-            return tuple(archive.namelist())
+            infos = archive.infolist()
     except _READ_ERRORS:
         return ()
+    _check_count(len(infos), shown, limits)
+    return tuple(info.filename for info in infos)
+
+
+# the end of central directory record, and the zip64 locator and record it may point to
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_EOCD_SIGNATURE = b"PK\x06\x06"
+# the end record sits in the last 22 bytes plus an archive comment of at most 65,535
+_EOCD_SEARCH = _EOCD.size + 0xFFFF
+
+
+def check_directory(handle: IO[bytes], source: str, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+    """Refuse an archive whose end record declares too many entries or too large a directory.
+
+    Reads at most the last 64 KiB (and a zip64 record); nothing else is read or allocated.
+    A file without an end record is left to ``zipfile`` to report as unreadable.
+
+    Raises:
+        ParseError: the declared entry count or directory size breaks ``limits``.
+    """
+    size = handle.seek(0, io.SEEK_END)
+    start = max(0, size - _EOCD_SEARCH)
+    handle.seek(start)
+    tail = handle.read(size - start)
+    at = tail.rfind(_EOCD_SIGNATURE)
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return
+    fields = _EOCD.unpack_from(tail, at)
+    entries, directory = fields[4], fields[5]
+    locator_at = start + at - _ZIP64_LOCATOR.size
+    if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator_at >= 0:
+        handle.seek(locator_at)
+        locator = handle.read(_ZIP64_LOCATOR.size)
+        if len(locator) == _ZIP64_LOCATOR.size and locator.startswith(_ZIP64_LOCATOR_SIGNATURE):
+            handle.seek(_ZIP64_LOCATOR.unpack(locator)[2])
+            record = handle.read(_ZIP64_EOCD.size)
+            if len(record) == _ZIP64_EOCD.size and record.startswith(_ZIP64_EOCD_SIGNATURE):
+                zip64 = _ZIP64_EOCD.unpack(record)
+                entries, directory = zip64[7], zip64[8]
+    _check_count(entries, source, limits)
+    if directory > limits.max_directory_size:
+        raise ParseError(
+            source,
+            f"the archive's central directory is {directory} bytes, more than the limit of "
+            f"{limits.max_directory_size}",
+        )
+
+
+def _check_count(entries: int, source: str, limits: ZipLimits) -> None:
+    if entries > limits.max_members:
+        raise ParseError(
+            source,
+            f"the archive has {entries} entries, more than the limit of {limits.max_members}",
+        )
 
 
 def unsafe_name(name: str) -> str | None:
@@ -122,6 +195,8 @@ class SafeZip:
         self.limits = limits
         self._read_total = 0
         try:
+            with path.open("rb") as handle:
+                check_directory(handle, source, limits)
             self._zip = zipfile.ZipFile(path)
         except _READ_ERRORS as exc:
             raise ParseError(source, f"not a readable zip archive ({_why(exc)})") from exc
@@ -133,16 +208,12 @@ class SafeZip:
 
     def _check(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
         limits = self.limits
-        if len(infos) > limits.max_members:
-            raise ParseError(
-                self.source,
-                f"the archive has {len(infos)} entries, more than the limit of "
-                f"{limits.max_members}",
-            )
+        # the end record can understate the count: the directory as read is checked again
+        _check_count(len(infos), self.source, limits)
         files: dict[str, zipfile.ZipInfo] = {}
         total = 0
         for info in infos:
-            where = f"{self.source}!{info.filename!r}"
+            where = redact(f"{self.source}!{info.filename!r}")
             problem = unsafe_name(info.filename)
             if problem is not None:
                 raise ParseError(where, f"refused: the member {problem}")
@@ -187,8 +258,8 @@ class SafeZip:
         """A member as a binary stream that stops at the limits and reports damage clearly."""
         info = self._infos.get(name)
         if info is None:
-            raise ParseError(self.source, f"the archive has no member {name!r}")
-        where = f"{self.source}!{name}"
+            raise ParseError(self.source, redact(f"the archive has no member {name!r}"))
+        where = redact(f"{self.source}!{name}")
         try:
             raw = self._zip.open(info)
         except _READ_ERRORS as exc:

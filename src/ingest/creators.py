@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from ingest.backends import claim, retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.http import redact
 from ingest.parsing import SNIFF_BYTES, Reject
 from ingest.pipeline import LoadResult, expand_paths, new_load_id
 from ingest.platforms import names as platform_names
@@ -182,7 +183,7 @@ def load_mapping(path: Path, settings: Settings, *, source: str | None = None) -
     Unusable lines go to quarantine; the other lines are loaded. A file that is not a mapping
     at all raises ParseError and leaves the warehouse untouched.
     """
-    shown = source or str(path)
+    shown = redact(source or str(path))
     mapping = parse_mapping(path, shown)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     load_id = new_load_id(sha256)

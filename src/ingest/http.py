@@ -19,10 +19,14 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ingest.errors import IngestError
+from ingest.limits import JSON_DOCUMENT_LIMIT, MiB
 
 log = logging.getLogger(__name__)
 
 REDACTED = "***"
+# a response is parsed as one JSON document, so it has that document's cap
+HTTP_BODY_LIMIT = JSON_DOCUMENT_LIMIT
+_BODY_CHUNK = 64 * 1024
 USER_AGENT = "creator-metrics-ingest/0.1 (+https://github.com/; requests)"
 
 # query parameters whose values are secrets wherever they appear
@@ -87,7 +91,12 @@ class RedactingFilter(logging.Filter):
     """Rewrites a log record so that no token reaches any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            # a call whose arguments do not fit its format: the handler reports it as logging
+            # does, and its text cannot be shown here, so there is nothing to mask
+            return True
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
@@ -96,20 +105,62 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingHandler(logging.Handler):
+    """Masks every record that propagates through the logger it sits on, and emits nothing.
+
+    A logger's filter sees only the records logged on that very logger, but a record logged on
+    ``ingest.runs`` passes the handlers of ``ingest`` before those of the root logger (the
+    CLI's stderr, Airflow's task log), as the same object. Sitting on ``ingest``, this handler
+    rewrites it there, so no handler above ever sees a token from any module of the package.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.addFilter(_FILTER)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # being a handler, this one would keep Python's last resort (warnings to stderr when
+        # logging is not configured) from ever firing: stand in for it in that case
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level and not _handled_above(record):
+            last.handle(record)
+
+
+def _handled_above(record: logging.LogRecord) -> bool:
+    """True when a handler besides this module's own would see the record."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        if any(not isinstance(h, RedactingHandler) for h in logger.handlers):
+            return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
 _FILTER = RedactingFilter()
+_HANDLER = RedactingHandler()
+# the package's root logger: every module logs below it
+PACKAGE_LOGGER = "ingest"
 # urllib3 logs request lines with their query string (where some APIs take their key) at DEBUG
 _REDACTED_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
 
 
 def install_log_redaction(*loggers: str) -> None:
-    """Attach the redacting filter to the named loggers (a filter does not reach child loggers)."""
+    """Mask tokens in every record of the package and of the named loggers.
+
+    The package's root logger gets one ``RedactingHandler`` (it covers all ``ingest.*``
+    loggers); the named loggers, whose records never pass it, get the filter itself (a filter
+    does not reach child loggers). Calling this again adds nothing.
+    """
+    package = logging.getLogger(PACKAGE_LOGGER)
+    if _HANDLER not in package.handlers:
+        package.addHandler(_HANDLER)
     for name in (*_REDACTED_LOGGERS, *loggers):
         target = logging.getLogger(name)
         if _FILTER not in target.filters:
             target.addFilter(_FILTER)
 
 
-install_log_redaction(__name__)
+install_log_redaction()
 
 
 # ---- errors
@@ -324,6 +375,7 @@ class HttpClient:
         session: a session to reuse; a new one by default.
         before_send: called before every attempt; may raise to stop (a quota budget).
         seed: seeds the backoff jitter, for reproducible tests.
+        max_body: the most bytes of one response body; a longer one is refused unread.
     """
 
     def __init__(
@@ -337,8 +389,10 @@ class HttpClient:
         session: requests.Session | None = None,
         before_send: Callable[[], None] | None = None,
         seed: int | None = None,
+        max_body: int = HTTP_BODY_LIMIT,
     ) -> None:
         self.credential = credential
+        self.max_body = max_body
         self.platform = credential.platform
         self.base_url = base_url.rstrip("/") + "/"
         self.classify = classify
@@ -421,8 +475,12 @@ class HttpClient:
                     headers=dict(headers or {}),
                     timeout=(policy.connect_timeout, policy.read_timeout),
                     allow_redirects=False,
+                    stream=True,
                 )
-                body = response.content
+                with response:
+                    body = _read_body(response, self.max_body)
+            except _BodyTooLargeError as exc:
+                fatal = str(exc)
             except requests.Timeout:
                 failure = f"timed out after {policy.read_timeout:g} s"
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
@@ -505,6 +563,31 @@ class HttpClient:
                 url=shown,
                 detail=verdict.reason,
             )
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _read_body(response: requests.Response, limit: int) -> bytes:
+    """The body of a streamed response, refused once it is longer than ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; otherwise
+    the body is read in chunks and reading stops at the first byte past the limit, so a
+    platform (or anything between) sending an endless body cannot fill the memory.
+    """
+    declared = response.headers.get("Content-Length", "")
+    shown = f"{limit} bytes ({limit // MiB} MiB)" if limit >= MiB else f"{limit} bytes"
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError(
+            f"the response declares {int(declared)} bytes, more than the limit of {shown}"
+        )
+    body = bytearray()
+    for chunk in response.iter_content(_BODY_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise _BodyTooLargeError(f"the response is longer than the limit of {shown}")
+    return bytes(body)
 
 
 def _json(body: bytes) -> Any:

@@ -71,7 +71,9 @@ def land_stream(
 
     The bytes are hashed while they are written to a temporary file in the target folder,
     then renamed into place, so a crash never leaves a partial file under a real name.
-    Landing bytes that are already there is a no-op: the first manifest is kept.
+    Landing bytes that are already there is a no-op, under any name or extension: the first
+    file and its manifest are kept (the manifest is named by the hash alone). Each rename is
+    made durable by an fsync of its folder, and new folders by an fsync of their parents.
 
     Args:
         stream: the bytes to keep.
@@ -89,7 +91,7 @@ def land_stream(
             as the pull did whatever the configuration says later.
     """
     folder = root / platform / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_durable_dirs(folder)
     digest = hashlib.sha256()
     size = 0
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".landing-")
@@ -104,9 +106,10 @@ def land_stream(
             os.fsync(out.fileno())
         sha = digest.hexdigest()
         target = folder / f"{sha}.{extension(source_name)}"
-        if target.exists():
+        earlier = _landed_copy(folder, sha)
+        if earlier is not None:
             tmp.unlink()
-            return _read_landed(target, new=False)
+            return _read_landed(earlier, new=False)
         received = (fetched_at or datetime.now(UTC)).astimezone(UTC)
         manifest = {
             "sha256": sha,
@@ -126,6 +129,7 @@ def land_stream(
             manifest["snapshot_grace_hours"] = snapshot_grace / timedelta(hours=1)
         _write_atomic(manifest_path(target), json.dumps(manifest, indent=2).encode())
         os.replace(tmp, target)
+        _fsync_dir(folder)
         return _read_landed(target, new=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -179,6 +183,16 @@ def _read_landed(target: Path, *, new: bool) -> LandedFile:
     )
 
 
+def _landed_copy(folder: Path, sha: str) -> Path | None:
+    """The file already landed with these bytes, whatever its extension, if its manifest is."""
+    if not manifest_path(folder / f"{sha}.bin").exists():
+        return None
+    for path in folder.glob(f"{sha}.*"):
+        if not path.name.endswith(".manifest.json"):
+            return path
+    return None
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".manifest-")
     with os.fdopen(fd, "wb") as out:
@@ -186,3 +200,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp_name, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # a rename is in the folder's entries: without this a power cut can undo it after the
+    # file's own fsync, leaving the landing zone without a file it reported as kept
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_durable_dirs(folder: Path) -> None:
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.is_dir():
+            break
+        missing.append(parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        _fsync_dir(created.parent)

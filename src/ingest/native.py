@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
 from ingest.parsing import Item, NativeStaged, Note, Record
 from ingest.sqlfiles import quote_identifier
@@ -41,8 +42,8 @@ from ingest.staging import (
     settle,
 )
 
-# a json object larger than this is not an api page; the reference parser can have it
-MAX_DOCUMENT_BYTES = 2**31 - 1
+# a json object larger than this is not an api page; the reference parser refuses it
+MAX_DOCUMENT_BYTES = JSON_DOCUMENT_LIMIT
 INT32_LIMIT = 2**31
 _COPY_CHUNK = 1024 * 1024
 

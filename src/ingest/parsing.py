@@ -17,6 +17,7 @@ from typing import Any
 
 from ingest.archives import member_names
 from ingest.errors import ParseError, UnknownFormatError
+from ingest.limits import read_file_capped
 from ingest.snapshots import SNAPSHOT, Dating
 
 SNIFF_BYTES = 64 * 1024
@@ -174,7 +175,7 @@ class Registry:
 
     def detect(self, path: Path, source: str, platform: str | None = None) -> Format:
         """Pick the format of a file from its content (and name), optionally within a platform."""
-        sample = take_sample(path)
+        sample = take_sample(path, source)
         candidates = [f for f in self.formats if platform is None or f.platform == platform]
         for fmt in candidates:
             if fmt.sniff(sample):
@@ -197,18 +198,22 @@ def source_base_name(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def take_sample(path: Path) -> Sample:
+def take_sample(path: Path, source: str | None = None) -> Sample:
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     members: tuple[str, ...] = ()
     if head.startswith(b"PK\x03\x04"):
-        members = member_names(path)
+        members = member_names(path, source)
     return Sample(name=path.name, head=head, members=members)
 
 
 def load_json(path: Path, source: str) -> Any:
     """Read a whole JSON document, turning every decoding problem into a ParseError."""
-    raw = path.read_bytes()
+    return decode_json(read_file_capped(path, source), source)
+
+
+def decode_json(raw: bytes, source: str) -> Any:
+    """Parse one JSON document held in memory (see ``load_json``)."""
     if not raw.strip():
         raise ParseError(source, "the file is empty")
     try:

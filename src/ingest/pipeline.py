@@ -558,7 +558,13 @@ def load_files(
     staged, results = stage_files(
         paths, settings, platform=platform, account=account, day=day, rejected=rejected
     )
-    results.extend(publish_batches(staged, settings, rejected))
+    try:
+        results.extend(publish_batches(staged, settings, rejected))
+    finally:
+        # nothing publishes a load's batches later (a busy warehouse, a failed audit or an
+        # interrupt included): the files are landed, and the next load stages them again
+        for batch in staged:
+            batch.discard()
     return results
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from ingest import refresh
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.http import redact
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.parsing import Format
 from ingest.pipeline import (
@@ -160,7 +161,8 @@ def pick_up_inbox(
     failures: list[str] = []
     for path in _inbox_files(folder):
         relative = path.relative_to(folder)
-        shown = f"{platform}/{day.isoformat()}/{relative.as_posix()}"
+        # a page saved under its request URL carries ?access_token=… in its name
+        shown = redact(f"{platform}/{day.isoformat()}/{relative.as_posix()}")
         account = relative.parts[0] if len(relative.parts) > 1 else None
         try:
             fmt: Format | None = formats.detect(path, shown, platform)
@@ -184,12 +186,12 @@ def pick_up_inbox(
                 format=fmt.name if fmt else None,
             )
         except IngestError as exc:
-            failures.append(str(exc))
+            failures.append(redact(str(exc)))
             continue
         except Exception as exc:
             # a file that cannot even be landed is that file's problem only
             log.warning("%s: refused after an unexpected error", shown, exc_info=exc)
-            failures.append(f"{shown}: cannot be read ({type(exc).__name__}: {exc})")
+            failures.append(redact(f"{shown}: cannot be read ({type(exc).__name__}: {exc})"))
             continue
         new += landed.new
     return new, failures
@@ -507,6 +509,7 @@ def record_failure(
     the data it concerns, for whoever looks at the warehouse later.
     """
     message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else error
+    message = redact(message) if message is not None else None
     log.error("task %s.%s failed in %s (try %s): %s", dag_id, task_id, run_id, try_number, message)
     entry = {
         "failed_at": datetime.now(UTC).isoformat(),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from ingest import lineage
@@ -18,6 +17,8 @@ from ingest.archives import is_zip, open_zip
 from ingest.coerce import repair_mojibake, to_count, to_date, to_utc_timestamp
 from ingest.csvfiles import detect_encoding, read_csv
 from ingest.errors import ParseError
+from ingest.http import redact
+from ingest.jsonstream import Value, top_level
 from ingest.parsing import (
     Item,
     Note,
@@ -439,21 +440,33 @@ def parse_dyi_export(path: Path, ctx: ParseContext) -> Iterator[Item]:
     followers: int | None = None
     following: int | None = None
     labels: set[str] = set()
-    for source, doc in _dyi_documents(path, ctx):
-        if isinstance(doc, list):
-            followers = (followers or 0) + len(doc)
-        elif isinstance(doc, dict) and isinstance(doc.get(s.DYI_FOLLOWING_KEY), list):
-            following = len(doc[s.DYI_FOLLOWING_KEY])
-        elif isinstance(doc, dict) and (s.DYI_POSTS_KEY in doc or s.DYI_REELS_KEY in doc):
-            entries = doc.get(s.DYI_POSTS_KEY, doc.get(s.DYI_REELS_KEY))
-            if not isinstance(entries, list):
-                raise ParseError(source, "expected a list of insights")
-            for index, entry in enumerate(entries, start=1):
+    insights = (s.DYI_POSTS_KEY, s.DYI_REELS_KEY)
+    for source, stream in _dyi_documents(path, ctx):
+        known = False
+        index = 0
+        # streamed: a followers list of any length is counted without being held
+        for part in top_level(stream, source, build=lambda key: key in insights):
+            if isinstance(part, Value):
+                if part.key is None and part.kind == "array":
+                    followers, known = followers or 0, True
+                elif part.key == s.DYI_FOLLOWING_KEY and part.kind == "array":
+                    following, known = 0, True
+                elif part.key in insights:
+                    if part.kind != "array":
+                        raise ParseError(source, "expected a list of insights")
+                    known = True
+            elif part.key is None:
+                followers = (followers or 0) + 1
+            elif part.key == s.DYI_FOLLOWING_KEY:
+                following = (following or 0) + 1
+            else:
+                index += 1
+                entry = _repair(part.value)
                 for row in guarded(index, entry, partial(_dyi_post, entry, account, ctx, labels)):
                     if isinstance(row, Reject) and source != ctx.source:
                         row.reason = f"{source}: {row.reason}"
                     yield row
-        else:
+        if not known:
             raise ParseError(source, "not an Instagram insights or followers file")
     counts = {"followers": followers, "following": following}
     if any(v is not None for v in counts.values()):
@@ -463,21 +476,18 @@ def parse_dyi_export(path: Path, ctx: ParseContext) -> Iterator[Item]:
     yield from _note(ctx, "insight labels not used", labels)
 
 
-def _dyi_documents(path: Path, ctx: ParseContext) -> Iterator[tuple[str, Any]]:
+def _dyi_documents(path: Path, ctx: ParseContext) -> Iterator[tuple[str, IO[bytes]]]:
     if not is_zip(path):
-        yield ctx.source, _repair(load_json(path, ctx.source))
+        with path.open("rb") as stream:
+            yield ctx.source, stream
         return
     with open_zip(path, ctx.source) as archive:
         members = sorted(m for m in archive.names() if _dyi_member(m))
         if not members:
             raise ParseError(ctx.source, "the archive has no Instagram insights or followers files")
         for member in members:
-            source = f"{ctx.source}!{member}"
-            try:
-                doc = json.loads(archive.read(member).decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-                raise ParseError(source, f"not valid JSON: {exc}") from exc
-            yield source, _repair(doc)
+            with archive.open(member) as stream:
+                yield redact(f"{ctx.source}!{member}"), stream
 
 
 def _dyi_member(name: str) -> bool:
