@@ -5,8 +5,8 @@ cap beyond the archive limits of ``ingest.archives``. A JSON document that a par
 one object is different: ``json.loads`` builds every node at once, about ten times the text in
 memory. Such a document (a file, an archive member or an API response body) is read only when
 it is at most ``JSON_DOCUMENT_LIMIT`` bytes; a larger one is refused with a message naming it
-and the limit, before anything of its size is allocated. Instagram's export files, the JSON
-inputs that grow with an account, are streamed instead (``ingest.jsonstream``).
+and the limit, before anything of its size is allocated. Export files whose JSON grows with an
+account (a followers list) are streamed instead, by their parsers (``ingest.jsonstream``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import IO
 from ingest.errors import ParseError
 
 MiB = 1024 * 1024
-# far above any API page (YouTube, TikTok and Graph pages are under 1 MiB) or saved response
+# far above any API page the platforms serve (under 1 MiB) or any saved response
 JSON_DOCUMENT_LIMIT = 32 * MiB
 
 
