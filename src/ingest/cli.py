@@ -6,18 +6,17 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import NoReturn
 
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.platforms import names as platform_names
+from ingest.stops import INTERRUPTED, exit_code, handling_stops, stopping
 
 
 def _day(text: str) -> date:
@@ -102,49 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-INTERRUPTED = "interrupted: the warehouse keeps its last published state"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler or ``kill`` stopping us), unwound like Ctrl-C: open transactions
-    roll back on the way out, so the warehouse keeps its last published state."""
-
-
-# a stop's exit status is 128 + the signal's number, as shells and schedulers read it
-_STOP_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
-_stopped = threading.Event()
-_stop_code = 130
-# how long an orderly unwind may take after a stop signal before the process simply exits
-SIGTERM_GRACE_SECONDS = 10.0
-
-
-def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
-    global _stop_code
-    if _stopped.is_set():
-        return  # already unwinding: a second signal must not break a rollback
-    # duckdb turns an exception raised during a query into RuntimeError("Query interrupted"),
-    # so the flag, not the exception type, is what says we were stopped
-    _stop_code = _STOP_CODES[signal.Signals(signum)]
-    _stopped.set()
-    watchdog = threading.Timer(SIGTERM_GRACE_SECONDS, _exit_now)
-    watchdog.daemon = True
-    watchdog.start()
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-def _exit_now() -> None:
-    # the unwind got stuck (an exception raised inside a library can leave a lock held);
-    # leaving without it is safe: every warehouse change is one transaction, and the crash
-    # drills kill runs at any instant. os.write, because the main thread may hold stderr's lock
-    os.write(2, (INTERRUPTED + "\n").encode())
-    os._exit(_stop_code)
-
-
-def stopping() -> bool:
-    """Whether a stop signal asked this process to stop (an error seen now may be its echo)."""
-    return _stopped.is_set()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -154,17 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # signal handlers can only be set from the main thread (tests may call main elsewhere)
     if threading.current_thread() is not threading.main_thread():
         return _dispatch(args)
-    _stopped.clear()
-    previous = {signum: signal.signal(signum, _on_stop_signal) for signum in _STOP_CODES}
-    try:
+    with handling_stops():
         code = _dispatch(args)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if _stopped.is_set() and code != _stop_code:
+    if stopping() and code != exit_code():
         # stopped while something swallowed the signal: say so, and never report success
         print(INTERRUPTED, file=sys.stderr)
-        return _stop_code
+        return exit_code()
     return code
 
 
@@ -178,7 +129,7 @@ def run() -> NoReturn:
     of the promised 143/130.
     """
     code = main()
-    if _stopped.is_set():
+    if stopping():
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -201,12 +152,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "report":
             return _report(args)
     except IngestError as exc:
-        if _stopped.is_set():
+        if stopping():
             return _interrupted(exc)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so plainly, with the traceback only on request
-        if _stopped.is_set():
+        if stopping():
             return _interrupted(exc)
         logging.getLogger("ingest").debug("internal error", exc_info=True)
         print(
@@ -222,7 +173,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _interrupted(exc: BaseException) -> int:
     logging.getLogger("ingest").debug("interrupted", exc_info=exc)
     print(INTERRUPTED, file=sys.stderr)
-    return _stop_code if _stopped.is_set() else 130
+    return exit_code()
 
 
 def _load(args: argparse.Namespace) -> int:

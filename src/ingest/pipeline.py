@@ -33,6 +33,7 @@ from ingest.rejections import (
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
 from ingest.sqlfiles import run_sql
 from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
+from ingest.stops import stopping
 from ingest.validation import (
     AuditReport,
     audit_batches,
@@ -233,8 +234,6 @@ def stage_or_reject(
 
 def _stopping(error: Exception) -> bool:
     # DuckDB reports a query interrupted by SIGTERM as an ordinary error: not the file's fault
-    from ingest.cli import stopping
-
     return isinstance(error, duckdb.InterruptException) or stopping()
 
 
