@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from ingest.config import Settings
-from ingest.http import redact
 from ingest.pipeline import land_input, stage_landed
+from ingest.redaction import redact
 from ingest.staging import StagedBatch
 
 

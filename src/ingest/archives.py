@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import IO
 
 from ingest.errors import ParseError
-from ingest.http import redact
+from ingest.redaction import redact
 
 # what the standard library can decompress; anything else is refused up front
 SUPPORTED_COMPRESSION = frozenset(

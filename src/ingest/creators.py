@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 from ingest.backends import claim, retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.http import redact
 from ingest.parsing import SNIFF_BYTES, Reject
 from ingest.pipeline import LoadResult, expand_paths, new_load_id
 from ingest.platforms import names as platform_names
 from ingest.publish import record_quarantine
+from ingest.redaction import redact
 from ingest.refresh import refresh_marts
 from ingest.sqlfiles import create_temp_table, drop_temp_tables, run_sql
 from ingest.staging import QUARANTINE_SCHEMA

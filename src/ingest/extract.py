@@ -37,14 +37,11 @@ from ingest.http import (
     Resume,
     RetryPolicy,
     ThrottledError,
-    install_log_redaction,
-    redact,
-    register_secret,
-    scrub,
 )
 from ingest.landing import land_stream, read_landed
 from ingest.plugin import load_object
 from ingest.pull_state import STATE_DIR, Account, AccountState, DayState, safe_name
+from ingest.redaction import install_log_redaction, redact, register_secret, scrub
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ingest.http import redact
+from ingest.redaction import redact
 
 CHUNK = 1024 * 1024
 _EXT_RE = re.compile(r"^[a-z0-9]{1,8}$")

@@ -16,11 +16,11 @@ import duckdb
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.http import redact
 from ingest.landing import LandedFile, land_file
 from ingest.parsing import Format, ParseContext, parser_version
 from ingest.platforms import registry
 from ingest.publish import MergeCounts, publish
+from ingest.redaction import redact
 from ingest.refresh import MartsRefresh, refresh_marts
 from ingest.rejections import (
     FileRejected,

@@ -21,7 +21,6 @@ from typing import Any
 from ingest import refresh
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.http import redact
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.parsing import Format
 from ingest.pipeline import (
@@ -37,6 +36,7 @@ from ingest.pipeline import (
 )
 from ingest.platforms import names as platform_names
 from ingest.platforms import registry
+from ingest.redaction import redact
 from ingest.rejections import FileRejected, Rejection
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
 from ingest.validation import audit_batches

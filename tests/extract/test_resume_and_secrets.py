@@ -10,7 +10,7 @@ import pytest
 
 from ingest import cli
 from ingest.extract import pull
-from ingest.http import redact
+from ingest.redaction import redact
 from tests.extract.conftest import (
     IG_TOKEN,
     YT_KEY,

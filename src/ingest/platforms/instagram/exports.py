@@ -17,7 +17,6 @@ from ingest.archives import is_zip, open_zip
 from ingest.coerce import repair_mojibake, to_count, to_date, to_utc_timestamp
 from ingest.csvfiles import detect_encoding, read_csv
 from ingest.errors import ParseError
-from ingest.http import redact
 from ingest.jsonstream import Value, top_level
 from ingest.parsing import (
     Item,
@@ -36,6 +35,7 @@ from ingest.parsing import (
     require,
 )
 from ingest.platforms.instagram import settings as s
+from ingest.redaction import redact
 
 PACIFIC = ZoneInfo(s.INSIGHTS_DAY_TIMEZONE)
 

@@ -23,10 +23,10 @@ from ingest.http import (
     RetryPolicy,
     Verdict,
     default_classify,
-    install_log_redaction,
     retry_after,
 )
 from ingest.platforms.youtube import PLATFORM
+from ingest.redaction import install_log_redaction
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
