@@ -126,15 +126,7 @@ def publish(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
 def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeCounts:
     with transaction(conn):
         claim(conn, publish_scope(batch.platform))
-        record_load(conn, batch, status="publishing")
-        record_identity(conn, batch)
-        record_quarantine(
-            conn,
-            load_id=batch.load_id,
-            platform=batch.platform,
-            source_file=batch.source_file,
-            path=batch.quarantine_path,
-        )
+        record_batch(conn, batch, status="publishing")
         totals = MergeCounts()
         for name in PUBLISH_ORDER:
             if name in batch.entities and batch.entities[name].rows:
@@ -175,6 +167,24 @@ def record_load(
             "notes": "\n".join(batch.notes) or None,
             "started_at": batch.started_at,
         },
+    )
+
+
+def record_batch(
+    conn: duckdb.DuckDBPyConnection, batch: StagedBatch, *, status: str, message: str | None = None
+) -> None:
+    """Record a staged batch's load, its replay identity and its quarantined rows.
+
+    Call inside the transaction that publishes the batch, or that records it as blocked.
+    """
+    record_load(conn, batch, status=status, message=message)
+    record_identity(conn, batch)
+    record_quarantine(
+        conn,
+        load_id=batch.load_id,
+        platform=batch.platform,
+        source_file=batch.source_file,
+        path=batch.quarantine_path,
     )
 
 

@@ -20,7 +20,7 @@ import duckdb
 from ingest.backends import retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.delivery_accounts import delivery_accounts
-from ingest.publish import record_identity, record_load, record_quarantine
+from ingest.publish import record_batch
 from ingest.sqlfiles import run_sql
 from ingest.staging import StagedBatch
 from ingest.validation.results import AuditReport, ExpectationResult, store_results
@@ -251,13 +251,5 @@ def _block(conn: duckdb.DuckDBPyConnection, batch: StagedBatch, report: AuditRep
 
 def _block_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch, report: AuditReport) -> None:
     with transaction(conn):
-        record_load(conn, batch, status="failed", message=report.message())
-        record_identity(conn, batch)
-        record_quarantine(
-            conn,
-            load_id=batch.load_id,
-            platform=batch.platform,
-            source_file=batch.source_file,
-            path=batch.quarantine_path,
-        )
+        record_batch(conn, batch, status="failed", message=report.message())
         store_results(conn, report)
