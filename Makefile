@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser postgres demo test lint pytest bench drill clean fernet-key
+.PHONY: install browser postgres demo demo-base pythons test lint pytest bench drill clean fernet-key
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,6 +23,12 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/ingest demo
+
+# the demo on what `pip install creator-metrics-ingest` gives a file-only user: no extras (no
+# Airflow, DuckLake wheels or BI drivers) and no dev tools, in a virtualenv of its own
+demo-base: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV)-base $(UV) sync --frozen --no-dev --python $(PYTHON)
+	$(VENV)-base/bin/ingest demo
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -42,14 +48,18 @@ postgres:
 pytest: install browser postgres
 	$(VENV)/bin/pytest
 
-test: lint pytest
+# the demo on the other supported Pythons this machine has (file-only install; says which it found)
+pythons: $(UV)
+	.ci/demo-pythons 3.12 3.13
+
+test: lint pythons pytest
 
 # not part of test: generates a few GB of inputs and takes up to 20 minutes on 2 cores
 bench: install
 	$(VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) warehouse landing staging demo-data
+	rm -rf $(VENV) $(VENV)-base $(TOOLS) warehouse landing staging demo-data
 
 # the long reliability drills: many more crash trials on a bigger input, more fuzz examples,
 # more concurrent backfill trials on a real Airflow
