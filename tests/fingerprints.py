@@ -70,15 +70,18 @@ def fingerprint(
     schemas: tuple[str, ...] | None = None,
     keep: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
-    """Every table of a DuckDB file (or of ``schemas``): row count and a hash of its rows.
+    """Every table and view of a DuckDB file (or of ``schemas``): row count and a hash of its rows.
 
     Run clocks are left out (``RUN_CLOCK_COLUMNS``, ``RUN_COLUMNS_BY_TABLE``) unless named in
     ``keep``; load ids are replaced through ``names`` (``load_names`` of the warehouse).
     """
     with duckdb.connect(str(path), read_only=True) as conn:
+        # views too: the BI copy holds as a table what the warehouse derives in a view
         tables = conn.execute(
             "select schema_name, table_name from duckdb_tables()"
-            " where database_name = current_database() order by all"
+            " where database_name = current_database() union all"
+            " select schema_name, view_name from duckdb_views()"
+            " where database_name = current_database() and not internal order by all"
         ).fetchall()
         prints: dict[str, str] = {}
         for schema, table in tables:
@@ -109,6 +112,16 @@ def _rows(
     columns: list[str],
     names: Mapping[str, str],
 ) -> list[str]:
+    return sorted(map(repr, _tuples(conn, schema, table, columns, names)))
+
+
+def _tuples(
+    conn: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    columns: list[str],
+    names: Mapping[str, str],
+) -> list[tuple[Any, ...]]:
     quoted = ", ".join(f'"{c}"' for c in columns) or "1"
     ids = [i for i, c in enumerate(columns) if c in LOAD_ID_COLUMNS]
     # a load id quoted inside a value (an audit's kwargs name their delivery) is named too
@@ -119,15 +132,21 @@ def _rows(
             return quoted_id.sub(lambda m: names[m.group(0)], value)
         return value
 
-    rows = [
+    return [
         tuple(_canonical(v, names) if i in ids else named(v) for i, v in enumerate(row))
         for row in conn.execute(f'select {quoted} from "{schema}"."{table}"').fetchall()
     ]
-    return sorted(map(repr, rows))
 
 
 def table_rows(path: Path, table: str, names: Mapping[str, str]) -> list[str]:
     """The rows ``fingerprint`` hashes for one table, to show what differs when prints do."""
+    return [row for rows in table_rows_by(path, table, None, names).values() for row in rows]
+
+
+def table_rows_by(
+    path: Path, table: str, column: str | None, names: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """``table_rows`` grouped by the value of ``column`` (all in one group when None)."""
     schema, _, name = table.partition(".")
     skipped = RUN_CLOCK_COLUMNS | RUN_COLUMNS_BY_TABLE.get(table, frozenset())
     with duckdb.connect(str(path), read_only=True) as conn:
@@ -141,7 +160,12 @@ def table_rows(path: Path, table: str, names: Mapping[str, str]) -> list[str]:
             ).fetchall()
             if c not in skipped
         ]
-        return _rows(conn, schema, name, columns, names)
+        groups: dict[str, list[str]] = {}
+        where = columns.index(column) if column else None
+        for row in _tuples(conn, schema, name, columns, names):
+            key = "" if where is None else str(row[where])
+            groups.setdefault(key, []).append(repr(row))
+        return {key: sorted(rows) for key, rows in groups.items()}
 
 
 def warehouse_and_bi(warehouse: Path, bi: Path) -> dict[str, dict[str, str]]:
