@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -394,3 +395,19 @@ def test_the_hostile_fuzz_reaches_every_stage(tmp_path: Path):
     assert COVERED["staged"] >= len(SEEDED_FORMATS)
     assert COVERED["native staged"] >= len(natives)
     print(f"hostile fuzz outcomes in this session: {dict(COVERED)}")
+
+
+def test_a_lone_surrogate_quoted_in_a_reject_reason_is_quarantined(tmp_path: Path):
+    """Found by the hostile fuzz: a reason that quotes the bad value (Snapchat's failed
+    sub-request status) carried the surrogate into the quarantine Parquet, whose writer
+    raised UnicodeEncodeError out of staging."""
+    fmt = registry(("snapchat",)).get("snapchat", "public_profiles", "page.json")
+    path = FIXTURES / "snapchat" / "public_profiles.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["public_profiles"][0]["sub_request_status"] = "\ud800"
+    page = write(tmp_path, "page.json", json.dumps(doc).encode())
+    ctx = context("snapchat", "snapchat/2026-09-01/page.json")
+    batch = stage(page, fmt, ctx, staging_root=tmp_path / "staging", load_id="L", source_sha256="x")
+    assert batch.rows_quarantined >= 1
+    quarantined = pq.read_table(batch.quarantine_path).to_pylist()
+    assert any("\\ud800" in row["reason"] for row in quarantined), quarantined
