@@ -2,8 +2,9 @@
 
 After every kill the warehouse must open, hold each killed file's load entirely or not at all
 (core row counts against what the file holds, with ``meta.loads`` agreeing), keep everything it
-held before untouched, and a rerun must finish with exact counts and the same marts and BI copy
-as a run that was never interrupted.
+held before untouched, and a rerun must finish with exact counts and the same marts (every mart,
+every column), BI copy, quarantine and ``meta.loads`` (run clocks aside, load ids named by what
+they load: ``tests.fingerprints``) as a run that was never interrupted.
 
 Knobs (``make drill`` turns them up): ``DRILL_TRIALS`` kills of a load (default 20),
 ``DRILL_ROWS`` videos in the generated export (default 3000), ``DRILL_SEED``.
