@@ -247,6 +247,14 @@ def encodable(text: str) -> bool:
     return True
 
 
+def storable(text: str | None) -> str | None:
+    """Text as Parquet can hold it: a lone surrogate (which a reason may quote from a JSON
+    value) kept as its escape, like ``parsing.raw_json`` keeps it."""
+    if text is None or text.isascii() or encodable(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _has_type(value: Any, sql_type: str) -> bool:
     # bool is an int in Python; a flag must not pass for a count
     if isinstance(value, bool) and sql_type != "BOOLEAN":
@@ -395,7 +403,12 @@ def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
 def first_reject(group: list[Item], observed_at: datetime) -> dict[str, Any] | None:
     for item in group:
         if isinstance(item, Reject):
-            return {"line": item.line, "field": item.field, "reason": item.reason, "raw": item.raw}
+            return {
+                "line": item.line,
+                "field": storable(item.field),
+                "reason": storable(item.reason),
+                "raw": storable(item.raw),
+            }
     for item in group:
         assert isinstance(item, Record)
         problem = check_record(item, ENTITIES[item.entity], observed_at)

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from multiprocessing.process import BaseProcess
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from tests.fingerprints import fingerprint, load_names, table_rows_by
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST = Path(sys.executable).with_name("ingest")
@@ -47,31 +49,6 @@ PRELOAD = [
     "great_expectations",
     "pandas",
 ]
-CONTRACT_MARTS: dict[str, tuple[str, ...]] = {
-    "marts.creator_engagement_daily": (
-        "platform",
-        "account_id",
-        "handle",
-        "day",
-        "followers",
-        "posts_28d",
-        "interactions_28d",
-        "engagement_rate",
-        "engagement_rate_views",
-        "followers_change_1d",
-        "followers_change_7d",
-    ),
-    "marts.creator_tier_daily": (
-        "platform",
-        "account_id",
-        "handle",
-        "day",
-        "followers",
-        "tier",
-        "tier_rule_version",
-    ),
-    "marts.creator_tier_history": ("platform", "account_id", "tier", "valid_from", "valid_to"),
-}
 CORE_TABLES = ("core.accounts", "core.account_daily", "core.posts", "core.post_daily")
 
 
@@ -339,16 +316,9 @@ def write_drill_input(folder: Path, *, rows: int, seed: int, day: date, account:
 # ---- what a warehouse holds
 
 
-def _fingerprint(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
-    rows = conn.execute(sql).fetchall()
-    return hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()[:16] + f"/{len(rows)}"
-
-
-def marts_fingerprint(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return {
-        table: _fingerprint(conn, f"select {', '.join(cols)} from {table}")
-        for table, cols in CONTRACT_MARTS.items()
-    }
+def marts_fingerprint(path: Path, names: Mapping[str, str]) -> dict[str, str]:
+    """Every table of the marts schema, every column (load ids named through ``names``)."""
+    return fingerprint(path, names, schemas=("marts",))
 
 
 @dataclass
@@ -360,6 +330,10 @@ class State:
     loads: list[tuple[str, str, int, int, int]]
     pending: int
     marts: dict[str, str]
+    # source file -> print of its quarantined rows (load id named, quarantine time left out)
+    quarantine: dict[str, str]
+    # every column of meta.loads but start and finish times, load ids named by what they load
+    meta_loads: str
     bi_marts: dict[str, str] | None = field(default=None)
 
 
@@ -395,17 +369,19 @@ def read_state(warehouse: Path, account: str, *, bi: Path | None = None) -> Stat
         ]
         pending_row = conn.execute("select count(*) from meta.pending_mart_days").fetchone()
         pending = int(pending_row[0]) if pending_row else 0
-        marts = marts_fingerprint(conn)
     finally:
         conn.close()
-    bi_marts = None
-    if bi is not None and bi.exists():
-        reader = duckdb.connect(str(bi), read_only=True)
-        try:
-            bi_marts = marts_fingerprint(reader)
-        finally:
-            reader.close()
-    return State(counts, others, loads, pending, marts, bi_marts)
+    names = load_names(warehouse)
+    marts = marts_fingerprint(warehouse, names)
+    meta_loads = fingerprint(warehouse, names, schemas=("meta",))["meta.loads"]
+    quarantine = {
+        source: hashlib.sha256(repr(rows).encode()).hexdigest()[:16] + f"/{len(rows)}"
+        for source, rows in table_rows_by(
+            warehouse, "quarantine.rows", "source_file", names
+        ).items()
+    }
+    bi_marts = marts_fingerprint(bi, names) if bi is not None and bi.exists() else None
+    return State(counts, others, loads, pending, marts, quarantine, meta_loads, bi_marts)
 
 
 def _fingerprint_params(conn: duckdb.DuckDBPyConnection, table: str, account: str) -> str:

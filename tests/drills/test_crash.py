@@ -2,8 +2,9 @@
 
 After every kill the warehouse must open, hold each killed file's load entirely or not at all
 (core row counts against what the file holds, with ``meta.loads`` agreeing), keep everything it
-held before untouched, and a rerun must finish with exact counts and the same marts and BI copy
-as a run that was never interrupted.
+held before untouched, and a rerun must finish with exact counts and the same marts (every mart,
+every column), BI copy, quarantine and ``meta.loads`` (run clocks aside, load ids named by what
+they load: ``tests.fingerprints``) as a run that was never interrupted.
 
 Knobs (``make drill`` turns them up): ``DRILL_TRIALS`` kills of a load (default 20),
 ``DRILL_ROWS`` videos in the generated export (default 3000), ``DRILL_SEED``.
@@ -147,6 +148,11 @@ def drill(tmp_path_factory: pytest.TempPathFactory):
         assert reference.pending == 0 and reference.bi_marts == reference.marts
         assert reference.marts != baseline.marts, "the drill input must change the marts"
         assert reference.others == baseline.others
+        # the quarantine holds the baseline's rows and exactly the drill's bad rows besides
+        content = str(given.content)
+        assert reference.quarantine.keys() == {*baseline.quarantine, content}
+        assert reference.quarantine[content].endswith(f"/{given.content_bad}")
+        assert reference.meta_loads != baseline.meta_loads
 
         # published but marts not yet rebuilt: where a marts rebuild starts from
         pending_home = root / "pending"
@@ -159,6 +165,10 @@ def drill(tmp_path_factory: pytest.TempPathFactory):
                 batch.discard()
         pending = state_of(pending_home)
         assert pending.pending > 0 and pending.marts == baseline.marts
+        # staged in process, not landed: the same bad rows, under loads described otherwise
+        assert {s: q.split("/")[1] for s, q in pending.quarantine.items()} == {
+            s: q.split("/")[1] for s, q in reference.quarantine.items()
+        }
         rebuild_home = root / "rebuild-reference"
         shutil.copytree(pending_home, rebuild_home)
         began = time.monotonic()
@@ -190,6 +200,8 @@ def check_after_kill(drill: Drill, state: State) -> str:
     expected = drill.input.expected_loads()
     ref, base = drill.reference, drill.baseline
     assert state.others == base.others, "rows of other accounts changed"
+    for source, rows in base.quarantine.items():
+        assert state.quarantine.get(source) == rows, f"quarantine of {source} changed"
     statuses = {status for _, status, *_ in state.loads}
     assert statuses <= {"published"}, f"a killed load left status {statuses}"
     published: dict[str, int] = {}
@@ -205,6 +217,10 @@ def check_after_kill(drill: Drill, state: State) -> str:
     days = ref.drill_counts["core.account_daily"] if overview in published else 0
     assert state.drill_counts["core.account_daily"] == days
     assert state.drill_counts["core.accounts"] in (0, ref.drill_counts["core.accounts"])
+    # a file's quarantined rows are there in full exactly when its load is
+    for source in expected:
+        want = ref.quarantine.get(source) if source in published else None
+        assert state.quarantine.get(source) == want, f"quarantine of {source}"
     if state.pending == 0:
         # marts are rebuilt in the same writer session, after both files
         assert len(published) in (0, 2), "marts rebuilt with a file missing"
@@ -246,6 +262,8 @@ def rerun_and_check(drill: Drill, home: Path, logs: Path, already: dict[str, int
     assert final.pending == 0
     assert final.marts == ref.marts
     assert final.bi_marts == ref.marts
+    assert final.quarantine == ref.quarantine
+    assert final.meta_loads == ref.meta_loads
     for source in expected:
         runs = [load for load in final.loads if load[0] == source]
         assert len(runs) == 1
@@ -309,6 +327,11 @@ def test_sigkill_during_marts_rebuild(drill: Drill, trial: int, tmp_path: Path):
     base, ref = drill.baseline, drill.reference
     assert state.drill_counts == drill.pending.drill_counts
     assert state.others == base.others
+    # a marts rebuild records no load and quarantines nothing
+    assert (state.quarantine, state.meta_loads) == (
+        drill.pending.quarantine,
+        drill.pending.meta_loads,
+    )
     if state.pending:
         assert state.pending == drill.pending.pending, "pending days half consumed"
         assert state.marts == base.marts
@@ -320,6 +343,10 @@ def test_sigkill_during_marts_rebuild(drill: Drill, trial: int, tmp_path: Path):
     assert rebuilt.process.exitcode == 0, rebuilt.stderr()
     final = state_of(home)
     assert (final.pending, final.marts, final.bi_marts) == (0, ref.marts, ref.marts)
+    assert (final.quarantine, final.meta_loads) == (
+        drill.pending.quarantine,
+        drill.pending.meta_loads,
+    )
 
 
 @pytest.mark.parametrize("trial", range(SIGTERM_TRIALS))
