@@ -258,10 +258,15 @@ def test_a_token_never_reaches_any_output_file_log_or_table(tmp_path: Path):
     box.mkdir(parents=True)
     shutil.copy(FIXTURES / "instagram" / "user.json", box / f"me?fields=id&access_token={in_names}")
     (box / f"other?access_token={in_names}.json").write_text('{"unknown": true}')
+    # a format that needs an account folder: refused in the inbox, naming the file
+    shutil.copy(
+        FIXTURES / "instagram" / "dyi_posts_italian.json",
+        box / f"insights?access_token={in_names}.json",
+    )
     ran = run(
         "run", "run", "--date", day, "--platform", "instagram", "--inbox", str(box.parents[1])
     )
-    assert ran.returncode == 1 and "***" in said["run"]
+    assert ran.returncode == 1 and "insights?access_token=***" in said["run"]
     checked = run("validate", "validate", "no-such-load")
     assert checked.returncode != 0
 
