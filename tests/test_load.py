@@ -54,6 +54,31 @@ def query(settings: Settings, sql: str) -> list[tuple]:
         conn.close()
 
 
+# where a first load of a Data API page puts one row per usable item (a channel without
+# statistics has no daily row, but it is an account)
+ENTITY_TABLES = {"channels_list": "core.accounts", "videos_list": "core.posts"}
+
+
+def counted(warehouse: Path, path: Path, load_id: str, table: str) -> tuple[int, int, int]:
+    """Records in the file (its ``items``), rows of the load in ``table``, quarantined rows.
+
+    Each is counted on its own, so the load's ``rows_read = rows_loaded + rows_quarantined``
+    is checked against the file and the tables rather than against its own arithmetic.
+    """
+    records = len(json.loads(path.read_text(encoding="utf-8"))["items"])
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        [(in_core,)] = conn.execute(
+            f"select count(*) from {table} where load_id = $id", {"id": load_id}
+        ).fetchall()
+        [(quarantined,)] = conn.execute(
+            "select count(*) from quarantine.rows where load_id = $id", {"id": load_id}
+        ).fetchall()
+    finally:
+        conn.close()
+    return records, in_core, quarantined
+
+
 def test_loading_the_same_files_twice_changes_nothing(settings: Settings):
     files = [YT / "channels_list.json", YT / "videos_list.json"]
     first = load_files(files, settings, day=DAY)
@@ -83,9 +108,15 @@ def test_loading_a_file_with_bad_rows_twice_keeps_one_quarantine(settings: Setti
 
 
 def test_bad_rows_are_quarantined_and_counts_add_up(settings: Settings):
-    [result] = load_files([YT / "channels_list_bad_count.json"], settings, day=DAY)
+    path = YT / "channels_list_bad_count.json"
+    [result] = load_files([path], settings, day=DAY)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
-    assert result.rows_read == result.rows_loaded + result.rows_quarantined
+    # each count against one taken independently: the file's records, core, quarantine
+    assert counted(settings.warehouse, path, result.load_id or "", "core.account_daily") == (
+        3,
+        1,
+        2,
+    )
     rows = query(
         settings,
         "select source_file, line, field, reason from quarantine.rows order by line",
@@ -248,7 +279,11 @@ def test_json_output_has_one_object_per_file(tmp_path: Path):
             "load_id",
             "status",
         } <= set(obj)
-        assert obj["rows_read"] == obj["rows_loaded"] + obj["rows_quarantined"]
+        table = ENTITY_TABLES[obj["format"]]
+        path = YT / f"{obj['format']}.json"
+        independent = counted(warehouse, path, obj["load_id"], table)
+        assert (obj["rows_read"], obj["rows_loaded"], obj["rows_quarantined"]) == independent
+        assert independent[1] > 0
 
 
 def test_landing_keeps_the_bytes_once(settings: Settings, tmp_path: Path):

@@ -7,6 +7,7 @@ read from the platform's ``Platform`` declaration, so they are written down once
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -15,6 +16,10 @@ from typing import Self
 from ingest.errors import IngestError
 from ingest.http import Classifier, Credential, HttpClient, RetryPolicy, default_classify
 from ingest.plugin import Platform
+
+
+class InvalidAccountError(IngestError):
+    """An account id or handle that its platform's rule refuses: no request was sent with it."""
 
 
 class ApiClient:
@@ -61,6 +66,28 @@ class ApiClient:
             sleep=sleep,
             before_send=before_send,
         )
+
+    def checked(self, what: str, value: str, rule: re.Pattern[str], shape: str) -> str:
+        """``value`` when ``rule`` matches all of it; refused otherwise, before any request.
+
+        Handles and ids are pasted into request paths, field expressions and bodies, where a
+        ``)``, ``/`` or ``,`` would change what is asked; the platform declares what it accepts.
+
+        Args:
+            what: what the value is (``username``, ``channel id``), for the message.
+            value: the handle or id as given.
+            rule: the platform's pattern for it, matched against the whole value.
+            shape: the rule in words, for the message.
+
+        Raises:
+            InvalidAccountError: naming the value, the platform and the rule.
+        """
+        if not rule.fullmatch(value):
+            raise InvalidAccountError(
+                f"{self.platform.title} {what} {value!r} is not valid ({shape});"
+                " refused before any request"
+            )
+        return value
 
     def bearer(self) -> dict[str, str]:
         """The ``Authorization`` header; the token goes in a header because URLs reach logs."""

@@ -93,7 +93,8 @@ def parse_mapping(path: Path, source: str | None = None) -> Mapping:
     Raises:
         ParseError: the file is empty, not UTF-8, or lacks the mapping's columns.
     """
-    shown = source or str(path)
+    # a folder can be named after a query (`export?access_token=…`): shown masked, like any path
+    shown = source or redact(str(path))
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -41,7 +41,7 @@ from ingest.http import (
 from ingest.landing import land_stream, read_landed
 from ingest.plugin import load_object
 from ingest.pull_state import STATE_DIR, Account, AccountState, DayState, safe_name
-from ingest.redaction import install_log_redaction, redact, register_secret, scrub
+from ingest.redaction import REDACTED, install_log_redaction, redact, register_secret, scrub
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ class PullOptions:
             ``Platform.pull_options`` names); that class's defaults when None.
     """
 
-    token: str | None = None
+    # never shown: a repr reaches logs, tracebacks and Airflow's rendered task arguments
+    token: str | None = field(default=None, repr=False)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -132,6 +133,13 @@ class PullOptions:
     page_size: int | None = None
     snapshot_grace: timedelta = field(default_factory=grace_from_env)
     platform_options: object | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "token"
+        )
+        token = "None" if self.token is None else repr(REDACTED)
+        return f"PullOptions(token={token}, {redact(shown)})"
 
     @classmethod
     def from_env(cls, platform: str) -> PullOptions:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,6 +17,9 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.drills.harness import cli_subprocess, kill_group, poll
+from tests.extract.conftest import IG_TOKEN, YT_KEY
+from tests.extract.fakes import FakeInstagram, FakeYouTube, Fault, Request
+from tests.extract.fakes import Reply as FakeReply
 
 HOSTILE_TEXT = [
     "Robert'); DROP TABLE core.posts; --",
@@ -102,44 +107,218 @@ def test_quotes_semicolons_and_sql_keywords_load_as_data(tmp_path: Path):
 # ---- secrets
 
 
+class EchoingInstagram(FakeInstagram):
+    """The fake Graph API, echoing its token in every response's headers (debug proxies do)."""
+
+    def route(self, request: Request) -> FakeReply:
+        reply = super().route(request)
+        reply.headers["X-Debug-Request"] = f"/v21.0/me?access_token={self.token}"
+        reply.headers["X-Echo-Token"] = self.token
+        return reply
+
+
 def test_a_token_never_reaches_any_output_file_log_or_table(tmp_path: Path):
-    token = "SeCrEt-Tok3n-7f1d2c9a8b"
-    env = clean_env(
-        INGEST_YOUTUBE_API_KEY=token,
-        INGEST_INSTAGRAM_TOKEN=token + "-ig",
-        INGEST_TIKTOK_TOKEN=token + "-tt",
-        INGEST_SNAPCHAT_TOKEN=token + "-sc",
-    )
+    """Every path that holds a token runs for real; then every output, file and table is searched.
+
+    Tokens: the Instagram token (a real pull, echoed back by the API in error bodies, paging links
+    and headers), the YouTube key (a real pull; it travels as ``key=`` in every URL and is
+    echoed in error bodies), a token in saved pages' names (``ingest load`` and the inbox) and
+    one in the folder of a creators mapping (``ingest load`` and ``ingest pull --creators``).
+    """
+    in_names = "EAAGfileNAMEtoken0123456789xyz"
+    in_folder = "EAAGfolderPATHtoken0123456789xyz"
+    secrets = {
+        "instagram token": IG_TOKEN,
+        "youtube key": YT_KEY,
+        "token in file names": in_names,
+        "token in a folder name": in_folder,
+    }
     home = tmp_path / "home"
     warehouse = home / "warehouse" / "creators.duckdb"
-    files = [
-        FIXTURES / "youtube" / "channels_list.json",
-        FIXTURES / "youtube" / "videos_list.json",
-        FIXTURES / "youtube" / "channels_list_truncated.json",  # an error message too
-        FIXTURES / "instagram" / "user.json",
-    ]
-    done = ingest(
-        "-v",
-        "load",
-        *map(str, files),
-        "--json",
-        "--warehouse",
-        str(warehouse),
-        cwd=tmp_path,
-        env=env,
+    inputs = tmp_path / "inputs"
+    env = clean_env(
+        INGEST_INSTAGRAM_TOKEN=IG_TOKEN,
+        INGEST_YOUTUBE_API_KEY=YT_KEY,
+        INGEST_WAREHOUSE=str(warehouse),
+        INGEST_HTTP_BASE_DELAY="0.001",
+        INGEST_HTTP_MAX_ATTEMPTS="3",
+        INGEST_HTTP_TIMEOUT="10",
     )
-    assert done.returncode == 1  # the truncated file fails, the others load
-    outputs = {"stdout": done.stdout, "stderr": done.stderr}
-    busy = ingest("validate", "no-such-load", "--warehouse", str(warehouse), cwd=tmp_path, env=env)
-    outputs["validate"] = busy.stdout + busy.stderr
-    for name, text in outputs.items():
-        assert token not in text, name
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    said: dict[str, str] = {}
+
+    def run(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        done = ingest("-v", *args, cwd=tmp_path, env=env)
+        said[name] = done.stdout + done.stderr
+        return done
+
+    # a creators mapping in a folder named after a query, and a file there that is no mapping
+    folder = inputs / f"export?access_token={in_folder}"
+    folder.mkdir(parents=True)
+    creators = folder / "creators.csv"
+    creators.write_text(
+        "creator_id,platform,account_id,handle\n"
+        "c0,instagram,,creator_0\nc1,instagram,,creator_1\nc2,instagram,,creator_2\n"
+        "c3,nowhere,x,\n",
+        encoding="utf-8",
+    )
+    not_a_mapping = folder / "accounts.csv"
+    not_a_mapping.write_text("name\ncreator_0\n", encoding="utf-8")
+    today = datetime.now(UTC).date().isoformat()  # the CLI pull runs on the real clock
+
+    ig = EchoingInstagram(IG_TOKEN, media=30)  # more than a page: each page links the next
+    yt = FakeYouTube(YT_KEY)
+    ig_url, yt_url = ig.start(), yt.start()
+    try:
+        # the API echoes the token: a refusal naming it, a transient error quoting the URL
+        ig.inject(
+            Fault(400, {"error": {"message": f"Invalid token {IG_TOKEN}", "code": 100}}),
+            when=lambda r: "creator_2" in r.query.get("fields", ""),
+            times=-1,
+        )
+        ig.inject(
+            Fault(
+                500,
+                {
+                    "error": {
+                        "message": f"retry /me?access_token={IG_TOKEN}",
+                        "code": 2,
+                        "is_transient": True,
+                    }
+                },
+            ),
+            when=lambda r: "creator_1" in r.query.get("fields", ""),
+        )
+        yt.inject(
+            Fault(500, {"error": {"code": 500, "message": f"backend saw key={YT_KEY}"}}),
+            when=lambda r: "channels" in r.path,
+        )
+        yt.inject(
+            Fault(403, yt.error(403, "forbidden", f"{YT_KEY} may not read this playlist")),
+            when=lambda r: "playlistItems" in r.path,
+        )
+        pulled_ig = run(
+            "pull instagram",
+            "pull",
+            "--platform",
+            "instagram",
+            "--date",
+            today,
+            "--creators",
+            str(creators),
+            "--base-url",
+            ig_url,
+        )
+        pulled_yt = run(
+            "pull youtube",
+            "pull",
+            "--platform",
+            "youtube",
+            "--date",
+            today,
+            "--accounts",
+            ",".join(yt.channels),
+            "--base-url",
+            yt_url,
+        )
+        refused = run(
+            "pull with a broken mapping",
+            "pull",
+            "--platform",
+            "instagram",
+            "--date",
+            today,
+            "--creators",
+            str(not_a_mapping),
+            "--base-url",
+            ig_url,
+        )
+    finally:
+        ig.stop()
+        yt.stop()
+    # every fault fired, so every echo was received
+    assert all(rule.fired for rule in ig.rules + yt.rules)
+    assert pulled_ig.returncode == 1 and "creator_2" in said["pull instagram"]
+    assert pulled_yt.returncode == 1 and "forbidden" in said["pull youtube"]
+    assert (
+        refused.returncode == 1 and "not a creators mapping" in said["pull with a broken mapping"]
+    )
+
+    # pages saved under their request URLs, given to `ingest load` and left in the inbox
+    saved = inputs / "saved"
+    saved.mkdir()
+    page = saved / f"channels?part=snippet&key={in_names}.json"
+    page.write_bytes((FIXTURES / "youtube" / "channels_list.json").read_bytes())
+    broken = saved / f"media?access_token={in_names}&after=QVFI.json"
+    broken.write_bytes((FIXTURES / "youtube" / "channels_list_truncated.json").read_bytes())
+    loaded = run("load", "load", str(page), str(broken), str(creators), "--json")
+    assert loaded.returncode == 1  # the truncated page fails, naming itself
+    assert "media?access_token=***&after=QVFI.json" in said["load"]
+    day = "2026-11-20"
+    box = inputs / "inbox" / "instagram" / day
+    box.mkdir(parents=True)
+    shutil.copy(FIXTURES / "instagram" / "user.json", box / f"me?fields=id&access_token={in_names}")
+    (box / f"other?access_token={in_names}.json").write_text('{"unknown": true}')
+    # a format that needs an account folder: refused in the inbox, naming the file
+    shutil.copy(
+        FIXTURES / "instagram" / "dyi_posts_italian.json",
+        box / f"insights?access_token={in_names}.json",
+    )
+    ran = run(
+        "run", "run", "--date", day, "--platform", "instagram", "--inbox", str(box.parents[1])
+    )
+    assert ran.returncode == 1 and "insights?access_token=***" in said["run"]
+    checked = run("validate", "validate", "no-such-load")
+    assert checked.returncode != 0
+
+    leaks = [
+        f"{what} in {where}"
+        for where, text in said.items()
+        for what, secret in secrets.items()
+        if secret in text
+    ]
+    written = [p for p in home.rglob("*")]
     assert any(p.name.endswith(".manifest.json") for p in written)
+    assert any(p.parent.name == "_state" for p in written)
     for path in written:
-        assert token.encode() not in path.read_bytes(), path
+        for what, secret in secrets.items():
+            if secret in str(path.relative_to(home)):
+                leaks.append(f"{what} in the name of {path.relative_to(home)}")
+            elif path.is_file() and secret.encode() in path.read_bytes():
+                leaks.append(f"{what} in {path.relative_to(home)}")
     for db in (warehouse, warehouse.with_name("creators_bi.duckdb")):
-        assert_token_not_in_tables(db, token)
+        leaks += [
+            f"{what} in {db.name}: {table}"
+            for what, secret in secrets.items()
+            for table in tables_holding(db, secret)
+        ]
+    assert not leaks, leaks
+    # the landed pages are the served bytes with the echoed token masked
+    landed = (home / "landing" / "instagram").rglob("*.json")
+    pages = [p.read_bytes() for p in landed if not p.name.endswith(".manifest.json")]
+    assert any(b"access_token=***" in p for p in pages)
+
+
+def tables_holding(db: Path, secret: str) -> list[str]:
+    """The tables of ``db`` with a value (of any type, as text) that holds ``secret``."""
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_type = 'BASE TABLE'"
+        ).fetchall()
+        assert len(tables) > 10
+        found = []
+        for schema, table in tables:
+            name = f'"{schema}"."{table}"'
+            [(hits,)] = conn.execute(
+                f"select count(*) from {name} as r where contains(cast(r as varchar), $s)",
+                {"s": secret},
+            ).fetchall()
+            if hits:
+                found.append(f"{schema}.{table}")
+        return found
+    finally:
+        conn.close()
 
 
 def test_a_token_in_a_file_name_is_not_kept(tmp_path: Path):
@@ -160,25 +339,7 @@ def test_a_token_in_a_file_name_is_not_kept(tmp_path: Path):
     assert manifests
     for manifest in manifests:
         assert token not in manifest.read_text()
-    assert_token_not_in_tables(warehouse, token)
-
-
-def assert_token_not_in_tables(db: Path, token: str) -> None:
-    conn = duckdb.connect(str(db), read_only=True)
-    try:
-        columns = conn.execute(
-            "select table_schema, table_name, column_name from information_schema.columns"
-            " where data_type = 'VARCHAR'"
-        ).fetchall()
-        assert columns
-        for schema, table, column in columns:
-            name = f'"{schema}"."{table}"'
-            hits = conn.execute(
-                f'select count(*) from {name} where contains("{column}", $t)', {"t": token}
-            ).fetchone()
-            assert hits == (0,), f"{db.name}: {schema}.{table}.{column}"
-    finally:
-        conn.close()
+    assert not tables_holding(warehouse, token)
 
 
 # ---- concurrency

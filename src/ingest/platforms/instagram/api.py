@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -42,6 +43,9 @@ MEDIA_FIELDS = (
 )
 PAGE_SIZE = 25
 MAX_PAGES = 200
+# Instagram usernames; anything else would rewrite the business_discovery field expression
+USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+USERNAME_SHAPE = "letters, digits, '.' and '_', at most 30"
 
 
 def classify(reply: Reply) -> Verdict:
@@ -168,6 +172,7 @@ class InstagramClient(ApiClient):
         Raises:
             PaginationError: a cursor came back that was already used.
         """
+        self.checked("username", username, USERNAME, USERNAME_SHAPE)
         after: str | None = resume.get("after") if resume else None
         used: set[str] = set(resume.get("used", [])) if resume else set()
         for _ in range(self.max_pages):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,9 @@ install_log_redaction(__name__)
 
 # stats windows must lie within the past 90 days
 MAX_WINDOW_DAYS = 90
+# profile ids (UUIDs); the value goes into the request path and our file names
+PROFILE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PROFILE_ID_SHAPE = "letters, digits, '-' and '_', at most 64"
 STAT_FIELDS = ("SUBSCRIBERS", "VIEWS", "SHARES")
 
 
@@ -82,6 +86,7 @@ class SnapchatClient(ApiClient):
         return self.http.request("GET", path, params=params, headers=self.bearer())
 
     def fetch_profile(self, profile_id: str) -> Iterator[Page]:
+        self.checked("profile id", profile_id, PROFILE_ID, PROFILE_ID_SHAPE)
         reply = self._get(f"public/v1/public_profiles/{quote(profile_id, safe='')}")
         yield Page.of(reply, "public_profiles", None)
 
@@ -91,6 +96,7 @@ class SnapchatClient(ApiClient):
         Raises:
             ResponseError: the window is empty or longer than Snap's 90 days.
         """
+        self.checked("profile id", profile_id, PROFILE_ID, PROFILE_ID_SHAPE)
         days = (until - since).days + 1
         if days < 1 or days > MAX_WINDOW_DAYS:
             raise ResponseError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -52,6 +53,9 @@ MAX_WINDOW_DAYS = 30
 # how often one query may be restarted after its search_id expired
 MAX_RESTARTS = 3
 MAX_PAGES = 1000
+# TikTok usernames; the value goes into the query body and into our messages and file names
+USERNAME = re.compile(r"[A-Za-z0-9._]{1,24}")
+USERNAME_SHAPE = "letters, digits, '.' and '_', at most 24"
 
 AUTH_CODES = frozenset({"access_token_invalid"})
 THROTTLE_CODES = frozenset({"rate_limit_exceeded"})
@@ -143,6 +147,7 @@ class ResearchClient(ApiClient):
         self.max_count = min(max_count, RESEARCH_MAX_COUNT)
 
     def fetch_user_info(self, username: str) -> Iterator[Page]:
+        self.checked("username", username, USERNAME, USERNAME_SHAPE)
         reply = self.http.request(
             "POST",
             "v2/research/user/info/",
@@ -161,6 +166,7 @@ class ResearchClient(ApiClient):
         one-day window or mid-query is tried again up to the policy's attempts. An expired
         ``search_id`` restarts the window's query from its first page.
         """
+        self.checked("username", username, USERNAME, USERNAME_SHAPE)
         state: dict[str, Any] = dict(resume) if resume else {}
         pending: list[list[str]] = [list(w) for w in state.get("windows") or windows(since, until)]
         cursor = int(state.get("cursor") or 0)
@@ -278,6 +284,7 @@ class DisplayClient(ApiClient):
         self.max_count = min(max_count, DISPLAY_MAX_COUNT)
 
     def fetch_user_info(self, username: str) -> Iterator[Page]:
+        self.checked("username", username, USERNAME, USERNAME_SHAPE)
         reply = self.http.request(
             "GET", "v2/user/info/", params={"fields": DISPLAY_USER_FIELDS}, headers=self.bearer()
         )
@@ -298,6 +305,7 @@ class DisplayClient(ApiClient):
 
         ``cursor`` is a time in milliseconds; pages may be short while ``has_more`` holds.
         """
+        self.checked("username", username, USERNAME, USERNAME_SHAPE)
         cursor: int | None = int(resume["cursor"]) if resume and "cursor" in resume else None
         if cursor is None:
             # videos posted after `until` belong to later days

@@ -7,12 +7,12 @@ import re
 from ingest.plugin import Platform
 
 # a channel id (UC + 22 characters); anything else is read as a handle
-_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 
 
 def read_account(value: str) -> tuple[str | None, str | None]:
     """A channel id as the account id, anything else as a handle."""
-    return (value, None) if _CHANNEL_ID.match(value) else (None, value)
+    return (value, None) if CHANNEL_ID.fullmatch(value) else (None, value)
 
 
 PLATFORM = Platform(

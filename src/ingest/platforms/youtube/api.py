@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ from ingest.http import (
     default_classify,
     retry_after,
 )
-from ingest.platforms.youtube import PLATFORM
+from ingest.platforms.youtube import CHANNEL_ID, PLATFORM
 from ingest.redaction import install_log_redaction
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ PREFIX = "youtube/v3"
 MAX_IDS = 50
 PAGE_SIZE = 50
 MAX_PAGES = 500
+CHANNEL_ID_SHAPE = "UC and 22 letters, digits, '-' or '_'"
+# handles: 3 to 30 letters (any script), digits, '_', '-', '.' or '·', after an optional '@'
+HANDLE = re.compile(r"@?[\w.·-]{3,30}")
+HANDLE_SHAPE = "3 to 30 letters, digits, '_', '-', '.' or '·'"
 DAILY_UNITS = 10_000
 # channels.list, playlistItems.list and videos.list each cost one unit a call
 UNIT_COST = 1
@@ -211,8 +216,12 @@ class YouTubeClient(ApiClient):
                 ) from None
             raise
 
+    def channel_id(self, value: str) -> str:
+        """``value`` if it is a channel id; refused otherwise (a ``,`` would ask for more)."""
+        return self.checked("channel id", value, CHANNEL_ID, CHANNEL_ID_SHAPE)
+
     def fetch_channels(self, channel_ids: Sequence[str]) -> Iterator[Page]:
-        ids = list(dict.fromkeys(channel_ids))
+        ids = [self.channel_id(value) for value in dict.fromkeys(channel_ids)]
         batches = [ids[i : i + MAX_IDS] for i in range(0, len(ids), MAX_IDS)]
         for number, batch in enumerate(batches):
             reply = self._get("channels", {"part": CHANNEL_PARTS, "id": ",".join(batch)})
@@ -220,6 +229,7 @@ class YouTubeClient(ApiClient):
             yield Page.of(reply, "channels_list", None if last else {"batch": number + 1})
 
     def fetch_channel_by_handle(self, handle: str) -> Iterator[Page]:
+        self.checked("handle", handle, HANDLE, HANDLE_SHAPE)
         shown = handle if handle.startswith("@") else f"@{handle}"
         reply = self._get("channels", {"part": CHANNEL_PARTS, "forHandle": shown})
         yield Page.of(reply, "channels_list", None)

@@ -9,7 +9,7 @@ from functools import partial
 from ingest.errors import IngestError
 from ingest.extract import PLATFORM_STOPS, Account, AccountState, PullRun, single_page
 from ingest.http import Page
-from ingest.platforms.youtube import api
+from ingest.platforms.youtube import CHANNEL_ID, api
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def pull(run: PullRun, accounts: Sequence[Account]) -> None:
                 state.data.setdefault(
                     "window", {"from": since.date().isoformat(), "to": run.day.isoformat()}
                 )
+                if account.account_id:
+                    client.channel_id(account.account_id)
                 if account.handle and not account.account_id:
                     _handle(run, client, state, account)
                 if state.data.get("missing"):
@@ -92,11 +94,15 @@ def pull(run: PullRun, accounts: Sequence[Account]) -> None:
 
 
 def _channels(run: PullRun, client: api.YouTubeClient, accounts: Sequence[Account]) -> None:
-    """channels.list for every tracked id not done yet, 50 a call; records uploads playlists."""
+    """channels.list for every tracked id not done yet, 50 a call; records uploads playlists.
+
+    An id that is no channel id is left out of the batches; its account fails on its own.
+    """
     by_id = {
         a.account_id: a
         for a in accounts
         if a.account_id is not None
+        and CHANNEL_ID.fullmatch(a.account_id)
         and not run.state.account(a).complete
         and not run.state.account(a).stream("channel")["done"]
     }
