@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,20 +89,23 @@ def fingerprint(
                 continue
             name = f"{schema}.{table}"
             skipped = (RUN_CLOCK_COLUMNS | RUN_COLUMNS_BY_TABLE.get(name, frozenset())) - keep
-            columns = [
-                str(c)
-                for (c,) in conn.execute(
-                    "select column_name from duckdb_columns() where database_name ="
-                    " current_database() and schema_name = $s and table_name = $t"
-                    " order by column_index",
-                    {"s": schema, "t": table},
-                ).fetchall()
-                if c not in skipped
-            ]
+            columns = columns_of(conn, schema, table, skipped)
             ordered = _rows(conn, schema, table, columns, names)
             digest = hashlib.sha256(repr(ordered).encode()).hexdigest()[:16]
             prints[name] = f"{len(ordered)} rows {digest}"
         return prints
+
+
+def columns_of(
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, skipped: Collection[str] = ()
+) -> list[str]:
+    """A table's columns in their order, without ``skipped``."""
+    rows = conn.execute(
+        "select column_name from duckdb_columns() where database_name = current_database()"
+        " and schema_name = $s and table_name = $t order by column_index",
+        {"s": schema, "t": table},
+    ).fetchall()
+    return [str(c) for (c,) in rows if c not in skipped]
 
 
 def _rows(
@@ -150,16 +153,7 @@ def table_rows_by(
     schema, _, name = table.partition(".")
     skipped = RUN_CLOCK_COLUMNS | RUN_COLUMNS_BY_TABLE.get(table, frozenset())
     with duckdb.connect(str(path), read_only=True) as conn:
-        columns = [
-            str(c)
-            for (c,) in conn.execute(
-                "select column_name from duckdb_columns() where database_name ="
-                " current_database() and schema_name = $s and table_name = $t"
-                " order by column_index",
-                {"s": schema, "t": name},
-            ).fetchall()
-            if c not in skipped
-        ]
+        columns = columns_of(conn, schema, name, skipped)
         groups: dict[str, list[str]] = {}
         where = columns.index(column) if column else None
         for row in _tuples(conn, schema, name, columns, names):

@@ -13,6 +13,7 @@ import pytest
 from ingest import cli
 from ingest.config import Settings
 from tests.conftest import FIXTURES
+from tests.fingerprints import columns_of
 
 DAY = date(2026, 9, 1)
 STUDIO_ACCOUNT = "UCstudio0000000000000001"
@@ -55,14 +56,7 @@ def fingerprint(path: Path) -> dict[str, str]:
         for schema, table in tables:
             name = f"{schema}.{table}"
             columns = [
-                f'"{c}"'
-                for (c,) in conn.execute(
-                    "select column_name from duckdb_columns() where database_name ="
-                    " current_database() and schema_name = $s and table_name = $t"
-                    " order by column_index",
-                    {"s": schema, "t": table},
-                ).fetchall()
-                if c not in PER_RUN_COLUMNS.get(name, set())
+                f'"{c}"' for c in columns_of(conn, schema, table, PER_RUN_COLUMNS.get(name, set()))
             ]
             rows = conn.execute(
                 f'select {", ".join(columns or ["1"])} from "{schema}"."{table}" order by all'

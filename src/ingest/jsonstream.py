@@ -126,8 +126,36 @@ def _elements(
 
 def _skip(events: Iterator[tuple[str, Any]], source: str, depth: int) -> None:
     """Pass over one container whose start event was just read."""
-    level = 1
-    for event, _ in events:
+    _descend(events, source, depth, None)
+
+
+def _build(
+    events: Iterator[tuple[str, Any]], source: str, event: str, value: Any, depth: int
+) -> Any:
+    """The value that starts with ``event``: a scalar, or a container built whole (bounded)."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    if event in _STARTS:
+        _descend(events, source, depth, builder)
+    return builder.value
+
+
+def _descend(
+    events: Iterator[tuple[str, Any]], source: str, depth: int, builder: Any | None
+) -> None:
+    """Read to the end of the container just started, feeding ``builder`` when there is one.
+
+    Nesting is bounded either way; a built element is also bounded in its number of values.
+    """
+    level, count = 1, 1
+    for event, value in events:
+        if builder is not None:
+            count += 1
+            if count > MAX_ELEMENT_EVENTS:
+                raise ParseError(
+                    source, f"an element has more than {MAX_ELEMENT_EVENTS} JSON values"
+                )
+            builder.event(event, value)
         if event in _STARTS:
             level += 1
             if depth + level > MAX_DEPTH:
@@ -136,29 +164,6 @@ def _skip(events: Iterator[tuple[str, Any]], source: str, depth: int) -> None:
             level -= 1
             if level == 0:
                 return
-
-
-def _build(
-    events: Iterator[tuple[str, Any]], source: str, event: str, value: Any, depth: int
-) -> Any:
-    builder = ijson.ObjectBuilder()
-    builder.event(event, value)
-    if event not in _STARTS:
-        return builder.value
-    level, count = 1, 1
-    for event, value in events:
-        count += 1
-        if count > MAX_ELEMENT_EVENTS:
-            raise ParseError(source, f"an element has more than {MAX_ELEMENT_EVENTS} JSON values")
-        builder.event(event, value)
-        if event in _STARTS:
-            level += 1
-            if depth + level > MAX_DEPTH:
-                raise ParseError(source, f"JSON nested more than {MAX_DEPTH} levels deep")
-        elif event in _ENDS:
-            level -= 1
-            if level == 0:
-                return builder.value
     raise ParseError(source, "not valid JSON: the document ends inside an element")
 
 
