@@ -34,3 +34,7 @@ class UnknownFormatError(ParseError):
 
 class WarehouseBusyError(IngestError):
     """Another process holds the warehouse for writing."""
+
+
+class ConfigError(IngestError):
+    """A setting (an ``INGEST_*`` variable or a flag) the pipeline cannot use; names which."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from ingest.landing import land_stream, read_landed
 from ingest.plugin import load_object
 from ingest.pull_state import STATE_DIR, Account, AccountState, DayState, safe_name
 from ingest.redaction import REDACTED, install_log_redaction, redact, register_secret, scrub
+from ingest.settings import LOOKBACK_DAYS, read_core, read_platform
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
 
 if TYPE_CHECKING:
@@ -50,8 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
 
-# recent posts are snapshotted daily for this many days (covers the 28-day engagement window)
-LOOKBACK_DAYS = 30
 # errors that stop a whole platform's pull: the remaining accounts would fail the same way
 PLATFORM_STOPS = (AuthError, QuotaExhaustedError, ThrottledError)
 
@@ -143,20 +141,24 @@ class PullOptions:
 
     @classmethod
     def from_env(cls, platform: str) -> PullOptions:
-        """Options from ``INGEST_*`` variables: the token, tuning knobs, the platform's own."""
-        env = os.environ
-        declared = platforms.get(platform)
+        """Options from ``INGEST_*`` variables: the token, tuning knobs, the platform's own.
+
+        Raises:
+            ConfigError: a variable's value is invalid (the error names it).
+        """
+        core = read_core()
+        own = read_platform(platforms.get(platform))
         policy = RetryPolicy(
-            max_attempts=int(env.get("INGEST_HTTP_MAX_ATTEMPTS", "5")),
-            base_delay=float(env.get("INGEST_HTTP_BASE_DELAY", "1.0")),
-            read_timeout=float(env.get("INGEST_HTTP_TIMEOUT", "60")),
+            max_attempts=core.http_max_attempts,
+            base_delay=core.http_base_delay,
+            read_timeout=core.http_timeout,
         )
-        own = load_object(declared.pull_options).from_env(env) if declared.pull_options else None
         return cls(
-            token=token_from_env(platform),
+            token=own.secret_token(),
             policy=policy,
-            lookback_days=int(env.get("INGEST_PULL_LOOKBACK_DAYS", str(LOOKBACK_DAYS))),
-            platform_options=own,
+            lookback_days=core.pull_lookback_days,
+            snapshot_grace=timedelta(hours=core.snapshot_grace_hours),
+            platform_options=own.options(),
         )
 
     def platform_options_as(self, kind: type[T]) -> T:
@@ -178,8 +180,7 @@ class PullOptions:
 
 def token_from_env(platform: str) -> str | None:
     """The platform's token from its ``Platform.token_env`` variable, if set."""
-    name = platforms.get(platform).token_env
-    return (os.environ.get(name) or None) if name else None
+    return read_platform(platforms.get(platform)).secret_token()
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import refresh
-from ingest.config import Settings
+from ingest.config import Settings, inbox_folder
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
 from ingest.parsing import Format
@@ -38,13 +37,12 @@ from ingest.platforms import names as platform_names
 from ingest.platforms import registry
 from ingest.redaction import redact
 from ingest.rejections import FileRejected, Rejection
+from ingest.settings import read_core
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
 from ingest.validation import audit_batches
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
-
-INBOX_ENV = "INGEST_INBOX"
 
 
 @dataclass
@@ -128,9 +126,8 @@ class RunSummary:
 
 
 def default_inbox(settings: Settings) -> Path:
-    """``$INGEST_INBOX``, else ``inbox/`` beside the landing zone."""
-    configured = os.environ.get(INBOX_ENV)
-    return Path(configured) if configured else settings.landing.parent / "inbox"
+    """``INGEST_INBOX``, else ``inbox/`` beside the landing zone."""
+    return inbox_folder(settings)
 
 
 def day_of_run(data_interval_start: datetime | None, run_after: datetime) -> date:
@@ -227,7 +224,7 @@ def pull_platform_day(
     from ingest.extract import PullOptions, pull
     from ingest.platforms import get as declared
 
-    creators = creators or os.environ.get("INGEST_CREATORS") or None
+    creators = creators or read_core().creators
     options = PullOptions.from_env(platform)
     token = token or options.token
     if not token or not (accounts or creators):

@@ -10,7 +10,6 @@ nightly run of day D, which starts just after D ends, may also record what it ob
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -18,24 +17,19 @@ Dating = Literal["snapshot", "series"]
 SNAPSHOT: Dating = "snapshot"
 SERIES: Dating = "series"
 
-GRACE_ENV = "INGEST_SNAPSHOT_GRACE_HOURS"
 DEFAULT_GRACE = timedelta(hours=6)
 
 
 def grace_from_env() -> timedelta:
-    """``$INGEST_SNAPSHOT_GRACE_HOURS`` (hours, may be fractional), else 6 hours."""
-    text = os.environ.get(GRACE_ENV, "").strip()
-    if not text:
-        return DEFAULT_GRACE
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = -1.0
-    if not 0 <= hours <= 24:
-        from ingest.errors import IngestError
+    """``INGEST_SNAPSHOT_GRACE_HOURS`` (hours from 0 to 24, may be fractional), else 6 hours.
 
-        raise IngestError(f"{GRACE_ENV} must be a number of hours from 0 to 24, got {text!r}")
-    return timedelta(hours=hours)
+    Raises:
+        ConfigError: the variable is not such a number (the error names it and the value).
+    """
+    # why here: ingest.settings imports pydantic, and DAG files import this module
+    from ingest.settings import read_core
+
+    return timedelta(hours=read_core().snapshot_grace_hours)
 
 
 def day_start(day: date) -> datetime:

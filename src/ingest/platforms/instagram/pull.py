@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import partial
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.errors import IngestError
 from ingest.extract import Account, PullRun
 from ingest.platforms.instagram.api import PAGE_SIZE, InstagramClient
 
 
-@dataclass(frozen=True)
-class Options:
-    """Instagram's own pull settings.
+class Options(BaseModel):
+    """Instagram's own pull settings, each read from the variable its field names.
 
     Args:
-        user_id: the IG user business_discovery is asked on; asked of ``/me`` when None
-            (``INGEST_INSTAGRAM_USER_ID``).
+        user_id: the IG user business_discovery is asked on; asked of ``/me`` when None.
     """
 
-    user_id: str | None = None
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Options:
-        return cls(user_id=environ.get("INGEST_INSTAGRAM_USER_ID") or None)
+    user_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]+$",
+        validation_alias="INGEST_INSTAGRAM_USER_ID",
+        description="the id of the Instagram professional account business_discovery is asked on",
+        json_schema_extra={"default_text": "asked of `/me` with the token"},
+    )
 
 
 def pull(run: PullRun, accounts: Sequence[Account]) -> None:

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
 from functools import partial
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.extract import Account, PullRun, single_page
 from ingest.platforms.tiktok.api import DisplayClient, client_for
 
 
-@dataclass(frozen=True)
-class Options:
-    """TikTok's own pull settings.
+class Options(BaseModel):
+    """TikTok's own pull settings, each read from the variable its field names.
 
     Args:
-        api: ``research`` or ``display``; from the token's prefix when None
-            (``INGEST_TIKTOK_API``).
+        api: ``research`` or ``display``; from the token's prefix when None.
     """
 
-    api: str | None = None
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Options:
-        return cls(api=environ.get("INGEST_TIKTOK_API") or None)
+    api: Literal["research", "display"] | None = Field(
+        None,
+        validation_alias="INGEST_TIKTOK_API",
+        description="which TikTok API the token is for",
+        json_schema_extra={"default_text": "from the token: `act.` Display, others Research"},
+    )
 
 
 def pull(run: PullRun, accounts: Sequence[Account]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import partial
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.errors import IngestError
 from ingest.extract import PLATFORM_STOPS, Account, AccountState, PullRun, single_page
@@ -12,19 +13,21 @@ from ingest.http import Page
 from ingest.platforms.youtube import CHANNEL_ID, api
 
 
-@dataclass(frozen=True)
-class Options:
-    """YouTube's own pull settings.
+class Options(BaseModel):
+    """YouTube's own pull settings, each read from the variable its field names.
 
     Args:
-        quota_units: the Data API daily unit budget (``INGEST_YOUTUBE_QUOTA_UNITS``).
+        quota_units: the Data API daily unit budget.
     """
 
-    quota_units: int = api.DAILY_UNITS
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Options:
-        return cls(quota_units=int(environ.get("INGEST_YOUTUBE_QUOTA_UNITS", api.DAILY_UNITS)))
+    quota_units: int = Field(
+        api.DAILY_UNITS,
+        ge=1,
+        validation_alias="INGEST_YOUTUBE_QUOTA_UNITS",
+        description="the Data API units a day's pulls may spend (the project's daily quota)",
+    )
 
 
 def pull(run: PullRun, accounts: Sequence[Account]) -> None:
