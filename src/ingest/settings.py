@@ -89,7 +89,7 @@ class CoreSettings(BaseSettings):
         None,
         validation_alias="INGEST_CREATORS",
         description="a creators mapping CSV whose accounts the nightly DAG pulls when the"
-        " Airflow connection names none",
+        " platform's Airflow connection names no accounts",
         json_schema_extra={"default_text": "none"},
     )
     busy_timeout: float = Field(
@@ -248,8 +248,8 @@ def platform_settings_class(platform: Platform) -> type[PlatformSettings]:
             Field(
                 None,
                 validation_alias=platform.token_env,
-                description=f"the {platform.title} API token or key outside Airflow"
-                f" (the DAG reads the Airflow connection `{platform.connection_id}`)",
+                description=f"the {platform.title} API token or key `ingest pull` uses (the"
+                f" nightly DAG reads the Airflow connection `{platform.connection_id}` instead)",
                 json_schema_extra={"default_text": "none (no API pull)"},
             ),
         )
