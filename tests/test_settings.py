@@ -195,9 +195,7 @@ def test_no_repr_shows_a_token_or_the_catalog_password(monkeypatch):
 # ---- ingest config
 
 
-def test_config_shows_every_variable_where_it_came_from_with_secrets_masked(
-    monkeypatch, tmp_path
-):
+def test_config_shows_every_variable_where_it_came_from_with_secrets_masked(monkeypatch, tmp_path):
     token = "ig-token-never-shown-0123456789"
     monkeypatch.setenv("INGEST_INSTAGRAM_TOKEN", token)
     monkeypatch.setenv("INGEST_BUSY_TIMEOUT", "12")
@@ -299,7 +297,7 @@ def expected_table() -> list[str]:
 
 def test_the_readme_table_lists_every_variable_and_no_other():
     documented = readme_table()
-    names = [re.match(r"\| `(INGEST_\w+)`", row).group(1) for row in documented]  # type: ignore[union-attr]
-    assert names == declared_names(), "\n".join(["the README table should be:", *expected_table()])
-    assert documented == expected_table(), "\n".join(["the README table should be:", *expected_table()])
-
+    names = [row.split("`")[1] for row in documented]
+    fix = "\n".join(["the README table should be:", *expected_table()])
+    assert names == declared_names(), fix
+    assert documented == expected_table(), fix

@@ -26,6 +26,8 @@ HEAVY_MODULES = (
     "great_expectations",
     "requests",
     "numpy",
+    "pydantic_settings",
+    "ingest.settings",
     "ingest.pipeline",
     "ingest.runs",
     "ingest.warehouse",

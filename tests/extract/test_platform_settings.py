@@ -34,7 +34,11 @@ def test_accounts_are_read_by_the_platforms_own_rule(platform, values, expected)
 ENV_CASES = [
     ("youtube", {"INGEST_YOUTUBE_QUOTA_UNITS": "250"}, YouTubeOptions(quota_units=250)),
     ("youtube", {}, YouTubeOptions()),
-    ("instagram", {"INGEST_INSTAGRAM_USER_ID": "17841400001"}, InstagramOptions(user_id="17841400001")),
+    (
+        "instagram",
+        {"INGEST_INSTAGRAM_USER_ID": "17841400001"},
+        InstagramOptions(user_id="17841400001"),
+    ),
     ("tiktok", {"INGEST_TIKTOK_API": "display"}, TikTokOptions(api="display")),
     ("snapchat", {"INGEST_YOUTUBE_QUOTA_UNITS": "250"}, None),
 ]
