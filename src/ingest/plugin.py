@@ -56,9 +56,10 @@ class Platform:
         pull: ``"module:function"`` running one day's API pull, or None without an API: a
             function ``(run: ingest.extract.PullRun, accounts: Sequence[Account]) -> None``.
         pull_options: ``"module:Class"`` of its own pull settings, or None without any: a
-            class whose no-argument instance holds the defaults and whose
-            ``from_env(environ)`` reads the platform's ``INGEST_*`` variables; a pull finds it
-            as ``run.options.platform_options``.
+            pydantic model whose no-argument instance holds the defaults and whose fields
+            each name their ``INGEST_*`` variable as ``validation_alias`` (``ingest.settings``
+            reads and validates them with the core's); a pull finds it as
+            ``run.options.platform_options``.
         demo: ``"module:object"`` writing its part of the demo data, or None.
         lineage: ``"package:resource"`` naming the TOML file that documents where each of
             its metrics comes from (``ingest.lineage`` gathers them), or None.
