@@ -165,6 +165,11 @@ def test_a_fifth_platform_brings_its_variables(monkeypatch):
     assert own.secret_token() == "fifth-token-0123456789"
     assert own.options() == KeyOptions(page_size=80)
     assert "fifth-token-0123456789" not in repr(own)
+    key = "fifth-instance-key-0123456789"
+    monkeypatch.setenv("INGEST_FIFTH_KEY", key)
+    options = read_platform(fifth).options()
+    assert isinstance(options, KeyOptions) and options.instance_key is not None
+    assert options.instance_key.get_secret_value() == key and key not in repr(options)
     monkeypatch.setenv("INGEST_FIFTH_PAGE_SIZE", "81")
     with pytest.raises(ConfigError, match=r"INGEST_FIFTH_PAGE_SIZE='81' .* from 1 to 80"):
         read_platform(fifth)
