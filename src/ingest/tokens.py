@@ -66,6 +66,7 @@ FINGERPRINT_LENGTH = 12
 SOURCE_DEBUG = "debug endpoint"
 SOURCE_REFRESH = "refresh response"
 SOURCE_DECLARED = "declared"
+SOURCE_REFUSED = "refused"
 
 GENERIC_RENEW_HINT = "create a new token with the platform and set it there"
 
@@ -451,6 +452,20 @@ def check_at_pull_start(
                 check, platform, support.refresh_env, refreshed.refresh_expires_at, now, window
             )
     else:
+        if info is None and refused is not None:
+            check.observations.append(
+                Observation(
+                    name,
+                    variable,
+                    platform.connection_id,
+                    fingerprint(token),
+                    None,
+                    False,
+                    False,
+                    SOURCE_REFUSED,
+                    now,
+                )
+            )
         if info is not None:
             check.observations.append(
                 Observation(
@@ -467,10 +482,8 @@ def check_at_pull_start(
             )
         _remember(settings, check.observations, record)
         if refused is not None:
-            raise TokenError(
-                f"{platform.title} token in {where(platform)} was refused ({refused}); to renew"
-                f" it: {renew_hint(platform)}"
-            )
+            # the HTTP layer's message names the variable, the connection and the renew hint
+            raise TokenError(str(refused))
         if info is not None and (not info.valid or _ended(info, now)):
             when = f" on {_day(info.expires_at)}" if info.expires_at else ""
             raise TokenError(
