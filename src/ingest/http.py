@@ -425,6 +425,7 @@ class HttpClient:
                 status=reply.status,
                 code=verdict.code,
                 url=shown,
+                detail=verdict.reason,
             )
         if kind == "quota":
             raise QuotaExhaustedError(

@@ -503,8 +503,10 @@ def _refresh(support: TokenSupport, access: TokenAccess, platform: Platform) -> 
         refreshed = support.refresh(access)
     except HttpError as exc:
         used = f"with {what}" if what else "with the configured client credentials"
+        # the platform's own words: the HTTP layer's text would point at the access token
+        said = exc.detail or str(exc)
         raise TokenError(
-            f"{platform.title} token could not be refreshed {used} ({exc}); to renew it:"
+            f"{platform.title} token could not be refreshed {used} ({said}); to renew it:"
             f" {renew_hint(platform)}"
         ) from None
     register_secret(refreshed.token)

@@ -283,8 +283,6 @@ def test_a_tiktok_refresh_token_renews_the_token_and_a_rotated_one_is_kept(
         ("tiktok", "INGEST_TIKTOK_TOKEN", fingerprint(first), NOW + timedelta(days=1), False,
          True, "refresh response", True),
     ]  # fmt: skip
-    store = settings.landing / "_state" / "_tokens" / "tiktok.refresh.json"
-    assert stat.S_IMODE(store.stat().st_mode) == 0o600
 
     # TikTok rotated the refresh token: the variable's value no longer works, the kept one does
     later = pull(
@@ -303,6 +301,8 @@ def test_a_tiktok_refresh_token_renews_the_token_and_a_rotated_one_is_kept(
     assert states["INGEST_TIKTOK_TOKEN"].fingerprint == fingerprint(oauth.issued[1])
     assert states["INGEST_TIKTOK_TOKEN"].last_refreshed_at == NOW + timedelta(days=1)
     assert not states["INGEST_TIKTOK_REFRESH_TOKEN"].warning
+    store = settings.landing / "_state" / "_tokens" / "tiktok.refresh.json"
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
 
     out = capsys.readouterr()
     secrets = [TT_REFRESH, TT_SECRET, expired, *oauth.issued, *oauth.refresh_tokens]
