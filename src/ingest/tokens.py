@@ -620,7 +620,11 @@ def _remember(settings: Settings, observations: list[Observation], record: bool)
     entries.extend(o.to_note() for o in observations)
     _write_private(path, entries)
     if record:
-        record_notes(settings)
+        try:
+            record_notes(settings)
+        except IngestError as exc:
+            # a busy warehouse must not stop a pull over its bookkeeping: the notes stay
+            log.warning("token checks kept as notes, not recorded yet: %s", exc)
 
 
 def record_notes(settings: Settings) -> int:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +22,7 @@ from ingest.config import Settings
 from ingest.extract import pull
 from ingest.tokens import (
     WARN_DAYS_ENV,
+    check_at_pull_start,
     fingerprint,
     record_notes,
     token_states,
@@ -364,6 +368,7 @@ def test_a_refused_refresh_fails_naming_the_refresh_variable_and_how_to_renew_it
     assert not summary.ok
     (message,) = summary.errors
     assert "INGEST_TIKTOK_REFRESH_TOKEN" in message and "invalid_grant" in message
+    assert "tiktok_default" not in message  # the access token's place is not the problem
     assert "Login Kit" in message
     assert [r.path for r in api.requests] == ["/v2/oauth/token/"]
     assert leaks(settings, [TT_REFRESH, TT_SECRET, TT_DISPLAY_TOKEN], message, caplog.text) == []
@@ -506,3 +511,32 @@ def test_a_bad_warning_window_names_the_variable(settings, monkeypatch, value):
     monkeypatch.setenv(WARN_DAYS_ENV, value)
     with pytest.raises(Exception, match=WARN_DAYS_ENV):
         token_states(settings)
+
+
+def test_a_busy_warehouse_keeps_the_check_as_a_note_and_the_pull_goes_on(settings, caplog):
+    settings.warehouse.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+            " sys.stdin.read()",
+            str(settings.warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        check = check_at_pull_start(
+            "youtube", replace(settings, busy_timeout=0.2), token=YT_KEY, record=True
+        )
+    finally:
+        holder.communicate("")
+    assert check.token == YT_KEY and check.warnings == []
+    assert "token checks kept as notes" in caplog.text and "is busy" in caplog.text
+    (state,) = token_states(settings)
+    assert state.never_expires and state.variable == "INGEST_YOUTUBE_API_KEY"
+    assert record_notes(settings) == 1
+    assert YT_KEY not in caplog.text
