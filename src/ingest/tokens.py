@@ -739,8 +739,17 @@ class TokenState:
         return self.valid is False or (self.expires_at is not None and self.expires_at <= self.now)
 
     @property
+    def renews_itself(self) -> bool:
+        """True for an access token the pipeline got by refreshing: the next pull renews it."""
+        return self.source == SOURCE_REFRESH and self.last_refreshed_at is not None
+
+    @property
     def warning(self) -> bool:
-        """True when it has expired or expires within the warning window."""
+        """True when it has expired or expires within the warning window (and will not renew)."""
+        if self.valid is False:
+            return True
+        if self.renews_itself:
+            return False
         return self.expired or (
             self.expires_at is not None
             and self.expires_at - self.now <= timedelta(days=self.warn_days)
@@ -768,6 +777,7 @@ class TokenState:
             "valid": self.valid,
             "expired": self.expired,
             "warning": self.warning,
+            "renews_itself": self.renews_itself,
             "source": self.source,
             "checked_at": iso(self.checked_at),
             "last_refreshed_at": iso(self.last_refreshed_at),
@@ -785,6 +795,8 @@ class TokenState:
             expiry = f"expires {_day(self.expires_at)} ({self.days_left} day(s) left)"
         if self.valid is False and not self.expires_at:
             expiry = "REFUSED by the platform"
+        if self.renews_itself and self.valid is not False:
+            expiry += ", renewed at every pull"
         refreshed = _day(self.last_refreshed_at) if self.last_refreshed_at else "never"
         line = (
             f"{self.platform:<10} {self.variable:<32} {expiry}; warning:"

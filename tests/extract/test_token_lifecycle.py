@@ -304,6 +304,10 @@ def test_a_tiktok_refresh_token_renews_the_token_and_a_rotated_one_is_kept(
     states = {s.variable: s for s in token_states(settings, now=NOW + timedelta(days=1))}
     assert states["INGEST_TIKTOK_TOKEN"].fingerprint == fingerprint(oauth.issued[1])
     assert states["INGEST_TIKTOK_TOKEN"].last_refreshed_at == NOW + timedelta(days=1)
+    # a day-long token the next pull renews is nothing to warn about in status either
+    assert states["INGEST_TIKTOK_TOKEN"].renews_itself
+    assert not states["INGEST_TIKTOK_TOKEN"].warning
+    assert "renewed at every pull" in str(states["INGEST_TIKTOK_TOKEN"])
     assert not states["INGEST_TIKTOK_REFRESH_TOKEN"].warning
     store = settings.landing / "_state" / "_tokens" / "tiktok.refresh.json"
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
