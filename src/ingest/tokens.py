@@ -343,6 +343,26 @@ def support_of(platform: Platform) -> TokenSupport | None:
     return support
 
 
+def can_refresh(name: str, settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``name``'s refresh credentials are configured: a pull can get its own token."""
+    platform = platforms.get(name)
+    support = support_of(platform)
+    if support is None:
+        return False
+    env = os.environ if environ is None else environ
+    access = TokenAccess(
+        platform=platform,
+        token=None,
+        refresh_token=_RefreshStore(settings, name, support.refresh_env, env).current(),
+        environ=env,
+        base_url=None,
+        policy=RetryPolicy(),
+        sleep=time.sleep,
+        now=datetime.now(UTC),
+    )
+    return support.can_refresh(access)
+
+
 def check_at_pull_start(
     name: str,
     settings: Settings,

@@ -544,3 +544,25 @@ def test_a_busy_warehouse_keeps_the_check_as_a_note_and_the_pull_goes_on(setting
     assert state.never_expires and state.variable == "INGEST_YOUTUBE_API_KEY"
     assert record_notes(settings) == 1
     assert YT_KEY not in caplog.text
+
+
+def test_the_dag_pull_needs_no_access_token_when_it_can_refresh_one(
+    snapchat, settings, monkeypatch, caplog
+):
+    api, url = snapchat
+    assert isinstance(api, FakeSnapchat)
+    oauth = OAuthEndpoint(
+        api, client_id=SNAP_ID, client_secret=SNAP_SECRET, refresh_token=SNAP_REFRESH
+    )
+    api.oauth = oauth
+    monkeypatch.setenv("INGEST_SNAPCHAT_REFRESH_TOKEN", SNAP_REFRESH)
+    monkeypatch.setenv("INGEST_SNAPCHAT_CLIENT_ID", SNAP_ID)
+    monkeypatch.setenv("INGEST_SNAPCHAT_CLIENT_SECRET", SNAP_SECRET)
+    profile = next(iter(api.profiles))
+    result = runs.pull_platform_day("snapchat", DAY, settings, base_url=url, accounts=[profile])
+    assert result.get("skipped") is not True and result["ok"], result
+    assert len(oauth.issued) == 1 and api.calls("/stats")
+    assert all(r.bearer == oauth.issued[0] for r in api.requests if "oauth2" not in r.path)
+    assert (
+        leaks(settings, [SNAP_REFRESH, SNAP_SECRET, *oauth.issued], caplog.text, str(result)) == []
+    )
