@@ -54,7 +54,11 @@ class ApiClient:
             )
         self.platform = platform
         self.credential = Credential(
-            platform.name, secret, platform.connection_id, platform.token_env
+            platform.name,
+            secret,
+            platform.connection_id,
+            platform.token_env,
+            renew=platform.renew_hint,
         )
         self.policy = policy or RetryPolicy()
         self.sleep = sleep

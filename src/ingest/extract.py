@@ -43,6 +43,7 @@ from ingest.pull_state import STATE_DIR, Account, AccountState, DayState, safe_n
 from ingest.redaction import REDACTED, install_log_redaction, redact, register_secret, scrub
 from ingest.settings import LOOKBACK_DAYS, read_core, read_platform
 from ingest.snapshots import SNAPSHOT, day_start, grace_from_env, snapshot_fits, why_not
+from ingest.tokens import TokenError, check_at_pull_start
 
 if TYPE_CHECKING:
     from ingest.client import ApiClient
@@ -547,6 +548,25 @@ def pull(
     if not tracked:
         summary.errors.append(f"no {platform} accounts to pull: pass --accounts or --creators")
         return summary
+    # the token's expiry is checked (and the token refreshed where the platform allows) before
+    # anything is asked; an expired token stops here with a message saying how to renew it
+    try:
+        check = check_at_pull_start(
+            platform,
+            settings,
+            token=options.token,
+            base_url=base_url,
+            policy=options.policy,
+            sleep=options.sleep,
+            clock=options.clock,
+            record=load,
+        )
+    except TokenError as exc:
+        log.error("%s", redact(str(exc)))
+        summary.errors.append(redact(str(exc)))
+        return summary
+    options = replace(options, token=check.token)
+    summary.warnings.extend(check.warnings)
     run = PullRun(platform, day, settings, summary, options, base_url)
     log.info("%s %s: pulling %d account(s)", platform, day, len(tracked))
     try:

@@ -101,12 +101,14 @@ class Credential:
         secret: the token or API key; never shown.
         connection: the Airflow connection id that holds it.
         env_var: the environment variable that holds it outside Airflow.
+        renew: how to get a new one, in words (the platform's ``renew_hint``).
     """
 
     platform: str
     secret: str | None = field(repr=False)
     connection: str
     env_var: str
+    renew: str | None = None
 
     def __post_init__(self) -> None:
         register_secret(self.secret)
@@ -117,9 +119,14 @@ class Credential:
             f"the Airflow connection '{self.connection}' or the environment variable {self.env_var}"
         )
 
+    @property
+    def how_to_renew(self) -> str:
+        """``; to renew it: <hint>`` when the platform says how, else nothing."""
+        return f"; to renew it: {self.renew}" if self.renew else ""
+
     def require(self) -> str:
         if not self.secret:
-            raise AuthError(self.platform, f"no token: set {self.where}")
+            raise AuthError(self.platform, f"no token: set {self.where}{self.how_to_renew}")
         return self.secret
 
     def __repr__(self) -> str:
@@ -307,6 +314,7 @@ class HttpClient:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         classify: Classifier | None = None,
     ) -> Reply:
@@ -337,6 +345,8 @@ class HttpClient:
                     url,
                     params=params,
                     json=json_body,
+                    # a form body (OAuth token endpoints) holds secrets: never described
+                    data=form,
                     headers=dict(headers or {}),
                     timeout=(policy.connect_timeout, policy.read_timeout),
                     allow_redirects=False,
@@ -410,10 +420,12 @@ class HttpClient:
         if kind == "auth":
             raise AuthError(
                 self.platform,
-                f"the token was rejected ({verdict.reason}); renew it in {self.credential.where}",
+                f"the token was rejected ({verdict.reason}); renew it in"
+                f" {self.credential.where}{self.credential.how_to_renew}",
                 status=reply.status,
                 code=verdict.code,
                 url=shown,
+                detail=verdict.reason,
             )
         if kind == "quota":
             raise QuotaExhaustedError(

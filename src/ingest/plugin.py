@@ -63,6 +63,12 @@ class Platform:
         demo: ``"module:object"`` writing its part of the demo data, or None.
         lineage: ``"package:resource"`` naming the TOML file that documents where each of
             its metrics comes from (``ingest.lineage`` gathers them), or None.
+        tokens: ``"module:object"`` naming what the platform knows about its token's
+            lifetime (an ``ingest.tokens.TokenSupport``: how to read its expiry, how to
+            refresh it), or None when it knows nothing; ``ingest.tokens`` uses it at the
+            start of every pull.
+        renew_hint: how to get a new token for this platform, in words, for the message
+            that reports an expired or rejected token (and for ``ingest status``).
     """
 
     name: str
@@ -77,3 +83,5 @@ class Platform:
     pull_options: str | None = None
     demo: str | None = None
     lineage: str | None = None
+    tokens: str | None = None
+    renew_hint: str | None = None

@@ -223,11 +223,13 @@ def pull_platform_day(
     """
     from ingest.extract import PullOptions, pull
     from ingest.platforms import get as declared
+    from ingest.tokens import can_refresh
 
     creators = creators or read_core().creators
     options = PullOptions.from_env(platform)
     token = token or options.token
-    if not token or not (accounts or creators):
+    # refresh credentials alone are enough: the pull gets its own token
+    if not (token or can_refresh(platform, settings)) or not (accounts or creators):
         log.info("%s: no credentials or tracked accounts; no API pull", platform)
         return {"platform": platform, "day": day.isoformat(), "skipped": True}
     summary = pull(

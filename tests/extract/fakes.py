@@ -129,7 +129,7 @@ class FakeApi:
             path=parts.path,
             query={k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
             headers={k.lower(): v for k, v in handler.headers.items()},
-            body=json.loads(raw) if raw else None,
+            body=_body(raw, handler.headers.get("Content-Type") or ""),
         )
         with self.lock:
             self.requests.append(request)
@@ -177,6 +177,82 @@ class FakeApi:
         raise NotImplementedError
 
 
+def _body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+    return json.loads(raw)
+
+
+class OAuthEndpoint:
+    """An OAuth 2 token endpoint: refresh_token and client_credentials grants, form bodies.
+
+    Each refresh issues a new access token, which becomes the only one the fake API accepts
+    (the old one has expired); with ``rotate``, it also issues a new refresh token and the
+    one sent stops working, as TikTok's does.
+    """
+
+    def __init__(
+        self,
+        api: FakeApi,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        id_field: str = "client_id",
+        token_prefix: str = "",
+        expires_in: int = 86400,
+        refresh_expires_in: int | None = 365 * 86400,
+        rotate: bool = False,
+    ) -> None:
+        self.api = api
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+        self.id_field = id_field
+        self.token_prefix = token_prefix
+        self.expires_in = expires_in
+        self.refresh_expires_in = refresh_expires_in
+        self.rotate = rotate
+        self.issued: list[str] = []
+        self.refresh_tokens: list[str] = [refresh_token]
+
+    def answer(self, request: Request) -> Reply:
+        form = request.body if isinstance(request.body, dict) else {}
+        refused = {
+            "error": "invalid_grant",
+            "error_description": "Refresh token is invalid or expired.",
+            "log_id": "20261121060000",
+        }
+        if form.get(self.id_field) != self.client_id or form.get("client_secret") != (
+            self.client_secret
+        ):
+            return Reply(401, {**refused, "error": "invalid_client"})
+        grant = form.get("grant_type")
+        if grant == "refresh_token" and form.get("refresh_token") != self.refresh_token:
+            return Reply(400, refused)
+        if grant not in ("refresh_token", "client_credentials"):
+            return Reply(400, {**refused, "error": "unsupported_grant_type"})
+        number = len(self.issued) + 1
+        token = f"{self.token_prefix}FRESHaccessTOKEN{number:04d}xyz"
+        self.issued.append(token)
+        self.api.token = token
+        body: dict[str, Any] = {
+            "access_token": token,
+            "expires_in": self.expires_in,
+            "token_type": "Bearer",
+        }
+        if grant == "refresh_token":
+            if self.rotate:
+                self.refresh_token = f"ROTATEDrefreshTOKEN{number:04d}abc"
+                self.refresh_tokens.append(self.refresh_token)
+            body["refresh_token"] = self.refresh_token
+            if self.refresh_expires_in is not None:
+                body["refresh_expires_in"] = self.refresh_expires_in
+        return Reply(200, body)
+
+
 def _stamp(day: date, seconds: int) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=seconds)
 
@@ -198,6 +274,10 @@ class FakeInstagram(FakeApi):
         rng = random.Random(seed)
         self.gaps = True
         self.repeat_cursor = False
+        # what debug_token reports: a long-lived token with 50 days left by default
+        self.token_expires_at: datetime | None = NOW + timedelta(days=50)
+        self.token_valid = True
+        self.app_token: str | None = None
         self.accounts: dict[str, dict[str, Any]] = {}
         for n in range(accounts):
             username = f"creator_{n}"
@@ -227,6 +307,8 @@ class FakeInstagram(FakeApi):
             }
 
     def route(self, request: Request) -> Reply:
+        if request.path == "/v21.0/debug_token":
+            return self._debug(request)
         if request.bearer != self.token:
             return Reply(
                 400,
@@ -282,6 +364,34 @@ class FakeInstagram(FakeApi):
             block["paging"] = {"cursors": {"after": self._encode(offset + len(data), False)}}
         node["media"] = block
         return Reply(200, {"business_discovery": node, "id": self.MY_ID})
+
+    def _debug(self, request: Request) -> Reply:
+        """``debug_token``: asked with the app token, or with a valid token of the app."""
+        expired = {
+            "error": {
+                "message": "Error validating access token: Session has expired.",
+                "type": "OAuthException",
+                "code": 190,
+                "error_subcode": 463,
+            }
+        }
+        asker = request.bearer
+        if asker != self.app_token and (asker != self.token or not self.token_valid):
+            return Reply(400, expired)
+        valid = request.query.get("input_token") == self.token and self.token_valid
+        data: dict[str, Any] = {
+            "app_id": "1234567890",
+            "type": "USER",
+            "application": "creator-metrics",
+            "is_valid": valid,
+            "expires_at": int(self.token_expires_at.timestamp()) if self.token_expires_at else 0,
+            "data_access_expires_at": int((NOW + timedelta(days=90)).timestamp()),
+            "scopes": ["instagram_basic", "pages_read_engagement"],
+            "user_id": "10215241773831025",
+        }
+        if not valid:
+            data["error"] = {"code": 190, "message": "Session has expired", "subcode": 463}
+        return Reply(200, {"data": data})
 
     @staticmethod
     def _encode(offset: int, gap: bool) -> str:
@@ -473,6 +583,7 @@ class FakeTikTok(FakeApi):
         self.max_window_days: int | None = None
         self.expire_first_search = False
         self.display_user = display_user
+        self.oauth: OAuthEndpoint | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.searches: dict[str, dict[str, Any]] = {}
         self.expired: set[str] = set()
@@ -510,6 +621,8 @@ class FakeTikTok(FakeApi):
             }
 
     def route(self, request: Request) -> Reply:
+        if request.path == "/v2/oauth/token/" and self.oauth is not None:
+            return self.oauth.answer(request)
         if request.bearer != self.token:
             return Reply(
                 401,
@@ -612,6 +725,7 @@ class FakeSnapchat(FakeApi):
     def __init__(self, token: str, *, profiles: int = 3, seed: int = 4) -> None:
         super().__init__(token)
         rng = random.Random(seed)
+        self.oauth: OAuthEndpoint | None = None
         self.profiles: dict[str, dict[str, Any]] = {}
         for n in range(profiles):
             profile_id = f"4e1c7a52-9d0b-4f3e-8a61-{n:012d}"
@@ -635,6 +749,8 @@ class FakeSnapchat(FakeApi):
             }
 
     def route(self, request: Request) -> Reply:
+        if request.path == "/login/oauth2/access_token" and self.oauth is not None:
+            return self.oauth.answer(request)
         if request.bearer != self.token:
             return Reply(
                 401,

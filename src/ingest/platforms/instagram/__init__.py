@@ -17,4 +17,12 @@ PLATFORM = Platform(
     pull="ingest.platforms.instagram.pull:pull",
     pull_options="ingest.platforms.instagram.pull:Options",
     lineage="ingest.platforms.instagram:metric_lineage.toml",
+    tokens="ingest.platforms.instagram.api:TOKENS",
+    renew_hint=(
+        "log in with the Meta app again (your login flow or the Graph API Explorer) for a new"
+        " user token with instagram_basic and pages_read_engagement, exchange it for a"
+        " long-lived one (GET /oauth/access_token?grant_type=fb_exchange_token with the app id"
+        " and secret; it lasts about 60 days) and set that; a Business Manager system user"
+        " token does not expire"
+    ),
 )

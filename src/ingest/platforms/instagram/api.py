@@ -23,7 +23,8 @@ from ingest.http import (
     retry_after,
 )
 from ingest.platforms.instagram import PLATFORM
-from ingest.redaction import install_log_redaction
+from ingest.redaction import install_log_redaction, register_secret
+from ingest.tokens import SOURCE_DEBUG, Refreshed, TokenAccess, TokenInfo, stamp
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -229,3 +230,70 @@ def _timestamp(value: Any) -> datetime | None:
             return datetime.fromisoformat(value)
         except ValueError:
             return None
+
+
+# ---- token lifecycle
+
+APP_ID_ENV = "INGEST_INSTAGRAM_APP_ID"
+APP_SECRET_ENV = "INGEST_INSTAGRAM_APP_SECRET"
+
+
+class InstagramTokens:
+    """Instagram's token facts: ``debug_token`` tells a user token's expiry; no refresh.
+
+    Long-lived user tokens last about 60 days and cannot be extended from a server: a new one
+    comes from a new login (see ``PLATFORM.renew_hint``). ``debug_token`` is asked with the
+    app token (``app id|app secret``) when ``INGEST_INSTAGRAM_APP_ID`` and
+    ``INGEST_INSTAGRAM_APP_SECRET`` are set, else with the token itself (which works for a
+    token of one of the app's developers). Of ``expires_at`` and ``data_access_expires_at``
+    the earlier counts: after either, the pull's requests fail.
+    """
+
+    refresh_env: str | None = None
+    secret_envs: tuple[str, ...] = (APP_SECRET_ENV,)
+
+    def can_refresh(self, access: TokenAccess) -> bool:
+        return False
+
+    def refresh(self, access: TokenAccess) -> Refreshed:
+        raise ResponseError("instagram", "Instagram user tokens cannot be refreshed here")
+
+    def inspect(self, access: TokenAccess) -> TokenInfo | None:
+        app_id = access.environ.get(APP_ID_ENV) or ""
+        app_secret = access.environ.get(APP_SECRET_ENV) or ""
+        asker = f"{app_id}|{app_secret}" if app_id and app_secret else access.token
+        register_secret(asker)
+        client = ApiClient(
+            PLATFORM,
+            access.token,
+            base_url=access.base_url,
+            classify=classify,
+            policy=access.policy,
+            sleep=access.sleep,
+        )
+        with client:
+            reply = client.http.request(
+                "GET",
+                f"{API_VERSION}/debug_token",
+                params={"input_token": client.credential.require()},
+                headers={"Authorization": f"Bearer {asker}"},
+            )
+        data = reply.doc.get("data") if isinstance(reply.doc, dict) else None
+        if not isinstance(data, dict):
+            return None
+        stamps = (stamp(data.get("expires_at")), stamp(data.get("data_access_expires_at")))
+        ends = [t for t in stamps if t is not None]
+        found = data.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
+        kind = str(data.get("type") or "token").lower()
+        return TokenInfo(
+            expires_at=min(ends) if ends else None,
+            source=SOURCE_DEBUG,
+            valid=data.get("is_valid") is True,
+            # expires_at 0 is a token that does not expire (a system user's)
+            never_expires=not ends and data.get("is_valid") is True,
+            detail=str(error.get("message") or f"{kind} token"),
+        )
+
+
+TOKENS = InstagramTokens()

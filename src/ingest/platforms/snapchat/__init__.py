@@ -16,4 +16,11 @@ PLATFORM = Platform(
     read_account=by_id,
     pull="ingest.platforms.snapchat.pull:pull",
     lineage="ingest.platforms.snapchat:metric_lineage.toml",
+    tokens="ingest.platforms.snapchat.api:TOKENS",
+    renew_hint=(
+        "authorise the OAuth app again (accounts.snapchat.com/login/oauth2/authorize, scope"
+        " snapchat-marketing-api), exchange the code for a refresh token, and set it in"
+        " INGEST_SNAPCHAT_REFRESH_TOKEN with INGEST_SNAPCHAT_CLIENT_ID and"
+        " INGEST_SNAPCHAT_CLIENT_SECRET: access tokens (30 minutes) then renew at every pull"
+    ),
 )

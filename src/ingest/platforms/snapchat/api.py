@@ -22,6 +22,7 @@ from ingest.http import (
 )
 from ingest.platforms.snapchat import PLATFORM
 from ingest.redaction import install_log_redaction
+from ingest.tokens import Refreshed, TokenAccess, TokenInfo, oauth_classify, refreshed_from
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -113,3 +114,63 @@ class SnapchatClient(ApiClient):
         }
         reply = self._get(f"v1/public_profiles/{quote(profile_id, safe='')}/stats", params)
         yield Page.of(reply, "profile_stats", None)
+
+
+# ---- token lifecycle
+
+REFRESH_TOKEN_ENV = "INGEST_SNAPCHAT_REFRESH_TOKEN"
+CLIENT_ID_ENV = "INGEST_SNAPCHAT_CLIENT_ID"
+CLIENT_SECRET_ENV = "INGEST_SNAPCHAT_CLIENT_SECRET"
+OAUTH_HOST = "https://accounts.snapchat.com"
+OAUTH_PATH = "login/oauth2/access_token"
+
+
+class SnapchatTokens:
+    """Snapchat's token facts: 30-minute access tokens, refreshed with the OAuth app.
+
+    Snap's OAuth (``accounts.snapchat.com``) refreshes an access token with the refresh
+    token and the app's client id and secret (``grant_type=refresh_token``); the response
+    gives ``expires_in`` (1800 s) and a refresh token, kept when it differs from the one sent.
+    There is no endpoint that tells a token's expiry, so a configured refresh gets a fresh
+    token at the start of every pull. A base URL given for tests replaces the OAuth host too.
+    """
+
+    refresh_env: str | None = REFRESH_TOKEN_ENV
+    secret_envs: tuple[str, ...] = (REFRESH_TOKEN_ENV, CLIENT_SECRET_ENV)
+
+    def can_refresh(self, access: TokenAccess) -> bool:
+        return bool(
+            access.refresh_token
+            and access.environ.get(CLIENT_ID_ENV)
+            and access.environ.get(CLIENT_SECRET_ENV)
+        )
+
+    def inspect(self, access: TokenAccess) -> TokenInfo | None:
+        return None
+
+    def refresh(self, access: TokenAccess) -> Refreshed:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": access.environ.get(CLIENT_ID_ENV) or "",
+            "client_secret": access.environ.get(CLIENT_SECRET_ENV) or "",
+            "refresh_token": access.refresh_token or "",
+        }
+        client = ApiClient(
+            PLATFORM,
+            access.refresh_token,
+            base_url=access.base_url or OAUTH_HOST,
+            classify=oauth_classify,
+            policy=access.policy,
+            sleep=access.sleep,
+        )
+        with client:
+            reply = client.http.request(
+                "POST",
+                OAUTH_PATH,
+                form=form,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        return refreshed_from(reply, "snapchat", access.now)
+
+
+TOKENS = SnapchatTokens()

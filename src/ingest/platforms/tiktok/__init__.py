@@ -17,4 +17,12 @@ PLATFORM = Platform(
     pull="ingest.platforms.tiktok.pull:pull",
     pull_options="ingest.platforms.tiktok.pull:Options",
     lineage="ingest.platforms.tiktok:metric_lineage.toml",
+    tokens="ingest.platforms.tiktok.api:TOKENS",
+    renew_hint=(
+        "set INGEST_TIKTOK_CLIENT_KEY and INGEST_TIKTOK_CLIENT_SECRET (the app's credentials in"
+        " the TikTok developer portal): a Research API token is then fetched at every pull;"
+        " for the Display API, have the user authorise the app again (Login Kit) and set the"
+        " new refresh token in INGEST_TIKTOK_REFRESH_TOKEN, which then renews the access token"
+        " at every pull"
+    ),
 )

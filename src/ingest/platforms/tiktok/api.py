@@ -25,6 +25,7 @@ from ingest.http import (
 )
 from ingest.platforms.tiktok import PLATFORM
 from ingest.redaction import install_log_redaction
+from ingest.tokens import Refreshed, TokenAccess, TokenInfo, oauth_classify, refreshed_from
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -357,3 +358,79 @@ def client_for(
     if chosen == "research":
         return ResearchClient(token, base_url=base_url, policy=policy, sleep=sleep)
     raise ValueError(f"unknown TikTok API {api!r}: expected 'research' or 'display'")
+
+
+# ---- token lifecycle
+
+REFRESH_TOKEN_ENV = "INGEST_TIKTOK_REFRESH_TOKEN"
+CLIENT_KEY_ENV = "INGEST_TIKTOK_CLIENT_KEY"
+CLIENT_SECRET_ENV = "INGEST_TIKTOK_CLIENT_SECRET"
+API_ENV = "INGEST_TIKTOK_API"
+OAUTH_PATH = "v2/oauth/token/"
+
+
+class TikTokTokens:
+    """TikTok's token facts: short-lived access tokens, renewed from the app's credentials.
+
+    A Display API user token (``act.``) lasts a day (newer apps: 2 hours) and is refreshed
+    with the user's refresh token (``grant_type=refresh_token``); the response gives the new
+    token's ``expires_in`` and the refresh token's ``refresh_expires_in`` (365 days, newer
+    apps 180), and may carry a new refresh token that replaces the one sent. A Research API
+    token (``clt.``, 2 hours) comes from the client key and secret alone
+    (``grant_type=client_credentials``). TikTok has no endpoint that tells a token's expiry,
+    so a configured refresh gets a fresh token at the start of every pull.
+    """
+
+    refresh_env: str | None = REFRESH_TOKEN_ENV
+    secret_envs: tuple[str, ...] = (REFRESH_TOKEN_ENV, CLIENT_SECRET_ENV)
+
+    def _client(self, access: TokenAccess) -> tuple[str, str] | None:
+        key = access.environ.get(CLIENT_KEY_ENV) or ""
+        secret = access.environ.get(CLIENT_SECRET_ENV) or ""
+        return (key, secret) if key and secret else None
+
+    def _research(self, access: TokenAccess) -> bool:
+        chosen = access.environ.get(API_ENV) or None
+        if chosen is not None:
+            return chosen == "research"
+        return not (access.token or "").startswith("act.")
+
+    def can_refresh(self, access: TokenAccess) -> bool:
+        if self._client(access) is None:
+            return False
+        return bool(access.refresh_token) or self._research(access)
+
+    def inspect(self, access: TokenAccess) -> TokenInfo | None:
+        return None
+
+    def refresh(self, access: TokenAccess) -> Refreshed:
+        credentials = self._client(access)
+        if credentials is None:
+            raise ResponseError(
+                "tiktok", f"set {CLIENT_KEY_ENV} and {CLIENT_SECRET_ENV} to refresh tokens"
+            )
+        key, secret = credentials
+        form = {"client_key": key, "client_secret": secret}
+        if access.refresh_token:
+            form |= {"grant_type": "refresh_token", "refresh_token": access.refresh_token}
+        else:
+            form |= {"grant_type": "client_credentials"}
+        client = ApiClient(
+            PLATFORM,
+            access.refresh_token or secret,
+            base_url=access.base_url,
+            classify=oauth_classify,
+            policy=access.policy,
+            sleep=access.sleep,
+        )
+        with client:
+            reply = client.http.request(
+                "POST",
+                OAUTH_PATH,
+                form=form,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        return refreshed_from(reply, "tiktok", access.now)
+
+
+TOKENS = TikTokTokens()

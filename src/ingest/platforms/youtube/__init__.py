@@ -28,4 +28,9 @@ PLATFORM = Platform(
     pull="ingest.platforms.youtube.pull:pull",
     pull_options="ingest.platforms.youtube.pull:Options",
     lineage="ingest.platforms.youtube:metric_lineage.toml",
+    tokens="ingest.platforms.youtube.api:TOKENS",
+    renew_hint=(
+        "create a new API key in the Google Cloud console (APIs & Services > Credentials) of a"
+        " project with the YouTube Data API v3 enabled, set it, and delete the old key"
+    ),
 )

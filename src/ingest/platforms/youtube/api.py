@@ -20,6 +20,7 @@ from ingest.http import (
     PaginationError,
     QuotaExhaustedError,
     Reply,
+    ResponseError,
     Resume,
     RetryPolicy,
     Verdict,
@@ -28,6 +29,7 @@ from ingest.http import (
 )
 from ingest.platforms.youtube import CHANNEL_ID, PLATFORM
 from ingest.redaction import install_log_redaction
+from ingest.tokens import SOURCE_DECLARED, Refreshed, TokenAccess, TokenInfo
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
@@ -314,3 +316,27 @@ def _reached(doc: Any, since: datetime | None) -> bool:
             except ValueError:
                 continue
     return bool(stamps) and min(stamps) < since
+
+
+# ---- token lifecycle
+
+
+class YouTubeTokens:
+    """YouTube's token facts: the Data API key does not expire; it is only ever revoked."""
+
+    refresh_env: str | None = None
+    secret_envs: tuple[str, ...] = ()
+
+    def can_refresh(self, access: TokenAccess) -> bool:
+        return False
+
+    def refresh(self, access: TokenAccess) -> Refreshed:
+        raise ResponseError("youtube", "an API key is not refreshed")
+
+    def inspect(self, access: TokenAccess) -> TokenInfo | None:
+        return TokenInfo(
+            expires_at=None, source=SOURCE_DECLARED, never_expires=True, detail="API key"
+        )
+
+
+TOKENS = YouTubeTokens()
