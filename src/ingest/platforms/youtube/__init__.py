@@ -25,6 +25,7 @@ PLATFORM = Platform(
     connection_id="youtube_default",
     api_host="https://www.googleapis.com",
     read_account=read_account,
+    check_account="ingest.platforms.youtube.api:check_account",
     pull="ingest.platforms.youtube.pull:pull",
     pull_options="ingest.platforms.youtube.pull:Options",
     lineage="ingest.platforms.youtube:metric_lineage.toml",
