@@ -57,6 +57,10 @@ class Platform:
             handle or id its API's rule does not match, a missing id or handle): a function
             ``(account: ingest.pull_state.Account) -> None`` raising
             ``ingest.client.InvalidAccountError``; None accepts what ``read_account`` gives.
+        quota: ``"module:function"`` reading the API quota its pulls spent, for ``ingest
+            status``: a function ``(landing: Path, now: datetime) ->
+            ingest.pull_state.QuotaUse | None`` (None: nothing spent or recorded yet); None
+            for a platform without a quota the pulls keep.
         pull: ``"module:function"`` running one day's API pull, or None without an API: a
             function ``(run: ingest.extract.PullRun, accounts: Sequence[Account]) -> None``.
         pull_options: ``"module:Class"`` of its own pull settings, or None without any: a
@@ -77,6 +81,7 @@ class Platform:
     api_host: str | None = None
     read_account: Callable[[str], tuple[str | None, str | None]] = by_handle
     check_account: str | None = None
+    quota: str | None = None
     pull: str | None = None
     pull_options: str | None = None
     demo: str | None = None

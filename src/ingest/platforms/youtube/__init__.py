@@ -26,6 +26,7 @@ PLATFORM = Platform(
     api_host="https://www.googleapis.com",
     read_account=read_account,
     check_account="ingest.platforms.youtube.api:check_account",
+    quota="ingest.platforms.youtube.pull:quota_use",
     pull="ingest.platforms.youtube.pull:pull",
     pull_options="ingest.platforms.youtube.pull:Options",
     lineage="ingest.platforms.youtube:metric_lineage.toml",

@@ -124,6 +124,11 @@ class QuotaBudget:
     def used(self) -> int:
         return int(self._current()["used"])
 
+    def usage(self) -> tuple[str, int, bool]:
+        """The current quota day (Pacific), the units spent on it, whether it is exhausted."""
+        state = self._current()
+        return str(state["quota_day"]), int(state["used"]), bool(state.get("exhausted"))
+
     def spend(self, cost: int = UNIT_COST) -> None:
         """Take ``cost`` units for one call, or raise QuotaExhaustedError without calling."""
         state = self._current()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.extract import PLATFORM_STOPS, Account, AccountState, PullRun, single_page
 from ingest.http import Page
-from ingest.platforms.youtube import CHANNEL_ID, api
+from ingest.platforms.youtube import CHANNEL_ID, PLATFORM, api
+from ingest.pull_state import STATE_DIR, QuotaUse
+
+# the day's spent units, beside the pull state (``<landing>/_state/youtube/``)
+QUOTA_FILE = "_quota.json"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,16 @@ class Options:
         return cls(quota_units=int(environ.get("INGEST_YOUTUBE_QUOTA_UNITS", api.DAILY_UNITS)))
 
 
+def quota_use(landing: Path, now: datetime) -> QuotaUse | None:
+    """The Data API units the pulls spent on the current quota day (``ingest status``)."""
+    path = landing / STATE_DIR / PLATFORM.name / QUOTA_FILE
+    if not path.is_file():
+        return None
+    units = Options.from_env(os.environ).quota_units
+    day, used, exhausted = api.QuotaBudget(path, units, lambda: now).usage()
+    return QuotaUse(PLATFORM.name, day, used, units, "units", exhausted, api.next_reset(now))
+
+
 def pull(run: PullRun, accounts: Sequence[Account]) -> None:
     """Channels of the tracked ids and handles, then their recent uploads and videos."""
     options = run.options
@@ -42,7 +59,7 @@ def pull(run: PullRun, accounts: Sequence[Account]) -> None:
     if not all(asked):
         return
     units = options.platform_options_as(Options).quota_units
-    budget = api.QuotaBudget(run.state.root / "_quota.json", units, options.clock)
+    budget = api.QuotaBudget(run.state.root / QUOTA_FILE, units, options.clock)
     client = api.YouTubeClient(
         options.token,
         base_url=run.base_url,
