@@ -162,10 +162,8 @@ def _has(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
     return bool(row and row[0])
 
 
-def _fetch(
-    conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
-) -> list[Row]:
-    cursor = run_sql(conn, name, params)
+def _fetch(cursor: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Each row of a statement's result as a dict by column name."""
     columns = [d[0] for d in cursor.description or ()]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -188,25 +186,27 @@ def _read(conn: duckdb.DuckDBPyConnection, found: Status, limit: int) -> None:
             f" no {', '.join(needs[relation])}"
         )
     if "meta.schema_migrations" not in missing:
-        found.schema_version = _fetch(conn, "status/migration_version")[0]["version"]
+        found.schema_version = _fetch(run_sql(conn, "status/migration_version"))[0]["version"]
     if "meta.loads" in missing:
         return
     params = {"limit": limit}
-    found.load_counts = {r["status"]: int(r["loads"]) for r in _fetch(conn, "status/load_counts")}
-    found.recent_loads = _fetch(conn, "status/recent_loads", params)
-    found.rejected_files = _fetch(conn, "status/rejected_files", params)
+    found.load_counts = {
+        r["status"]: int(r["loads"]) for r in _fetch(run_sql(conn, "status/load_counts"))
+    }
+    found.recent_loads = _fetch(run_sql(conn, "status/recent_loads", params))
+    found.rejected_files = _fetch(run_sql(conn, "status/rejected_files", params))
     if "core.account_daily" not in missing:
-        found.platforms = _platform_days(_fetch(conn, "status/platform_days"))
+        found.platforms = _platform_days(_fetch(run_sql(conn, "status/platform_days")))
     if "quarantine.rows" not in missing:
-        found.quarantine = _fetch(conn, "status/quarantine_counts")
-        found.quarantine_reasons = _fetch(conn, "status/quarantine_reasons", params)
+        found.quarantine = _fetch(run_sql(conn, "status/quarantine_counts"))
+        found.quarantine_reasons = _fetch(run_sql(conn, "status/quarantine_reasons", params))
     if "meta.validations" not in missing:
-        found.audit = _fetch(conn, "status/failed_count")[0]
-        found.audit_failures = _fetch(conn, "status/audit_failures", params)
+        found.audit = _fetch(run_sql(conn, "status/failed_count"))[0]
+        found.audit_failures = _fetch(run_sql(conn, "status/audit_failures", params))
     if "meta.mart_audit_holds" not in missing:
-        found.held_ranges = int(_fetch(conn, "gate/count_held")[0]["held"])
+        found.held_ranges = int(_fetch(run_sql(conn, "gate/count_held"))[0]["held"])
     if "meta.bi_copy_state" not in missing:
-        copies = _fetch(conn, "status/bi_copy")
+        copies = _fetch(run_sql(conn, "status/bi_copy"))
         found.bi_copy_published_at = copies[0]["published_at"] if copies else None
     tracked = accounts.read_tracked(conn)
     found.tracked_accounts = {name: 0 for name in platforms.names()}
