@@ -113,6 +113,29 @@ def test_an_unknown_platform_is_an_error_listing_the_known_ones(settings):
         accounts.add(settings, "myspace", ["x"])
 
 
+def test_a_platform_without_an_api_pull_has_no_accounts_to_track(settings, tmp_path, monkeypatch):
+    from ingest import platforms
+
+    exports_only = dataclasses.replace(platforms.get("snapchat"), pull=None)
+    real_get = platforms.get
+    monkeypatch.setattr(
+        platforms, "get", lambda name: exports_only if name == "snapchat" else real_get(name)
+    )
+    with pytest.raises(IngestError, match="snapchat has no API pull"):
+        accounts.add(settings, "snapchat", ["4e1c7a52"])
+    path = tmp_path / "creators.csv"
+    path.write_text(
+        f"creator_id,platform,account_id\nc1,snapchat,4e1c7a52\nc2,youtube,{CHANNEL}\n",
+        encoding="utf-8",
+    )
+    change = accounts.import_csv(settings, path)
+    assert [(o.line, o.status, o.field) for o in change.outcomes] == [
+        (2, "refused", "platform"),
+        (3, "added", None),
+    ]
+    assert not settings.warehouse.exists() or [r[0] for r in rows(settings)] == ["youtube"]
+
+
 MAPPING = (
     "creator_id,platform,account_id,handle\n"
     "c1,instagram,,creator_0\n"

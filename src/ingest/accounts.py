@@ -25,6 +25,7 @@ import duckdb
 from ingest import platforms
 from ingest.backends import claim, retry_on_conflict, transaction
 from ingest.config import Settings
+from ingest.errors import IngestError
 from ingest.plugin import load_object
 from ingest.pull_state import Account
 from ingest.redaction import redact
@@ -282,6 +283,17 @@ def _checker(platform: str) -> Callable[[Account], None] | None:
     return load_object(declared.check_account) if declared.check_account else None
 
 
+def _pulled(platform: str) -> str:
+    """The platform's name, when it has an API pull to track accounts for."""
+    declared = platforms.get(platform)  # an unknown name fails here, listing the known ones
+    if declared.pull is None:
+        raise IngestError(
+            f"{declared.name} has no API pull, so no accounts to track: load its exports"
+            " with `ingest load`"
+        )
+    return declared.name
+
+
 def _check(
     platform: str, candidates: Sequence[_Candidate], source: str | None
 ) -> tuple[list[_Candidate], list[Outcome]]:
@@ -422,9 +434,10 @@ def add(
     creator and one is given now; a different creator already recorded is a ``conflict``).
 
     Raises:
-        IngestError: the platform is unknown; WarehouseBusyError when another writer holds it.
+        IngestError: the platform is unknown or has no API pull; WarehouseBusyError when
+            another writer holds the warehouse.
     """
-    name = platforms.get(platform).name
+    name = _pulled(platform)
     creator = (creator or "").strip() or None
     values = [v.strip() for v in accounts if v.strip()]
     candidates = [_read(name, value, creator) for value in values]
@@ -505,6 +518,13 @@ def import_csv(settings: Settings, path: Path) -> AccountsChange:
         by_platform.setdefault(row.platform, []).append(_Candidate(account, given, row.line))
     good: list[_Candidate] = []
     for name, candidates in by_platform.items():
+        if platforms.get(name).pull is None:
+            reason = f"{name} has no API pull, so no accounts to track"
+            outcomes += [
+                Outcome(name, c.given, REFUSED, reason, source=shown, line=c.line, field="platform")
+                for c in candidates
+            ]
+            continue
         accepted, refused = _check(name, candidates, shown)
         good += accepted
         outcomes += refused
