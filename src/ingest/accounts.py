@@ -30,7 +30,7 @@ from ingest.plugin import load_object
 from ingest.pull_state import Account
 from ingest.redaction import redact
 from ingest.sqlfiles import run_sql
-from ingest.warehouse import open_warehouse, writer
+from ingest.warehouse import open_reader, writer
 
 log = logging.getLogger(__name__)
 
@@ -254,9 +254,9 @@ def list_accounts(settings: Settings, platform: str | None = None) -> TrackedAcc
     """
     if platform is not None:
         platform = platforms.get(platform).name
-    if not _exists(settings):
+    conn = open_reader(settings)
+    if conn is None:
         return TrackedAccounts(platform, ())
-    conn = open_warehouse(settings.target, read_only=True, busy_timeout=settings.busy_timeout)
     try:
         return TrackedAccounts(platform, read_tracked(conn, platform))
     finally:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,7 +27,7 @@ from ingest.plugin import load_object
 from ingest.pull_state import QuotaUse
 from ingest.redaction import redact
 from ingest.sqlfiles import run_sql
-from ingest.warehouse import open_warehouse
+from ingest.warehouse import open_reader
 
 log = logging.getLogger(__name__)
 
@@ -136,24 +135,18 @@ def status(settings: Settings, *, limit: int = 10) -> Status:
     found = Status(warehouse=settings.describe(), checked_at=now)
     found.quota = _quota(settings, now, found.notes)
     found.task_failures = _task_failures(settings, limit, found.notes)
-    if settings.lake is None and not settings.warehouse.exists():
+    conn = open_reader(settings)
+    if conn is None:
         found.notes.append(
             f"no warehouse at {settings.describe()} yet: `ingest load` or `ingest demo` creates it"
         )
         return found
-    with _reader(settings) as conn:
+    try:
         found.exists = True
         _read(conn, found, limit)
-    return found
-
-
-@contextmanager
-def _reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    conn = open_warehouse(settings.target, read_only=True, busy_timeout=settings.busy_timeout)
-    try:
-        yield conn
     finally:
         conn.close()
+    return found
 
 
 def _has(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
