@@ -55,9 +55,12 @@ __all__ = [
     "Outcome",
     "TrackedAccount",
     "TrackedAccounts",
+    "account_key",
     "add",
     "import_csv",
     "list_accounts",
+    "missing_message",
+    "read_tracked",
     "remove",
     "tracked_for_pull",
 ]
@@ -230,10 +233,6 @@ class AccountsChange:
 def _has_table(conn: duckdb.DuckDBPyConnection) -> bool:
     row = run_sql(conn, "warehouse/has_table", {"schema": TABLE[0], "name": TABLE[1]}).fetchone()
     return bool(row and row[0])
-
-
-def _exists(settings: Settings) -> bool:
-    return settings.lake is not None or settings.warehouse.exists()
 
 
 def read_tracked(
@@ -472,7 +471,9 @@ def remove(settings: Settings, platform: str, accounts: Sequence[str]) -> Accoun
                 outcomes.append(Outcome(name, key, REMOVED))
         return outcomes
 
-    if not _exists(settings):
+    tracked = {a.account for a in list_accounts(settings, name).accounts}
+    if not tracked.intersection(keys):
+        # nothing to remove: the warehouse is neither opened for writing nor created
         return AccountsChange(
             "remove", [Outcome(name, key, NOT_TRACKED, "was not tracked") for key in keys]
         )
