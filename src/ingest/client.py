@@ -19,7 +19,36 @@ from ingest.plugin import Platform
 
 
 class InvalidAccountError(IngestError):
-    """An account id or handle that its platform's rule refuses: no request was sent with it."""
+    """An account id or handle that its platform's rule refuses: no request was sent with it.
+
+    ``field`` names what was refused (``account_id`` or ``handle``) when it is known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check(
+    platform: Platform,
+    what: str,
+    value: str,
+    rule: re.Pattern[str],
+    shape: str,
+    *,
+    field: str | None = None,
+) -> str:
+    """``value`` when ``rule`` matches all of it; :class:`InvalidAccountError` otherwise.
+
+    The one wording of a refused handle or id, for a client about to send it and for a
+    platform's ``check_account`` (an account about to be tracked, ``field`` its column).
+    """
+    if not rule.fullmatch(value):
+        raise InvalidAccountError(
+            f"{platform.title} {what} {value!r} is not valid ({shape}); refused before any request",
+            field=field,
+        )
+    return value
 
 
 class ApiClient:
@@ -86,12 +115,7 @@ class ApiClient:
         Raises:
             InvalidAccountError: naming the value, the platform and the rule.
         """
-        if not rule.fullmatch(value):
-            raise InvalidAccountError(
-                f"{self.platform.title} {what} {value!r} is not valid ({shape});"
-                " refused before any request"
-            )
-        return value
+        return check(self.platform, what, value, rule, shape)
 
     def bearer(self) -> dict[str, str]:
         """The ``Authorization`` header; the token goes in a header because URLs reach logs."""

@@ -69,6 +69,7 @@ __all__ = [
     "accounts_from_creators",
     "parse_accounts",
     "pull",
+    "resolve_accounts",
     "safe_name",
     "single_page",
     "token_from_env",
@@ -101,6 +102,45 @@ def accounts_from_creators(platform: str, path: Path) -> list[Account]:
         if row.platform == platform
     ]
     return list({a.key: a for a in found}.values())
+
+
+TRACKED = "tracked in the warehouse"
+
+
+def resolve_accounts(
+    platform: str,
+    settings: Settings,
+    *,
+    accounts: Sequence[str] | None = None,
+    creators: Path | str | None = None,
+) -> tuple[list[Account], str]:
+    """The accounts a pull asks for, and where they came from in words.
+
+    Where they came from reads ``given``, ``in creators mapping <file>`` (both, joined by
+    ``and``) or ``tracked in the warehouse``.
+    The accounts handed to the pull win: ``accounts`` (``--accounts``; in the DAG, the
+    connection's ``accounts`` extra) and the rows of ``creators`` for the platform
+    (``--creators``; in the DAG, ``INGEST_CREATORS``), both together when both are given.
+    Only when neither is given are the platform's tracked accounts read from the warehouse
+    (``ingest accounts``), without writing to it.
+
+    Raises:
+        IngestError: the creators file cannot be read; the warehouse is busy.
+    """
+    if accounts or creators is not None:
+        found: list[Account] = []
+        named: list[str] = []
+        if creators is not None:
+            found = accounts_from_creators(platform, Path(creators))
+            named.append(f"in creators mapping {Path(creators).name}")
+        if accounts:
+            known = {a.key for a in found}
+            found += [a for a in parse_accounts(platform, accounts) if a.key not in known]
+            named.append("given")
+        return found, " and ".join(named)
+    from ingest.accounts import tracked_for_pull
+
+    return tracked_for_pull(settings, platform), TRACKED
 
 
 # ---- options and summary
@@ -534,19 +574,16 @@ def pull(
         options = replace(options, token=token_from_env(platform))
     register_secret(options.token)
     summary = PullSummary(platform=platform, day=day)
-    tracked: list[Account] = []
-    if creators is not None:
-        try:
-            tracked = accounts_from_creators(platform, Path(creators))
-        except IngestError as exc:
-            summary.errors.append(str(exc))
-            return summary
-    if accounts:
-        known = {a.key for a in tracked}
-        tracked += [a for a in parse_accounts(platform, accounts) if a.key not in known]
+    try:
+        tracked, source = resolve_accounts(platform, settings, accounts=accounts, creators=creators)
+    except IngestError as exc:
+        summary.errors.append(str(exc))
+        return summary
     summary.accounts = len(tracked)
     if not tracked:
-        summary.errors.append(f"no {platform} accounts to pull: pass --accounts or --creators")
+        from ingest.accounts import missing_message
+
+        summary.errors.append(f"{missing_message(platform)}; or pass --accounts or --creators")
         return summary
     # the token's expiry is checked (and the token refreshed where the platform allows) before
     # anything is asked; an expired token stops here with a message saying how to renew it
@@ -568,7 +605,7 @@ def pull(
     options = replace(options, token=check.token)
     summary.warnings.extend(check.warnings)
     run = PullRun(platform, day, settings, summary, options, base_url)
-    log.info("%s %s: pulling %d account(s)", platform, day, len(tracked))
+    log.info("%s %s: pulling %d account(s) (%s)", platform, day, len(tracked), source)
     try:
         puller(run, tracked)
     except StopPull:

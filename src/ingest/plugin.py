@@ -53,6 +53,14 @@ class Platform:
             builds one hook per platform from it and ``title``).
         api_host: the base URL of its API (``ingest.client.ApiClient`` uses it by default).
         read_account: how an ``--accounts`` value is read: ``(account_id, handle)``.
+        check_account: ``"module:function"`` refusing an account its pull cannot ask for (a
+            handle or id its API's rule does not match, a missing id or handle): a function
+            ``(account: ingest.pull_state.Account) -> None`` raising
+            ``ingest.client.InvalidAccountError``; None accepts what ``read_account`` gives.
+        quota: ``"module:function"`` reading the API quota its pulls spent, for ``ingest
+            status``: a function ``(landing: Path, now: datetime) ->
+            ingest.pull_state.QuotaUse | None`` (None: nothing spent or recorded yet); None
+            for a platform without a quota the pulls keep.
         pull: ``"module:function"`` running one day's API pull, or None without an API: a
             function ``(run: ingest.extract.PullRun, accounts: Sequence[Account]) -> None``.
         pull_options: ``"module:Class"`` of its own pull settings, or None without any: a
@@ -79,6 +87,8 @@ class Platform:
     connection_id: str | None = None
     api_host: str | None = None
     read_account: Callable[[str], tuple[str | None, str | None]] = by_handle
+    check_account: str | None = None
+    quota: str | None = None
     pull: str | None = None
     pull_options: str | None = None
     demo: str | None = None

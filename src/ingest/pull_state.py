@@ -35,6 +35,40 @@ class Account:
         return self.account_id or self.handle or ""
 
 
+@dataclass(frozen=True)
+class QuotaUse:
+    """How much of an API's quota the pulls spent in its current period (``Platform.quota``).
+
+    Args:
+        platform: the platform.
+        period: the quota period as the platform counts it (a day in its own zone).
+        used: what was spent in it, in ``unit``.
+        limit: the allocation the pulls keep to.
+        unit: what is counted (units, requests).
+        exhausted: whether the platform said the quota is spent, whatever the count.
+        resets_at: when the next period begins.
+    """
+
+    platform: str
+    period: str
+    used: int
+    limit: int
+    unit: str
+    exhausted: bool
+    resets_at: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "platform": self.platform,
+            "period": self.period,
+            "used": self.used,
+            "limit": self.limit,
+            "unit": self.unit,
+            "exhausted": self.exhausted,
+            "resets_at": self.resets_at.isoformat() if self.resets_at else None,
+        }
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")

@@ -215,23 +215,42 @@ def pull_platform_day(
 ) -> dict[str, Any]:
     """The day's API pull for one platform, landing pages only; staging replays what landed.
 
-    Skipped, not failed, when the platform has no token or no tracked accounts (an
-    exports-only installation). An incomplete pull raises, so a retry resumes it.
+    The accounts are ``accounts`` (the connection's extra) and the platform's rows of
+    ``creators`` (``INGEST_CREATORS``); without either, those tracked in the warehouse
+    (``ingest accounts``). Skipped, not failed, with a warning saying what is missing, when
+    no account is tracked or the platform has no token (an exports-only installation). An
+    incomplete pull raises, so a retry resumes it.
 
     Returns:
         the pull summary as plain values (it travels as an XCom).
     """
-    from ingest.extract import PullOptions, pull
+    from ingest.accounts import missing_message
+    from ingest.extract import TRACKED, PullOptions, pull, resolve_accounts
     from ingest.platforms import get as declared
     from ingest.tokens import can_refresh
 
     creators = creators or read_core().creators
     options = PullOptions.from_env(platform)
     token = token or options.token
-    # refresh credentials alone are enough: the pull gets its own token
-    if not (token or can_refresh(platform, settings)) or not (accounts or creators):
-        log.info("%s: no credentials or tracked accounts; no API pull", platform)
-        return {"platform": platform, "day": day.isoformat(), "skipped": True}
+    tracked, source = resolve_accounts(
+        platform, settings, accounts=list(accounts) or None, creators=creators
+    )
+    reason = None
+    if not tracked and source == TRACKED:
+        reason = f"{missing_message(platform)} (or name them in the"
+        reason += f" {declared(platform).connection_id} connection's accounts extra)"
+    elif not tracked:
+        reason = f"no {platform} accounts {source}"
+    elif not (token or can_refresh(platform, settings)):
+        # refresh credentials alone are enough: the pull gets its own token
+        reason = (
+            f"{len(tracked)} account(s) {source} but no token: set"
+            f" {declared(platform).token_env} or the {declared(platform).connection_id}"
+            " connection's password"
+        )
+    if reason is not None:
+        log.warning("%s: no API pull: %s", platform, reason)
+        return {"platform": platform, "day": day.isoformat(), "skipped": True, "reason": reason}
     summary = pull(
         platform,
         day,

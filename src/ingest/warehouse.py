@@ -70,6 +70,30 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         conn.close()
 
 
+# what DuckLake says when a read-only attach finds no lake in the catalog database yet
+_NO_LAKE_MARKER = "does not exist"
+
+
+def open_reader(settings: Settings) -> duckdb.DuckDBPyConnection | None:
+    """The warehouse opened read-only (never migrated), or None when it does not exist yet.
+
+    Nothing is created: a missing file stays missing, a lake not yet made stays unmade. A file
+    another process is writing is waited for like any open (``busy_timeout``).
+    """
+    if settings.lake is None:
+        if not settings.warehouse.exists():
+            return None
+        return open_warehouse(
+            settings.warehouse, read_only=True, busy_timeout=settings.busy_timeout
+        )
+    try:
+        return backends.connect_lake(settings.lake, read_only=True)
+    except IngestError as exc:
+        if _NO_LAKE_MARKER in str(exc):
+            return None
+        raise
+
+
 def open_bi(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-only connection for BI: the BI copy of a file warehouse, or the lake itself.
 

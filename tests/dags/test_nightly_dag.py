@@ -170,6 +170,48 @@ def test_a_backfilled_run_pulls_series_endpoints_only(nightly, workspace, monkey
     assert [s.split(" ")[0] for s in pulled["skipped"]] == ["public_profiles"]
 
 
+def test_a_connection_without_accounts_pulls_the_tracked_ones(nightly, workspace, monkeypatch):
+    from ingest import accounts
+    from ingest.config import Settings
+    from tests.extract.fakes import FakeSnapchat
+
+    token = "snapDAGtrackedTOKEN0123456789"
+    api = FakeSnapchat(token)
+    url = api.start()
+    tracked, untracked = list(api.profiles)[:2], list(api.profiles)[2:]
+    accounts.add(Settings.from_env(), "snapchat", tracked)
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        connection = {
+            "conn_type": "http",
+            "host": host,
+            "port": int(port),
+            "schema": "http",
+            "password": token,
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_SNAPCHAT_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("INGEST_HTTP_BASE_DELAY", "0.001")
+        monkeypatch.delenv("INGEST_CREATORS", raising=False)
+        run = _test_run(nightly, datetime.now(UTC).date() - timedelta(days=20))
+    finally:
+        api.stop()
+    asked = [r.path for r in api.calls("/stats")]
+    assert asked and untracked
+    assert all(any(p in path for p in tracked) for path in asked)
+    assert not any(p in path for p in untracked for path in asked)
+    pulls = [
+        ti.xcom_pull(task_ids="pull_platform_day", map_indexes=ti.map_index)
+        for ti in run.get_task_instances()
+        if ti.task_id == "pull_platform_day"
+    ]
+    [pulled] = [p for p in pulls if p["platform"] == "snapchat"]
+    assert pulled["accounts"] == len(tracked) and pulled["accounts_complete"] == len(tracked)
+    # the platforms with nothing tracked were skipped, each saying how to add accounts
+    others = [p for p in pulls if p["platform"] != "snapchat"]
+    assert others and all(p["skipped"] is True for p in others)
+    assert all("ingest accounts add" in p["reason"] for p in others)
+
+
 def _mart_events(run_id: str) -> list[str]:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session

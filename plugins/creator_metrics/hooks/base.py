@@ -18,7 +18,8 @@ class PlatformCredentials:
         token: the access token or API key; never logged (see ``__repr__``).
         base_url: a replacement for the platform's API host (tests, proxies), else None so the
             client uses its own default.
-        accounts: account ids to pull when the connection names them.
+        accounts: account ids to pull when the connection names them; when it names none,
+            the pull asks for the accounts tracked in the warehouse (``ingest accounts``).
     """
 
     platform: str
@@ -40,8 +41,8 @@ class PlatformHook(BaseHook):
     The platform's ``Platform`` in the ``ingest`` registry names its default connection
     (``connection_id``) and its title. Connection fields: password = token or API key; host
     (with schema as the URL scheme and optional port) = base URL override; extra
-    ``{"accounts": ["id", ...]}`` (a list or a comma-separated string). Nothing is read until
-    ``get_credentials`` is called.
+    ``{"accounts": ["id", ...]}`` (a list or a comma-separated string; without it, the accounts
+    tracked in the warehouse). Nothing is read until ``get_credentials`` is called.
 
     Args:
         platform: an installed platform's name.

@@ -14,6 +14,7 @@ PLATFORM = Platform(
     connection_id="instagram_default",
     api_host="https://graph.facebook.com",
     read_account=by_handle,
+    check_account="ingest.platforms.instagram.api:check_account",
     pull="ingest.platforms.instagram.pull:pull",
     pull_options="ingest.platforms.instagram.pull:Options",
     lineage="ingest.platforms.instagram:metric_lineage.toml",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from ingest.client import ApiClient
+from ingest.client import ApiClient, InvalidAccountError, check
 from ingest.http import (
     Page,
     PaginationError,
@@ -23,6 +23,7 @@ from ingest.http import (
     retry_after,
 )
 from ingest.platforms.instagram import PLATFORM
+from ingest.pull_state import Account
 from ingest.redaction import install_log_redaction, register_secret
 from ingest.tokens import SOURCE_DEBUG, Refreshed, TokenAccess, TokenInfo, stamp
 
@@ -47,6 +48,17 @@ MAX_PAGES = 200
 # Instagram usernames; anything else would rewrite the business_discovery field expression
 USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 USERNAME_SHAPE = "letters, digits, '.' and '_', at most 30"
+
+
+def check_account(account: Account) -> None:
+    """Refuse a tracked account the pull cannot ask for: business_discovery needs a username."""
+    if not account.handle:
+        raise InvalidAccountError(
+            f"Instagram account {account.key!r} has no username (handle):"
+            " business_discovery asks by username",
+            field="handle",
+        )
+    check(PLATFORM, "username", account.handle, USERNAME, USERNAME_SHAPE, field="handle")
 
 
 def classify(reply: Reply) -> Verdict:

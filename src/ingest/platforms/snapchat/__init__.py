@@ -14,6 +14,7 @@ PLATFORM = Platform(
     connection_id="snapchat_default",
     api_host="https://businessapi.snapchat.com",
     read_account=by_id,
+    check_account="ingest.platforms.snapchat.api:check_account",
     pull="ingest.platforms.snapchat.pull:pull",
     lineage="ingest.platforms.snapchat:metric_lineage.toml",
     tokens="ingest.platforms.snapchat.api:TOKENS",

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from urllib.parse import quote
 
-from ingest.client import ApiClient
+from ingest.client import ApiClient, InvalidAccountError, check
 from ingest.http import (
     Page,
     Reply,
@@ -21,6 +21,7 @@ from ingest.http import (
     retry_after,
 )
 from ingest.platforms.snapchat import PLATFORM
+from ingest.pull_state import Account
 from ingest.redaction import install_log_redaction
 from ingest.tokens import Refreshed, TokenAccess, TokenInfo, oauth_classify, refreshed_from
 
@@ -32,6 +33,21 @@ MAX_WINDOW_DAYS = 90
 # profile ids (UUIDs); the value goes into the request path and our file names
 PROFILE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PROFILE_ID_SHAPE = "letters, digits, '-' and '_', at most 64"
+
+
+def check_account(account: Account) -> None:
+    """Refuse a tracked profile the pull cannot ask for: the Public Profile API needs its id."""
+    if not account.account_id:
+        raise InvalidAccountError(
+            f"Snapchat account {account.key!r} has no profile id (account_id):"
+            " the Public Profile API asks by id",
+            field="account_id",
+        )
+    check(
+        PLATFORM, "profile id", account.account_id, PROFILE_ID, PROFILE_ID_SHAPE, field="account_id"
+    )
+
+
 STAT_FIELDS = ("SUBSCRIBERS", "VIEWS", "SHARES")
 
 

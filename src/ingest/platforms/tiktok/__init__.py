@@ -14,6 +14,7 @@ PLATFORM = Platform(
     connection_id="tiktok_default",
     api_host="https://open.tiktokapis.com",
     read_account=by_handle,
+    check_account="ingest.platforms.tiktok.api:check_account",
     pull="ingest.platforms.tiktok.pull:pull",
     pull_options="ingest.platforms.tiktok.pull:Options",
     lineage="ingest.platforms.tiktok:metric_lineage.toml",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ingest.client import ApiClient
+from ingest.client import ApiClient, check
 from ingest.http import (
     Page,
     PaginationError,
@@ -24,6 +24,7 @@ from ingest.http import (
     retry_after,
 )
 from ingest.platforms.tiktok import PLATFORM
+from ingest.pull_state import Account
 from ingest.redaction import install_log_redaction
 from ingest.tokens import Refreshed, TokenAccess, TokenInfo, oauth_classify, refreshed_from
 
@@ -57,6 +58,14 @@ MAX_PAGES = 1000
 # TikTok usernames; the value goes into the query body and into our messages and file names
 USERNAME = re.compile(r"[A-Za-z0-9._]{1,24}")
 USERNAME_SHAPE = "letters, digits, '.' and '_', at most 24"
+
+
+def check_account(account: Account) -> None:
+    """Refuse a tracked account the pull cannot ask for: it asks by username (handle or id)."""
+    field = "handle" if account.handle else "account_id"
+    username = account.handle or account.account_id or ""
+    check(PLATFORM, "username", username, USERNAME, USERNAME_SHAPE, field=field)
+
 
 AUTH_CODES = frozenset({"access_token_invalid"})
 THROTTLE_CODES = frozenset({"rate_limit_exceeded"})

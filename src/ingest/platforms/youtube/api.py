@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.client import ApiClient
+from ingest.client import ApiClient, check
 from ingest.http import (
     Page,
     PaginationError,
@@ -28,6 +28,7 @@ from ingest.http import (
     retry_after,
 )
 from ingest.platforms.youtube import CHANNEL_ID, PLATFORM
+from ingest.pull_state import Account
 from ingest.redaction import install_log_redaction
 from ingest.tokens import SOURCE_DECLARED, Refreshed, TokenAccess, TokenInfo
 
@@ -44,6 +45,23 @@ CHANNEL_ID_SHAPE = "UC and 22 letters, digits, '-' or '_'"
 # handles: 3 to 30 letters (any script), digits, '_', '-', '.' or '·', after an optional '@'
 HANDLE = re.compile(r"@?[\w.·-]{3,30}")
 HANDLE_SHAPE = "3 to 30 letters, digits, '_', '-', '.' or '·'"
+
+
+def check_account(account: Account) -> None:
+    """Refuse a tracked channel the pull cannot ask for: its id when given, else its handle."""
+    if account.account_id:
+        check(
+            PLATFORM,
+            "channel id",
+            account.account_id,
+            CHANNEL_ID,
+            CHANNEL_ID_SHAPE,
+            field="account_id",
+        )
+    else:
+        check(PLATFORM, "handle", account.handle or "", HANDLE, HANDLE_SHAPE, field="handle")
+
+
 DAILY_UNITS = 10_000
 # channels.list, playlistItems.list and videos.list each cost one unit a call
 UNIT_COST = 1
@@ -107,6 +125,11 @@ class QuotaBudget:
     @property
     def used(self) -> int:
         return int(self._current()["used"])
+
+    def usage(self) -> tuple[str, int, bool]:
+        """The current quota day (Pacific), the units spent on it, whether it is exhausted."""
+        state = self._current()
+        return str(state["quota_day"]), int(state["used"]), bool(state.get("exhausted"))
 
     def spend(self, cost: int = UNIT_COST) -> None:
         """Take ``cost`` units for one call, or raise QuotaExhaustedError without calling."""

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.errors import IngestError
 from ingest.extract import PLATFORM_STOPS, Account, AccountState, PullRun, single_page
 from ingest.http import Page
-from ingest.platforms.youtube import CHANNEL_ID, api
+from ingest.platforms.youtube import CHANNEL_ID, PLATFORM, api
+from ingest.pull_state import STATE_DIR, QuotaUse
+from ingest.settings import read_platform
+
+# the day's spent units, beside the pull state (``<landing>/_state/youtube/``)
+QUOTA_FILE = "_quota.json"
 
 
 class Options(BaseModel):
@@ -30,6 +37,17 @@ class Options(BaseModel):
     )
 
 
+def quota_use(landing: Path, now: datetime) -> QuotaUse | None:
+    """The Data API units the pulls spent on the current quota day (``ingest status``)."""
+    path = landing / STATE_DIR / PLATFORM.name / QUOTA_FILE
+    if not path.is_file():
+        return None
+    options = read_platform(PLATFORM).options()
+    units = options.quota_units if isinstance(options, Options) else api.DAILY_UNITS
+    day, used, exhausted = api.QuotaBudget(path, units, lambda: now).usage()
+    return QuotaUse(PLATFORM.name, day, used, units, "units", exhausted, api.next_reset(now))
+
+
 def pull(run: PullRun, accounts: Sequence[Account]) -> None:
     """Channels of the tracked ids and handles, then their recent uploads and videos."""
     options = run.options
@@ -45,7 +63,7 @@ def pull(run: PullRun, accounts: Sequence[Account]) -> None:
     if not all(asked):
         return
     units = options.platform_options_as(Options).quota_units
-    budget = api.QuotaBudget(run.state.root / "_quota.json", units, options.clock)
+    budget = api.QuotaBudget(run.state.root / QUOTA_FILE, units, options.clock)
     client = api.YouTubeClient(
         options.token,
         base_url=run.base_url,

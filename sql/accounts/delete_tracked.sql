@@ -1,0 +1,2 @@
+delete from meta.tracked_accounts
+where platform = $platform and account = $account
