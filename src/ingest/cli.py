@@ -184,11 +184,16 @@ class _StepClock:
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self.step = ""
+        self.step: tuple[str, int | None] = ("", None)
+        self.done = 0
         self.started = 0.0
 
-    def enter(self, step: str) -> bool:
-        if step == self.step:
+    def enter(self, event: progress.Event) -> bool:
+        """Whether ``event`` begins a step: another step, or the same step over new items
+        (its total changed or its count went back, as when a run stages the next platform)."""
+        step, done = (event.step, event.total), event.done
+        self.done, previous = done, self.done
+        if step == self.step and done >= previous:
             return False
         self.step, self.started = step, self.clock()
         return True
@@ -235,7 +240,7 @@ class PlainProgress:
 
     def __call__(self, event: progress.Event) -> None:
         now = self.clock()
-        changed = self.steps.enter(event.step)
+        changed = self.steps.enter(event)
         complete = event.total is not None and event.done >= event.total
         if not (changed or complete or now - self.last >= self.interval):
             return
@@ -266,7 +271,7 @@ class _LiveProgress:
         return grid
 
     def __call__(self, event: progress.Event) -> None:
-        self.steps.enter(event.step)
+        self.steps.enter(event)
         self.text = Text(describe(event, self.steps.rate(event.rows)))
         self.live.update(self._render())
 
