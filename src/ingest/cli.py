@@ -318,8 +318,8 @@ def _logging_to(output: Output) -> Iterator[None]:
         root.setLevel(logging.INFO)
         ours.setLevel(logging.DEBUG)
     else:
-        root.setLevel(logging.ERROR if output.quiet else logging.WARNING)
-        ours.setLevel(logging.NOTSET)
+        # the handler filters; the loggers' own levels stay as whoever embeds us set them
+        handler.setLevel(logging.ERROR if output.quiet else logging.WARNING)
     root.addHandler(handler)
     try:
         yield
@@ -797,7 +797,9 @@ def pull_command(
             show_default="the platform's own",
         ),
     ] = None,
-    no_load: Annotated[bool, typer.Option(help="Land the pages only; do not publish.")] = False,
+    no_load: Annotated[
+        bool, typer.Option("--no-load", help="Land the pages only; do not publish.")
+    ] = False,
     as_json: Json = False,
     warehouse: Warehouse = None,
     data_path: DataPath = None,
