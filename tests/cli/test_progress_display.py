@@ -71,3 +71,21 @@ def test_json_and_quiet_install_no_listener():
     with Output().progress():
         assert isinstance(progress._listener, PlainProgress)
     assert progress._listener is None
+
+
+def test_on_a_terminal_progress_is_one_live_line_cleared_at_the_end():
+    import io
+
+    from rich.console import Console
+
+    from ingest.cli import _LiveProgress
+
+    screen = io.StringIO()
+    live = _LiveProgress(Console(file=screen, force_terminal=True, width=120))
+    live(progress.Event("stage", 3, 10, 12345, "youtube/2026-09-01/channels.json"))
+    live.live.refresh()
+    live.stop()
+    drawn = screen.getvalue()
+    assert "stage: 3/10 files, 12,345 rows (youtube/2026-09-01/channels.json)" in drawn
+    # drawn in place and erased at the end (cursor up, clear line): no line is left behind
+    assert drawn.endswith("\x1b[2K")
