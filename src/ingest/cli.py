@@ -249,12 +249,14 @@ class PlainProgress:
 
 
 class _LiveProgress:
-    """Progress on a terminal: one live line with a spinner, cleared when the command ends."""
+    """Progress on a terminal: one live line with a spinner, drawn from the first event on and
+    cleared when the command ends."""
 
     def __init__(self, console: Console) -> None:
         self.steps = _StepClock(time.monotonic)
         self.spinner = Spinner("dots")
-        self.text = Text("starting")
+        self.text = Text("")
+        self.shown = False
         self.live = Live(
             self._render(),
             console=console,
@@ -263,7 +265,6 @@ class _LiveProgress:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.live.start()
 
     def _render(self) -> Table:
         grid = Table.grid(padding=(0, 1))
@@ -274,12 +275,17 @@ class _LiveProgress:
         self.steps.enter(event)
         self.text = Text(describe(event, self.steps.rate(event.rows)))
         self.live.update(self._render())
+        if not self.shown:
+            self.shown = True
+            self.live.start()
 
     def stop(self) -> None:
-        self.live.stop()
+        if self.shown:
+            self.live.stop()
 
     def start(self) -> None:
-        self.live.start()
+        if self.shown:
+            self.live.start()
 
 
 # ---- log records as messages
