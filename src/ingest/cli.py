@@ -37,6 +37,7 @@ from ingest import progress
 from ingest.config import ConfigError, Settings
 from ingest.errors import IngestError, WarehouseBusyError
 from ingest.platforms import names as platform_names
+from ingest.platforms import platforms
 from ingest.stops import INTERRUPTED, exit_code, handling_stops, stopping
 
 # ---- exit codes
@@ -206,7 +207,7 @@ class _StepClock:
 
 
 def describe(event: progress.Event, rate: float | None = None) -> str:
-    """One event in words: ``stage: 3/10 files, 12,345 rows, 4,567 rows/s (youtube ...)``."""
+    """One event in words: ``stage: 3/10 files, 12,345 rows, 4,567 rows/s (a file)``."""
     parts: list[str] = []
     unit = _UNITS.get(event.step, "")
     if event.total is not None:
@@ -507,6 +508,23 @@ Quiet = Annotated[
 ]
 
 
+def _example_platform(*, pulls: bool = False) -> tuple[str, str]:
+    """An installed platform (one with an API pull) and its token variable, for examples."""
+    for name, declared in platforms().items():
+        if not pulls or declared.pull:
+            return name, declared.token_env or "TOKEN"
+    return "PLATFORM", "TOKEN"
+
+
+EXAMPLE_PLATFORM, _ = _example_platform()
+PULL_PLATFORM, PULL_TOKEN = _example_platform(pulls=True)
+
+
+def _token_variables() -> str:
+    named = [f"{p.token_env} ({n})" for n, p in platforms().items() if p.token_env]
+    return ", ".join(named) or "none installed"
+
+
 def examples(*lines: str) -> str:
     """A command's epilog: its examples, one per line, then the exit codes."""
     shown = "\n\n".join(f"  $ {line}" for line in lines)
@@ -560,8 +578,7 @@ def _root(
     "load",
     epilog=examples(
         "ingest load exports/ --date 2026-09-01",
-        "ingest load 'Content 2026-08-04_2026-08-31 Studio.zip' --platform youtube"
-        " --account UCxxxxxxxxxxxxxxxxxxxxxx",
+        f"ingest load studio-export.zip --platform {EXAMPLE_PLATFORM} --account ACCOUNT_ID",
         "ingest load creators.csv --json",
     ),
 )
@@ -680,7 +697,7 @@ RunDate = Annotated[
     "run",
     epilog=examples(
         "ingest run --date 2026-09-01",
-        "ingest run --date 2026-09-01 --platform youtube --inbox exports/ --json",
+        f"ingest run --date 2026-09-01 --platform {EXAMPLE_PLATFORM} --inbox exports/ --json",
     ),
 )
 def run_command(
@@ -707,7 +724,8 @@ def run_command(
     "backfill",
     epilog=examples(
         "ingest backfill --start 2026-09-01 --end 2026-09-07",
-        "ingest backfill --start 2026-09-01 --end 2026-09-07 --platform tiktok --retry-rejected",
+        "ingest backfill --start 2026-09-01 --end 2026-09-07 --platform"
+        f" {EXAMPLE_PLATFORM} --retry-rejected",
     ),
 )
 def backfill_command(
@@ -762,10 +780,13 @@ def _run_days(
 
 @app.command(
     "pull",
+    help="Pull one day of a platform's API for the tracked accounts, land every page, load"
+    " it; an interrupted pull resumes where it stopped. The token comes from the platform's"
+    f" environment variable: {_token_variables()}.",
     epilog=examples(
-        "INGEST_YOUTUBE_API_KEY=... ingest pull --platform youtube --date 2026-09-01"
-        " --accounts UCxxxxxxxxxxxxxxxxxxxxxx",
-        "ingest pull --platform instagram --date 2026-09-01 --creators creators.csv --json",
+        f"{PULL_TOKEN}=... ingest pull --platform {PULL_PLATFORM} --date 2026-09-01"
+        " --accounts ID1,ID2",
+        f"ingest pull --platform {PULL_PLATFORM} --date 2026-09-01 --creators creators.csv --json",
     ),
 )
 def pull_command(
@@ -812,8 +833,7 @@ def pull_command(
 ) -> int:
     """Pull one day of a platform's API for the tracked accounts, land every page, load it.
 
-    The token comes from the platform's environment variable (INGEST_YOUTUBE_API_KEY,
-    INGEST_INSTAGRAM_TOKEN, ...); an interrupted pull resumes where it stopped.
+    An interrupted pull resumes where it stopped.
     """
 
     def work(session: Session) -> int:
