@@ -903,6 +903,14 @@ def validate_command(
     return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
 
+def _known_format(value: str) -> str:
+    from ingest.export import FORMATS
+
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r}: expected one of {', '.join(FORMATS)}")
+    return value
+
+
 @app.command(
     "export",
     epilog=examples(
@@ -944,14 +952,6 @@ def export_command(
         return OK
 
     return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
-
-
-def _known_format(value: str) -> str:
-    from ingest.export import FORMATS
-
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r}: expected one of {', '.join(FORMATS)}")
-    return value
 
 
 # ---- entry points
