@@ -536,7 +536,8 @@ def examples(*lines: str) -> str:
 
 app = typer.Typer(
     name="ingest",
-    help="Land, parse, audit and publish creator metrics into DuckDB.",
+    help="Land, parse, audit and publish creator metrics into DuckDB. Every command takes"
+    " --json (one JSON object per line on stdout), -v and -q (before or after the command).",
     epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
@@ -576,6 +577,7 @@ def _root(
 
 @app.command(
     "load",
+    short_help="Land, parse, audit and publish export files.",
     epilog=examples(
         "ingest load exports/ --date 2026-09-01",
         f"ingest load studio-export.zip --platform {EXAMPLE_PLATFORM} --account ACCOUNT_ID",
@@ -639,7 +641,11 @@ def load_command(
     return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
 
-@app.command("demo", epilog=examples("ingest demo", "ingest demo --creators 20 --days 14 --seed 1"))
+@app.command(
+    "demo",
+    short_help="Generate sample exports and run the whole pipeline on them.",
+    epilog=examples("ingest demo", "ingest demo --creators 20 --days 14 --seed 1"),
+)
 def demo_command(
     ctx: typer.Context,
     creators: Annotated[int, typer.Option(help="How many creators to simulate.", min=1)] = 60,
@@ -695,6 +701,7 @@ RunDate = Annotated[
 
 @app.command(
     "run",
+    short_help="Run one day as the nightly DAG does.",
     epilog=examples(
         "ingest run --date 2026-09-01",
         f"ingest run --date 2026-09-01 --platform {EXAMPLE_PLATFORM} --inbox exports/ --json",
@@ -722,6 +729,7 @@ def run_command(
 
 @app.command(
     "backfill",
+    short_help="Run a range of days again from the landing zone.",
     epilog=examples(
         "ingest backfill --start 2026-09-01 --end 2026-09-07",
         "ingest backfill --start 2026-09-01 --end 2026-09-07 --platform"
@@ -780,6 +788,7 @@ def _run_days(
 
 @app.command(
     "pull",
+    short_help="Pull one day of a platform's API and load it.",
     help="Pull one day of a platform's API for the tracked accounts, land every page, load"
     " it; an interrupted pull resumes where it stopped. The token comes from the platform's"
     f" environment variable: {_token_variables()}.",
@@ -857,7 +866,11 @@ def pull_command(
     return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
 
-@app.command("report", epilog=examples("ingest report", "ingest report --out site/creators.html"))
+@app.command(
+    "report",
+    short_help="Write an HTML report with charts.",
+    epilog=examples("ingest report", "ingest report --out site/creators.html"),
+)
 def report_command(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
@@ -879,6 +892,7 @@ def report_command(
 
 @app.command(
     "validate",
+    short_help="Audit a load again and print the results.",
     epilog=examples(
         "ingest validate 20260901T001500123456-3f2a9c1b0d-a1b2c3",
         "ingest validate 20260901T001500123456-3f2a9c1b0d-a1b2c3 --json",
@@ -913,6 +927,7 @@ def _known_format(value: str) -> str:
 
 @app.command(
     "export",
+    short_help="Write the marts to Parquet or CSV files.",
     epilog=examples(
         "ingest export --out exports/",
         "ingest export --out exports/ --mart creator_daily --mart creator_tier_daily --format csv",
