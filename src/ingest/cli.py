@@ -1,117 +1,1028 @@
-"""The ``ingest`` command line."""
+"""The ``ingest`` command line.
+
+One typer function per command. The options every command shares are declared once below
+(``Warehouse``, ``DataPath``, ``Json``...), ``-v/-q`` are added to every command of the tree by
+:func:`build_command`, and each command's body runs inside :func:`execute`, which sets up the
+messages and the progress display, renders results as JSON lines or text, and turns errors into
+the documented exit codes. A new command is a function under ``@app.command()`` whose body calls
+``execute``; a group of commands (``ingest accounts add``) is a ``typer.Typer()`` whose commands
+do the same, added with ``app.add_typer``. The README's synopsis lists every command and option,
+and a test keeps it in step with this tree.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
-from datetime import date
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, Any, NoReturn, Protocol
 
-from ingest.config import Settings
-from ingest.errors import IngestError
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from ingest import progress
+from ingest.config import ConfigError, Settings
+from ingest.errors import IngestError, WarehouseBusyError
 from ingest.platforms import names as platform_names
+from ingest.platforms import platforms
 from ingest.stops import INTERRUPTED, exit_code, handling_stops, stopping
+
+# ---- exit codes
+
+OK = 0
+REFUSED = 1  # input refused: a file rejected, rows blocked by an audit, a run or pull not ok
+USAGE = 2  # the command line or a setting cannot be used
+BUSY = 3  # another process kept the warehouse for writing longer than INGEST_BUSY_TIMEOUT
+INTERNAL = 4  # a bug: the traceback is shown with -v
+# 130 and 143: stopped by Ctrl-C (SIGINT) or SIGTERM; see ingest.stops
+
+EXIT_CODES = (
+    "Exit codes: 0 ok; 1 refused input (a file rejected, rows blocked by an audit, a run or"
+    " pull not complete); 2 usage error (an option or setting that cannot be used); 3 warehouse"
+    " busy (another writer held it longer than INGEST_BUSY_TIMEOUT seconds); 4 internal error"
+    " (a bug: rerun with -v for the traceback); 130 or 143 stopped by Ctrl-C or SIGTERM (the"
+    " warehouse keeps its last published state)."
+)
+
+PACKAGE = "creator-metrics-ingest"
+
+
+class UsageProblem(Exception):
+    """A command line that parses but cannot be used (exit 2); the message says why."""
+
+
+class Refused(IngestError):
+    """Input the command refuses before doing anything (exit 1)."""
+
+
+def _exit_code_of(error: IngestError) -> int:
+    if isinstance(error, WarehouseBusyError):
+        return BUSY
+    if isinstance(error, ConfigError):
+        return USAGE
+    return REFUSED
+
+
+# ---- what a command prints
+
+
+class Reportable(Protocol):
+    """A result a command shows: ``to_dict()`` for ``--json``, ``str()`` for people."""
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A result made of a JSON object and the text people read."""
+
+    data: Mapping[str, Any]
+    text: str
+
+    def to_dict(self) -> Mapping[str, Any]:
+        return self.data
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Output:
+    """Where a command's words go: results on stdout, messages and progress on stderr.
+
+    Every message is shown once: a problem the core logged as it happened is not repeated
+    when the command reports it at the end.
+    """
+
+    json_lines: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    console: Console = field(init=False)
+    _shown: set[str] = field(default_factory=set, init=False)
+    _live: _LiveProgress | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.console = Console(
+            file=sys.stderr, soft_wrap=True, highlight=False, markup=False, emoji=False
+        )
+
+    def show(self, result: Reportable, text: str | None = None) -> None:
+        """One result: a JSON line with ``--json``, else ``text`` (``str(result)`` if None)."""
+        line = json.dumps(result.to_dict(), default=str) if self.json_lines else text
+        if line is None:
+            line = str(result)
+        if not line:
+            return
+        with self._paused():
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def message(self, line: str, *, key: str | None = None) -> None:
+        """A line on stderr, unless a message with the same ``key`` was shown already."""
+        key = line if key is None else key
+        if key in self._shown:
+            return
+        self._shown.add(key)
+        self.console.print(line)
+
+    def error(self, text: str) -> None:
+        self.message(f"error: {text}", key=text)
+
+    @contextmanager
+    def _paused(self) -> Iterator[None]:
+        # a live line on a terminal is cleared while stdout is written, then drawn again
+        live = self._live
+        if live is None:
+            yield
+            return
+        live.stop()
+        try:
+            yield
+        finally:
+            live.start()
+
+    @contextmanager
+    def progress(self) -> Iterator[None]:
+        """Show the core's progress events while the block runs (not with --json or -q)."""
+        if self.json_lines or self.quiet:
+            yield
+            return
+        listener: progress.Listener
+        if self.console.is_terminal:
+            self._live = _LiveProgress(self.console)
+            listener = self._live
+        else:
+            listener = PlainProgress(self.console.print)
+        try:
+            with progress.listening(listener):
+                yield
+        finally:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+
+
+# ---- progress
+
+_UNITS = {"pull": "pages", "land": "files", "stage": "files", "audit": "files", "publish": "files"}
+
+
+class _StepClock:
+    """Rows per second within the current step."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.step: tuple[str, int | None] = ("", None)
+        self.done = 0
+        self.started = 0.0
+
+    def enter(self, event: progress.Event) -> bool:
+        """Whether ``event`` begins a step: another step, or the same step over new items
+        (its total changed or its count went back, as when a run stages the next platform)."""
+        step, done = (event.step, event.total), event.done
+        self.done, previous = done, self.done
+        if step == self.step and done >= previous:
+            return False
+        self.step, self.started = step, self.clock()
+        return True
+
+    def rate(self, rows: int | None) -> float | None:
+        elapsed = self.clock() - self.started
+        if rows is None or elapsed < 0.5:
+            return None
+        return rows / elapsed
+
+
+def describe(event: progress.Event, rate: float | None = None) -> str:
+    """One event in words: ``stage: 3/10 files, 12,345 rows, 4,567 rows/s (a file)``."""
+    parts: list[str] = []
+    unit = _UNITS.get(event.step, "")
+    if event.total is not None:
+        parts.append(f"{event.done}/{event.total} {unit}".rstrip())
+    elif event.done:
+        parts.append(f"{event.done} {unit}".rstrip())
+    if event.rows is not None:
+        parts.append(f"{event.rows:,} rows")
+    if rate is not None:
+        parts.append(f"{rate:,.0f} rows/s")
+    text = f"{event.step}: {', '.join(parts)}" if parts else event.step
+    return f"{text} ({event.detail})" if event.detail else text
+
+
+class PlainProgress:
+    """Progress as plain lines, for a log or a pipe: a line when the step changes, when a
+    step's count is complete, and otherwise at most one per ``interval`` seconds."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.write = write
+        self.interval = interval
+        self.clock = clock
+        self.steps = _StepClock(clock)
+        self.last = float("-inf")
+
+    def __call__(self, event: progress.Event) -> None:
+        now = self.clock()
+        changed = self.steps.enter(event)
+        complete = event.total is not None and event.done >= event.total
+        if not (changed or complete or now - self.last >= self.interval):
+            return
+        self.last = now
+        self.write(f"progress: {describe(event, self.steps.rate(event.rows))}")
+
+
+class _LiveProgress:
+    """Progress on a terminal: one live line with a spinner, drawn from the first event on and
+    cleared when the command ends."""
+
+    def __init__(self, console: Console) -> None:
+        self.steps = _StepClock(time.monotonic)
+        self.spinner = Spinner("dots")
+        self.text = Text("")
+        self.shown = False
+        self.live = Live(
+            self._render(),
+            console=console,
+            transient=True,
+            refresh_per_second=8,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def _render(self) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(self.spinner, self.text)
+        return grid
+
+    def __call__(self, event: progress.Event) -> None:
+        self.steps.enter(event)
+        self.text = Text(describe(event, self.steps.rate(event.rows)))
+        self.live.update(self._render())
+        if not self.shown:
+            self.shown = True
+            self.live.start()
+
+    def stop(self) -> None:
+        if self.shown:
+            self.live.stop()
+
+    def start(self) -> None:
+        if self.shown:
+            self.live.start()
+
+
+# ---- log records as messages
+
+
+class _MessageHandler(logging.Handler):
+    """The core's log records on stderr through :class:`Output`, each message once.
+
+    Without -v a record is one line (``error: ...``) and never a traceback.
+    """
+
+    def __init__(self, output: Output) -> None:
+        super().__init__()
+        self.output = output
+        if output.verbose:
+            self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if self.output.verbose:
+                line = self.format(record)
+                self.output.message(line, key=None if record.exc_info else text)
+            else:
+                self.output.message(f"{record.levelname.lower()}: {text}", key=text)
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def _logging_to(output: Output) -> Iterator[None]:
+    root, ours = logging.getLogger(), logging.getLogger("ingest")
+    levels = (root.level, ours.level)
+    handler = _MessageHandler(output)
+    if output.verbose:
+        root.setLevel(logging.INFO)
+        ours.setLevel(logging.DEBUG)
+    else:
+        # the handler filters; the loggers' own levels stay as whoever embeds us set them
+        handler.setLevel(logging.ERROR if output.quiet else logging.WARNING)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        ours.setLevel(levels[1])
+
+
+# ---- running a command
+
+
+@dataclass
+class Session:
+    """What a command's body works with: its output, and the settings its flags name."""
+
+    output: Output
+    warehouse: str | None = None
+    data_path: Path | None = None
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.warehouse, self.data_path)
+
+    def show(self, result: Reportable, text: str | None = None) -> None:
+        self.output.show(result, text)
+
+
+def execute(
+    ctx: typer.Context,
+    work: Callable[[Session], int],
+    *,
+    json_lines: bool = False,
+    warehouse: str | None = None,
+    data_path: Path | None = None,
+) -> int:
+    """Run a command's body with messages, progress and exit codes; return its exit code."""
+    meta = ctx.find_root().meta
+    output = Output(
+        json_lines=json_lines, verbose=bool(meta.get("verbose")), quiet=bool(meta.get("quiet"))
+    )
+    session = Session(output, warehouse, data_path)
+    with _logging_to(output):
+        try:
+            with output.progress():
+                return work(session)
+        except UsageProblem as exc:
+            output.error(str(exc))
+            return USAGE
+        except IngestError as exc:
+            if stopping():
+                return _interrupted(exc)
+            output.error(str(exc))
+            return _exit_code_of(exc)
+        except Exception as exc:  # a bug: say so plainly, with the traceback only on request
+            if stopping():
+                return _interrupted(exc)
+            logging.getLogger("ingest").debug("internal error", exc_info=True)
+            output.message(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)"
+            )
+            return INTERNAL
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc)
+
+
+def _interrupted(exc: BaseException) -> int:
+    logging.getLogger("ingest").debug("interrupted", exc_info=exc)
+    print(INTERRUPTED, file=sys.stderr)
+    return exit_code()
+
+
+# ---- shared options
 
 
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date like 2026-09-01, got {text!r}") from exc
+    except ValueError:
+        raise typer.BadParameter(f"expected a date like 2026-09-01, got {text!r}") from None
 
 
-RETRY_HELP = "parse again the files an earlier run rejected (they are skipped otherwise)"
+def _known_platform(value: str | list[str] | None) -> str | list[str] | None:
+    known = platform_names()
+    for name in [value] if isinstance(value, str) else value or []:
+        if name not in known:
+            raise typer.BadParameter(f"{name!r} is not an installed platform: {', '.join(known)}")
+    return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ingest",
-        description="Land, parse, audit and publish creator metrics into DuckDB.",
+def _platform_metavar() -> str:
+    return "[" + "|".join(platform_names()) + "]"
+
+
+def _remember(flag: str) -> Callable[[typer.Context, bool], bool]:
+    def callback(ctx: typer.Context, value: bool) -> bool:
+        if value:
+            ctx.find_root().meta[flag] = True
+        return value
+
+    return callback
+
+
+Warehouse = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help="The DuckDB file to use, or ducklake:postgres:<libpq conninfo>.",
+        show_default="$INGEST_WAREHOUSE, else warehouse/creators.duckdb",
+    ),
+]
+DataPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-path",
+        help="DuckLake only: where the lake's Parquet files live.",
+        show_default="$INGEST_LAKE_DATA_PATH",
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON object per line on stdout (see README), no progress."
+    ),
+]
+OnePlatform = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        help="The platform the files are from.",
+        show_default="detected from each file",
+        callback=_known_platform,
+        metavar=_platform_metavar(),
+    ),
+]
+Platforms = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--platform",
+        help="Only this platform; repeatable.",
+        show_default="every installed platform",
+        callback=_known_platform,
+        metavar=_platform_metavar(),
+    ),
+]
+Inbox = Annotated[
+    Path | None,
+    typer.Option(
+        "--inbox",
+        help="Folder of exports to pick up: <inbox>/<platform>/<yyyy-mm-dd>/.",
+        show_default="$INGEST_INBOX, else inbox/ beside the landing zone",
+    ),
+]
+RetryRejected = Annotated[
+    bool,
+    typer.Option(
+        "--retry-rejected",
+        help="Parse again the files an earlier run rejected (they are skipped otherwise).",
+    ),
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Log more detail, with tracebacks; anywhere on the line.",
+        callback=_remember("verbose"),
+        expose_value=False,
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Errors only: no progress, no warnings; anywhere on the line.",
+        callback=_remember("quiet"),
+        expose_value=False,
+    ),
+]
+
+
+def _example_platform(*, pulls: bool = False) -> tuple[str, str]:
+    """An installed platform (one with an API pull) and its token variable, for examples."""
+    for name, declared in platforms().items():
+        if not pulls or declared.pull:
+            return name, declared.token_env or "TOKEN"
+    return "PLATFORM", "TOKEN"
+
+
+EXAMPLE_PLATFORM, _ = _example_platform()
+PULL_PLATFORM, PULL_TOKEN = _example_platform(pulls=True)
+
+
+def _token_variables() -> str:
+    named = [f"{p.token_env} ({n})" for n, p in platforms().items() if p.token_env]
+    return ", ".join(named) or "none installed"
+
+
+def examples(*lines: str) -> str:
+    """A command's epilog: its examples, one per line, then the exit codes."""
+    shown = "\n\n".join(f"  $ {line}" for line in lines)
+    return f"Examples:\n\n{shown}\n\n{EXIT_CODES}"
+
+
+# ---- the app
+
+
+app = typer.Typer(
+    name="ingest",
+    help="Land, parse, audit and publish creator metrics into DuckDB. Every command takes"
+    " --json (one JSON object per line on stdout), -v and -q (before or after the command).",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"ingest {version(PACKAGE)}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            callback=_version,
+            is_eager=True,
+        ),
+    ] = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Land, parse, audit and publish creator metrics into DuckDB.
+
+    Every command takes --json (one JSON object per line on stdout), -v and -q.
+    """
+
+
+@app.command(
+    "load",
+    short_help="Land, parse, audit and publish export files.",
+    epilog=examples(
+        "ingest load exports/ --date 2026-09-01",
+        f"ingest load studio-export.zip --platform {EXAMPLE_PLATFORM} --account ACCOUNT_ID",
+        "ingest load creators.csv --json",
+    ),
+)
+def load_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Export files or folders; a creators mapping CSV loads first."),
+    ],
+    platform: OnePlatform = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="The account for files that do not name it.", show_default="none"),
+    ] = None,
+    day: Annotated[
+        date | None,
+        typer.Option(
+            "--date",
+            parser=_day,
+            metavar="YYYY-MM-DD",
+            help="The day snapshot files describe.",
+            show_default="today, UTC",
+        ),
+    ] = None,
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Land, parse, audit and publish export files: each file is one load, whole or nothing."""
+
+    def work(session: Session) -> int:
+        from ingest.creators import load_mappings, split_mappings
+        from ingest.pipeline import OK_STATUSES, load_files
+
+        settings = session.settings()
+        # a creators mapping loads first, so accounts loaded with it roll up under their creators
+        mappings, files = split_mappings(paths)
+        if not mappings and not files:
+            shown = ", ".join(str(p) for p in paths)
+            raise Refused(f"no files to load in {shown} (hidden files are skipped)")
+        results = load_mappings(mappings, settings)
+        results += load_files(files, settings, platform=platform, account=account, day=day)
+        for result in results:
+            text = ""
+            if result.status == "published":
+                text = (
+                    f"{result.source}: {result.platform}/{result.format}: read"
+                    f" {result.rows_read}, loaded {result.rows_loaded}, quarantined"
+                    f" {result.rows_quarantined} (load {result.load_id})"
+                )
+            elif result.status in OK_STATUSES:
+                text = f"{result.source}: {result.status}: {result.message}"
+            session.show(result, text)
+            if result.status not in OK_STATUSES:
+                session.output.error(str(result.message))
+        return OK if all(r.status in OK_STATUSES for r in results) else REFUSED
+
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
+
+
+@app.command(
+    "demo",
+    short_help="Generate sample exports and run the whole pipeline on them.",
+    epilog=examples("ingest demo", "ingest demo --creators 20 --days 14 --seed 1"),
+)
+def demo_command(
+    ctx: typer.Context,
+    creators: Annotated[int, typer.Option(help="How many creators to simulate.", min=1)] = 60,
+    days: Annotated[int, typer.Option(help="How many days of history, to yesterday.", min=1)] = 35,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same data.")] = 7,
+    out: Annotated[
+        Path, typer.Option(help="Where the sample exports are written (replaced).")
+    ] = Path("demo-data"),
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Generate sample exports for every platform and run the whole pipeline on them."""
+
+    def work(session: Session) -> int:
+        from ingest.demo import run_demo
+
+        settings = session.settings()
+        summary = run_demo(settings, out=out, creators=creators, days=days, seed=seed)
+        data = {
+            "out": str(out),
+            "warehouse": settings.describe(),
+            "bi_copy": None if settings.lake else str(settings.bi_warehouse),
+            "loads": _published_loads(settings),
+        }
+        session.show(Plain(data, summary))
+        return OK
+
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
+
+
+def _published_loads(settings: Settings) -> dict[str, dict[str, int]]:
+    """Published loads per platform, as BI sees them (``ingest demo --json``)."""
+    from ingest.sqlfiles import run_sql
+    from ingest.warehouse import open_bi
+
+    conn = open_bi(settings)
+    try:
+        rows = run_sql(conn, "cli/published_loads").fetchall()
+    finally:
+        conn.close()
+    fields = ("files", "rows_read", "rows_loaded", "rows_quarantined")
+    return {
+        platform: dict(zip(fields, map(int, counts), strict=True)) for platform, *counts in rows
+    }
+
+
+RunDate = Annotated[
+    date,
+    typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="The day to run (UTC)."),
+]
+
+
+@app.command(
+    "run",
+    short_help="Run one day as the nightly DAG does.",
+    epilog=examples(
+        "ingest run --date 2026-09-01",
+        f"ingest run --date 2026-09-01 --platform {EXAMPLE_PLATFORM} --inbox exports/ --json",
+    ),
+)
+def run_command(
+    ctx: typer.Context,
+    day: RunDate,
+    platform: Platforms = None,
+    inbox: Inbox = None,
+    retry_rejected: RetryRejected = False,
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """What the nightly DAG does for one day: pick up the inbox, replay landing, publish."""
+    return execute(
+        ctx,
+        lambda session: _run_days(session, [day], platform, inbox, retry_rejected),
+        json_lines=as_json,
+        warehouse=warehouse,
+        data_path=data_path,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    def add_warehouse(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--warehouse",
-            help="DuckDB file to write, or ducklake:postgres:<libpq conninfo>"
-            " (env INGEST_WAREHOUSE; default warehouse/creators.duckdb)",
+
+@app.command(
+    "backfill",
+    short_help="Run a range of days again from the landing zone.",
+    epilog=examples(
+        "ingest backfill --start 2026-09-01 --end 2026-09-07",
+        "ingest backfill --start 2026-09-01 --end 2026-09-07 --platform"
+        f" {EXAMPLE_PLATFORM} --retry-rejected",
+    ),
+)
+def backfill_command(
+    ctx: typer.Context,
+    start: Annotated[
+        date,
+        typer.Option(parser=_day, metavar="YYYY-MM-DD", help="The first day (UTC), included."),
+    ],
+    end: Annotated[
+        date,
+        typer.Option(parser=_day, metavar="YYYY-MM-DD", help="The last day (UTC), included."),
+    ],
+    platform: Platforms = None,
+    inbox: Inbox = None,
+    retry_rejected: RetryRejected = False,
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Run every day of a range again from the landing zone, one day after the other."""
+
+    def work(session: Session) -> int:
+        if end < start:
+            raise UsageProblem(f"--end {end} is before --start {start}")
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        return _run_days(session, days, platform, inbox, retry_rejected)
+
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
+
+
+def _run_days(
+    session: Session,
+    days: Sequence[date],
+    platforms: Sequence[str] | None,
+    inbox: Path | None,
+    retry_rejected: bool,
+) -> int:
+    from ingest import runs
+
+    settings = session.settings()
+    chosen = tuple(platforms) if platforms else platform_names()
+    ok = True
+    # one day after the other, as runs.backfill does, so each day's result shows when it ends
+    for day in days:
+        summary = runs.run_day(
+            day, settings, platforms=chosen, inbox=inbox, retry_rejected=retry_rejected
         )
-        sub.add_argument(
-            "--data-path",
-            help="DuckLake only: where the lake's Parquet files live (env INGEST_LAKE_DATA_PATH)",
+        session.show(Plain({**summary.to_dict(), "ok": summary.ok}, str(summary)))
+        ok = ok and summary.ok
+    return OK if ok else REFUSED
+
+
+@app.command(
+    "pull",
+    short_help="Pull one day of a platform's API and load it.",
+    help="Pull one day of a platform's API for the tracked accounts, land every page, load"
+    " it; an interrupted pull resumes where it stopped. The token comes from the platform's"
+    f" environment variable: {_token_variables()}.",
+    epilog=examples(
+        f"{PULL_TOKEN}=... ingest pull --platform {PULL_PLATFORM} --date 2026-09-01"
+        " --accounts ID1,ID2",
+        f"ingest pull --platform {PULL_PLATFORM} --date 2026-09-01 --creators creators.csv --json",
+    ),
+)
+def pull_command(
+    ctx: typer.Context,
+    platform: Annotated[
+        str,
+        typer.Option(
+            help="The platform whose API to pull.",
+            callback=_known_platform,
+            metavar=_platform_metavar(),
+        ),
+    ],
+    day: Annotated[
+        date,
+        typer.Option(
+            "--date", parser=_day, metavar="YYYY-MM-DD", help="The day to pull (landing day)."
+        ),
+    ],
+    accounts: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated account ids or handles.", show_default="none: use --creators"
+        ),
+    ] = None,
+    creators: Annotated[
+        Path | None,
+        typer.Option(
+            help="A creators mapping CSV: its accounts on the platform.", show_default="none"
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Replace the platform's API host (tests, proxies).",
+            show_default="the platform's own",
+        ),
+    ] = None,
+    no_load: Annotated[
+        bool, typer.Option("--no-load", help="Land the pages only; do not publish.")
+    ] = False,
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Pull one day of a platform's API for the tracked accounts, land every page, load it.
+
+    An interrupted pull resumes where it stopped.
+    """
+
+    def work(session: Session) -> int:
+        from ingest import extract
+
+        if accounts is not None and creators is not None:
+            raise UsageProblem("use --accounts or --creators, not both")
+        names = [a.strip() for a in accounts.split(",") if a.strip()] if accounts else None
+        summary = extract.pull(
+            platform,
+            day,
+            session.settings(),
+            accounts=names,
+            creators=creators,
+            base_url=base_url,
+            load=not no_load,
         )
+        session.show(summary)
+        return OK if summary.ok else REFUSED
 
-    load = commands.add_parser("load", help="land, parse, audit and publish export files")
-    load.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    load.add_argument("--platform", choices=platform_names(), help="skip platform detection")
-    load.add_argument("--account", help="account id for files that do not name it")
-    load.add_argument("--date", type=_day, help="the day snapshot files describe (default today)")
-    load.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
-    add_warehouse(load)
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
-    demo = commands.add_parser("demo", help="generate sample exports and run the whole pipeline")
-    demo.add_argument("--creators", type=int, default=60)
-    demo.add_argument("--days", type=int, default=35)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--out", type=Path, default=Path("demo-data"), help="where exports go")
-    add_warehouse(demo)
 
-    run = commands.add_parser("run", help="what the nightly DAG does for one day")
-    run.add_argument("--date", type=_day, required=True)
-    run.add_argument("--platform", choices=platform_names(), action="append", help="repeatable")
-    run.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
-    run.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
-    add_warehouse(run)
+@app.command(
+    "report",
+    short_help="Write an HTML report with charts.",
+    epilog=examples("ingest report", "ingest report --out site/creators.html"),
+)
+def report_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Write one self-contained HTML page of charts from the BI copy."""
 
-    backfill = commands.add_parser("backfill", help="reprocess a range of days from landing")
-    backfill.add_argument("--start", type=_day, required=True)
-    backfill.add_argument("--end", type=_day, required=True)
-    backfill.add_argument(
-        "--platform", choices=platform_names(), action="append", help="repeatable"
-    )
-    backfill.add_argument("--inbox", type=Path, help="folder of exports: <inbox>/<platform>/<day>/")
-    backfill.add_argument("--retry-rejected", action="store_true", help=RETRY_HELP)
-    add_warehouse(backfill)
+    def work(session: Session) -> int:
+        from ingest import report as reporting
 
-    pull = commands.add_parser("pull", help="pull a platform API for one day into landing")
-    pull.add_argument("--platform", choices=platform_names(), required=True)
-    pull.add_argument("--date", type=_day, required=True)
-    who = pull.add_mutually_exclusive_group()
-    who.add_argument("--accounts", help="comma-separated account ids or handles")
-    who.add_argument("--creators", type=Path, help="creators mapping CSV")
-    pull.add_argument("--base-url", help="replace the platform's API host (tests, proxies)")
-    pull.add_argument("--no-load", action="store_true", help="land only; do not publish")
-    add_warehouse(pull)
+        path = reporting.write_report(session.settings(), out)
+        session.show(Plain({"path": str(path)}, f"report written to {path}"))
+        return OK
 
-    report = commands.add_parser("report", help="write an HTML report with charts")
-    report.add_argument("--out", type=Path, default=Path("report.html"))
-    add_warehouse(report)
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
-    validate = commands.add_parser("validate", help="re-run the audit of a load, print results")
-    validate.add_argument("load_id")
-    validate.add_argument("--json", action="store_true")
-    add_warehouse(validate)
-    return parser
+
+@app.command(
+    "validate",
+    short_help="Audit a load again and print the results.",
+    epilog=examples(
+        "ingest validate 20260901T001500123456-3f2a9c1b0d-a1b2c3",
+        "ingest validate 20260901T001500123456-3f2a9c1b0d-a1b2c3 --json",
+    ),
+)
+def validate_command(
+    ctx: typer.Context,
+    load_id: Annotated[str, typer.Argument(help="The load to audit again (meta.loads.load_id).")],
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Run the audit of a load again and print every expectation's result; 1 if it fails."""
+
+    def work(session: Session) -> int:
+        from ingest import validation
+
+        audit = validation.revalidate(load_id, session.settings())
+        session.show(audit)
+        return OK if audit.passed else REFUSED
+
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
+
+
+def _known_format(value: str) -> str:
+    from ingest.export import FORMATS
+
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r}: expected one of {', '.join(FORMATS)}")
+    return value
+
+
+@app.command(
+    "export",
+    short_help="Write the marts to Parquet or CSV files.",
+    epilog=examples(
+        "ingest export --out exports/",
+        "ingest export --out exports/ --mart creator_daily --mart creator_tier_daily --format csv",
+    ),
+)
+def export_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="The folder to write the files to.")],
+    mart: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A mart of the marts schema (creator_daily, ...); repeatable.",
+            show_default="every mart",
+        ),
+    ] = None,
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="parquet or csv.", metavar="[parquet|csv]", callback=_known_format
+        ),
+    ] = "parquet",
+    as_json: Json = False,
+    warehouse: Warehouse = None,
+    data_path: DataPath = None,
+) -> int:
+    """Write the marts BI reads to one Parquet or CSV file each, as <out>/<mart>.<format>."""
+
+    def work(session: Session) -> int:
+        from ingest.export import UnknownMartError, export_marts
+
+        try:
+            written = export_marts(session.settings(), out, marts=mart or (), format=file_format)
+        except UnknownMartError as exc:
+            raise UsageProblem(str(exc)) from None
+        for exported in written:
+            session.show(exported)
+        return OK
+
+    return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
+
+
+# ---- entry points
+
+
+def _leaf_commands(command: Any) -> Iterator[Any]:
+    children = getattr(command, "commands", None)
+    if children is None:
+        yield command
+        return
+    for child in children.values():
+        yield from _leaf_commands(child)
+
+
+@cache
+def build_command() -> Any:
+    """The click command tree of :data:`app`, with -v and -q on every command too."""
+    root = typer.main.get_command(app)
+    everywhere = [p for p in root.params if p.name in ("verbose", "quiet")]
+    for command in _leaf_commands(root):
+        command.params.extend(everywhere)
+    return root
+
+
+def _invoke(argv: Sequence[str] | None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = build_command().main(args, prog_name="ingest", standalone_mode=False)
+    except typer.TyperException as exc:  # the command line did not parse
+        _show_usage_error(exc)
+        return USAGE
+    except typer.Abort:
+        return exit_code() if stopping() else USAGE
+    return code if isinstance(code, int) else OK
+
+
+def _show_usage_error(exc: typer.TyperException) -> None:
+    from typer import rich_utils
+
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+        # `ingest` alone: the help, on stderr since it is the answer to a usage error
+        print(context.get_help(), file=sys.stderr)
+        return
+    try:
+        rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+    except Exception:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(message)s",
-    )
     # signal handlers can only be set from the main thread (tests may call main elsewhere)
     if threading.current_thread() is not threading.main_thread():
-        return _dispatch(args)
+        return _invoke(argv)
     with handling_stops():
-        code = _dispatch(args)
+        code = _invoke(argv)
     if stopping() and code != exit_code():
         # stopped while something swallowed the signal: say so, and never report success
         print(INTERRUPTED, file=sys.stderr)
@@ -135,149 +1046,3 @@ def run() -> NoReturn:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    try:
-        if args.command == "load":
-            return _load(args)
-        if args.command == "demo":
-            return _demo(args)
-        if args.command in ("run", "backfill"):
-            return _run(args)
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "pull":
-            return _pull(args)
-        if args.command == "report":
-            return _report(args)
-    except IngestError as exc:
-        if stopping():
-            return _interrupted(exc)
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a bug: say so plainly, with the traceback only on request
-        if stopping():
-            return _interrupted(exc)
-        logging.getLogger("ingest").debug("internal error", exc_info=True)
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
-            file=sys.stderr,
-        )
-        return 2
-    except KeyboardInterrupt as exc:
-        return _interrupted(exc)
-    raise AssertionError(args.command)
-
-
-def _interrupted(exc: BaseException) -> int:
-    logging.getLogger("ingest").debug("interrupted", exc_info=exc)
-    print(INTERRUPTED, file=sys.stderr)
-    return exit_code()
-
-
-def _load(args: argparse.Namespace) -> int:
-    from ingest.creators import load_mappings, split_mappings
-    from ingest.pipeline import OK_STATUSES, load_files
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    # a creators mapping loads first, so accounts loaded with it roll up under their creators
-    mappings, paths = split_mappings(args.paths)
-    if not mappings and not paths:
-        shown = ", ".join(str(p) for p in args.paths)
-        print(f"error: no files to load in {shown} (hidden files are skipped)", file=sys.stderr)
-        return 1
-    results = load_mappings(mappings, settings)
-    results += load_files(
-        paths, settings, platform=args.platform, account=args.account, day=args.date
-    )
-    for result in results:
-        if args.json:
-            print(json.dumps(result.to_dict()))
-        elif result.status != "published" and result.status in OK_STATUSES:
-            print(f"{result.source}: {result.status}: {result.message}")
-        elif result.status == "published":
-            print(
-                f"{result.source}: {result.platform}/{result.format}: read {result.rows_read},"
-                f" loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
-                f" (load {result.load_id})"
-            )
-        if result.status not in OK_STATUSES:
-            print(f"error: {result.message}", file=sys.stderr)
-    return 0 if all(r.status in OK_STATUSES for r in results) else 1
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from ingest.demo import run_demo
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    summary = run_demo(
-        settings, out=args.out, creators=args.creators, days=args.days, seed=args.seed
-    )
-    print(summary)
-    return 0
-
-
-def _run(args: argparse.Namespace) -> int:
-    from ingest import runs
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    platforms = tuple(args.platform) if args.platform else platform_names()
-    if args.command == "run":
-        summaries = [
-            runs.run_day(
-                args.date,
-                settings,
-                platforms=platforms,
-                inbox=args.inbox,
-                retry_rejected=args.retry_rejected,
-            )
-        ]
-    else:
-        summaries = runs.backfill(
-            args.start,
-            args.end,
-            settings,
-            platforms=platforms,
-            inbox=args.inbox,
-            retry_rejected=args.retry_rejected,
-        )
-    for summary in summaries:
-        print(summary)
-    return 0 if all(s.ok for s in summaries) else 1
-
-
-def _validate(args: argparse.Namespace) -> int:
-    from ingest import validation
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    report = validation.revalidate(args.load_id, settings)
-    print(report.to_json() if args.json else report)
-    return 0 if report.passed else 1
-
-
-def _pull(args: argparse.Namespace) -> int:
-    from ingest import extract
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    accounts = [a.strip() for a in args.accounts.split(",") if a.strip()] if args.accounts else None
-    summary = extract.pull(
-        args.platform,
-        args.date,
-        settings,
-        accounts=accounts,
-        creators=args.creators,
-        base_url=args.base_url,
-        load=not args.no_load,
-    )
-    print(summary)
-    return 0 if summary.ok else 1
-
-
-def _report(args: argparse.Namespace) -> int:
-    from ingest import report
-
-    settings = Settings.from_env(args.warehouse, args.data_path)
-    path = report.write_report(settings, args.out)
-    print(f"report written to {path}")
-    return 0

@@ -39,6 +39,7 @@ from ingest.http import (
 )
 from ingest.landing import land_stream, read_landed
 from ingest.plugin import load_object
+from ingest.progress import emit as emit_progress
 from ingest.pull_state import STATE_DIR, Account, AccountState, DayState, safe_name
 from ingest.redaction import REDACTED, install_log_redaction, redact, register_secret, scrub
 from ingest.settings import LOOKBACK_DAYS, read_core, read_platform
@@ -366,6 +367,11 @@ class PullRun:
         else:
             self.summary.landed_existing += 1
         self.state.add_page(landed.sha256, landed.path.name, account, stream)
+        emit_progress(
+            "pull",
+            done=self.summary.pages_fetched,
+            detail=f"{self.platform} {self.day} {account or 'all'} {stream}",
+        )
 
     def stream(
         self,
@@ -488,8 +494,9 @@ def _load(run: PullRun) -> None:
     folder = run.settings.landing / run.platform / run.day.isoformat()
     batches: list[StagedBatch] = []
     rejections: list[Rejection] = []
-    for _sha, info in pending:
+    for number, (_sha, info) in enumerate(pending, start=1):
         landed = read_landed(folder / info["file"])
+        emit_progress("stage", done=number - 1, total=len(pending), detail=landed.source_name)
         try:
             batches.append(stage_or_reject(landed, run.settings, source=landed.source_name))
         except FileRejected as exc:
@@ -497,6 +504,8 @@ def _load(run: PullRun) -> None:
             rejections.append(exc.rejection)
         except IngestError as exc:
             run.fail(None, exc)
+    emit_progress("stage", done=len(pending), total=len(pending))
+    emit_progress("audit", total=len(batches), rows=sum(b.rows_read for b in batches))
     try:
         results = publish_batches(batches, run.settings, rejections)
     except IngestError as exc:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest import refresh
+from ingest import progress, refresh
 from ingest.config import Settings, inbox_folder
 from ingest.errors import IngestError, ParseError
 from ingest.landing import LandedFile, land_file, landed_files
@@ -156,7 +157,8 @@ def pick_up_inbox(
     formats = registry((platform,))
     new = 0
     failures: list[str] = []
-    for path in _inbox_files(folder):
+    files = _inbox_files(folder)
+    for number, path in enumerate(files, start=1):
         relative = path.relative_to(folder)
         # a page saved under its request URL carries ?access_token=… in its name
         shown = redact(f"{platform}/{day.isoformat()}/{relative.as_posix()}")
@@ -191,6 +193,7 @@ def pick_up_inbox(
             failures.append(redact(f"{shown}: cannot be read ({type(exc).__name__}: {exc})"))
             continue
         new += landed.new
+        progress.emit("land", done=number, total=len(files), detail=shown)
     return new, failures
 
 
@@ -295,11 +298,16 @@ def stage_platform_day(
     discard_stale_batches(owner, settings)
     result.files = len(landed_day)
 
+    staged_so_far = _Tally()
+
     def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        return stage_or_reject(
+        batch = stage_or_reject(
             landed, settings, source=shown, run_id=owner.run_id, retry_rejected=retry_rejected
         )
+        done, rows = staged_so_far.add(batch.rows_read)
+        progress.emit("stage", done=done, total=len(landed_day), rows=rows, detail=shown)
+        return batch
 
     for batch in stage_in_parallel(stage_one, landed_day):
         if isinstance(batch, FileRejected):
@@ -313,6 +321,21 @@ def stage_platform_day(
         result.rows_quarantined += batch.rows_quarantined
     log.info("%s %s: staged %d of %d files", platform, day, len(result.folders), result.files)
     return result
+
+
+class _Tally:
+    """Files and rows staged so far, counted from the staging threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.files = 0
+        self.rows = 0
+
+    def add(self, rows: int) -> tuple[int, int]:
+        with self._lock:
+            self.files += 1
+            self.rows += rows
+            return self.files, self.rows
 
 
 def discard_stale_batches(owner: BatchOwner, settings: Settings) -> int:
@@ -361,7 +384,9 @@ def publish_staged(
     if not pending and not rejected:
         return []
     batches = [StagedBatch.open(f) for f in present]
+    progress.emit("audit", total=len(batches), rows=sum(b.rows_read for b in batches))
     audits = audit_batches(batches, settings) if batches else []
+    progress.emit("publish", total=len(batches))
     with writer(settings) as conn:
         results = record_rejected(conn, rejected, settings)
         for folder in gone:
@@ -394,6 +419,7 @@ def refresh_marts(settings: Settings) -> dict[str, Any]:
         newly audited marts) was published, ``passed`` and ``message`` what the audit said
         (plain types: it travels as an XCom).
     """
+    progress.emit("marts")
     with writer(settings) as conn:
         return refresh.refresh_marts(conn, settings).to_dict()
 
@@ -472,6 +498,13 @@ def run_day(
     rejections = [Rejection.from_dict(r) for s in staged for r in s.rejections]
     results: list[LoadResult] = []
     error: str | None = None
+    # the audit is the first step of the publish: it runs before the writer lock is taken
+    progress.emit(
+        "audit",
+        total=len(batches),
+        rows=sum(b.rows_read for b in batches),
+        detail=day.isoformat(),
+    )
     try:
         results, marts = publish_and_refresh(batches, settings, rejections)
         if marts is not None and not marts.passed:

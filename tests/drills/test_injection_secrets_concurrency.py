@@ -404,7 +404,7 @@ def test_a_second_writer_gets_a_clear_busy_error_after_the_bounded_wait(
             if holder.poll() is None:
                 os.killpg(holder.pid, 9)
                 holder.wait(30)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 3, done.stderr  # the documented exit code of a busy warehouse
     assert "warehouse creators.duckdb is busy" in done.stderr
     assert "Traceback" not in done.stderr
     assert waited >= 2, "it gave up before the bounded wait"

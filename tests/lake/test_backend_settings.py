@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from ingest import backends
-from ingest.cli import build_parser
+from ingest.cli import build_command
 from ingest.config import ConfigError, Settings
 from ingest.warehouse import migrate, migrations, open_warehouse
 
@@ -74,7 +74,7 @@ def test_the_password_never_shows(tmp_path: Path):
 
 
 def test_the_cli_takes_a_data_path_wherever_it_takes_a_warehouse():
-    parser = build_parser()
+    root = build_command()
     for command in (
         ["load", "x.csv"],
         ["demo"],
@@ -83,11 +83,16 @@ def test_the_cli_takes_a_data_path_wherever_it_takes_a_warehouse():
         ["pull", "--platform", "youtube", "--date", "2026-01-01"],
         ["report"],
         ["validate", "some-load"],
+        ["export", "--out", "exports"],
     ):
-        args = parser.parse_args(
-            [*command, "--warehouse", "ducklake:postgres:x", "--data-path", "d"]
+        name, *rest = command
+        ctx = root.commands[name].make_context(
+            name, [*rest, "--warehouse", "ducklake:postgres:x", "--data-path", "d"]
         )
-        assert (args.warehouse, args.data_path) == ("ducklake:postgres:x", "d")
+        assert (ctx.params["warehouse"], str(ctx.params["data_path"])) == (
+            "ducklake:postgres:x",
+            "d",
+        )
 
 
 def test_key_constraints_are_stripped_and_nothing_else():

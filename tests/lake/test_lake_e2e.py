@@ -19,6 +19,7 @@ from ingest.config import Settings
 from ingest.creators import load_mapping
 from ingest.demo import run_demo, write_demo_files
 from ingest.demo.creators import MAPPING_FILE
+from ingest.export import export_marts
 from ingest.report import write_report
 from ingest.transforms import MARTS
 from ingest.validation import revalidate
@@ -135,6 +136,13 @@ def test_demo_on_ducklake_gives_the_same_marts_as_on_the_file(
     finally:
         conn.close()
     assert revalidate(load_id, lake_settings).passed
+    # and `ingest export` writes every mart from the lake, each file with the mart's rows
+    exported = {e.mart: e for e in export_marts(lake_settings, tmp_path / "exports")}
+    for mart in MARTS:
+        name = mart.table.split(".", 1)[1]
+        assert exported[name].rows == len(lake[mart.table]) > 0
+        written = duckdb.sql(f"select count(*) from read_parquet('{exported[name].path}')")
+        assert written.fetchone() == (len(lake[mart.table]),)
 
 
 def test_a_rerun_on_the_lake_changes_nothing_and_migrations_apply_once(
