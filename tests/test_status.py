@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -170,3 +170,39 @@ def test_tracked_accounts_quota_and_task_failures_are_shown(tmp_path, monkeypatc
     assert "pull_platform_day (scheduled__2026-09-01, try 2): RuntimeError: token rejected" in text
     data = json.loads(json.dumps(found.to_dict()))
     assert data["quota"][0]["used"] == 7 and data["tracked_accounts"]["youtube"] == 2
+
+
+def test_an_expiring_token_is_shown_with_how_to_renew_it(loaded, monkeypatch):
+    """A token a pull recorded (here as the DAG leaves it: a note) shows with its days left."""
+    from ingest import tokens
+    from ingest.platforms import get
+
+    settings, _ = loaded
+    monkeypatch.setenv("INGEST_TOKEN_WARN_DAYS", "7")
+    now = datetime.now(UTC)
+    platform = get("instagram")
+    seen = tokens.Observation(
+        platform=platform.name,
+        variable=platform.token_env or "",
+        connection_id=platform.connection_id,
+        fingerprint=tokens.fingerprint("a-token-that-must-not-show"),
+        expires_at=now + timedelta(days=3, hours=1),
+        never_expires=False,
+        valid=True,
+        source=tokens.SOURCE_DEBUG,
+        checked_at=now,
+    )
+    notes = settings.landing / "_state" / tokens.TOKENS_DIR
+    notes.mkdir(parents=True, exist_ok=True)
+    note = notes / f"{platform.name}.json"
+    note.write_text(json.dumps([seen.to_note()]), encoding="utf-8")
+    try:
+        found = status(settings)
+        [token] = found.to_dict()["tokens"]
+        assert token["variable"] == platform.token_env and token["warning"] is True
+        assert token["days_left"] == 3
+        text = str(found)
+        assert "Tokens" in text and "3 day(s) left" in text and "to renew:" in text
+        assert "a-token-that-must-not-show" not in text + json.dumps(found.to_dict())
+    finally:
+        note.unlink()

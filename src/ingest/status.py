@@ -3,7 +3,8 @@
 One look at the warehouse's own records: the latest loads and how many ended in each status,
 per platform the last day published, rejected files, quarantined rows, loads the audit
 blocked and mart ranges held back from BI, the tracked accounts, the API quota the pulls
-spent, and the Airflow tasks that failed lately (``logs/task_failures.jsonl``).
+spent, the platform tokens (when each expires, which need renewing), and the Airflow tasks
+that failed lately (``logs/task_failures.jsonl``).
 
 The warehouse is opened read-only (never migrated, never created): a warehouse that does not
 exist yet is reported as such, and a table an older warehouse lacks is named, not an error.
@@ -27,6 +28,7 @@ from ingest.plugin import load_object
 from ingest.pull_state import QuotaUse
 from ingest.redaction import redact
 from ingest.sqlfiles import run_sql
+from ingest.tokens import TokenState, token_states
 from ingest.warehouse import open_reader
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class Status:
         audit_failures: the latest loads the audit blocked, with the expectations that failed.
         tracked_accounts: tracked accounts per platform.
         quota: the API quota the pulls spent, per platform that keeps one.
+        tokens: the last known state of each platform token (expiry, warning).
         task_failures: the latest failed Airflow tasks.
         notes: what could not be read, and why.
     """
@@ -75,6 +78,7 @@ class Status:
     audit_failures: list[Row] = field(default_factory=list)
     tracked_accounts: dict[str, int] = field(default_factory=dict)
     quota: list[QuotaUse] = field(default_factory=list)
+    tokens: list[TokenState] = field(default_factory=list)
     task_failures: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -107,6 +111,7 @@ class Status:
             "audit": {**_plain_row(self.audit), "latest_blocked": _rows(self.audit_failures)},
             "tracked_accounts": dict(self.tracked_accounts),
             "quota": [q.to_dict() for q in self.quota],
+            "tokens": [t.to_dict() for t in self.tokens],
             "task_failures": _rows(self.task_failures),
             "notes": list(self.notes),
         }
@@ -135,6 +140,7 @@ def status(settings: Settings, *, limit: int = 10) -> Status:
     found = Status(warehouse=settings.describe(), checked_at=now)
     found.quota = _quota(settings, now, found.notes)
     found.task_failures = _task_failures(settings, limit, found.notes)
+    found.tokens = token_states(settings, now=now)
     conn = open_reader(settings)
     if conn is None:
         found.notes.append(
@@ -287,6 +293,7 @@ def _text(found: Status) -> Iterator[str]:
     if not found.exists:
         yield from (f"  {note}" for note in found.notes)
         yield from _quota_text(found)
+        yield from _tokens_text(found)
         yield from _failures_text(found)
         return
     yield f"  schema {found.schema_version or '-'}; checked {_when(found.checked_at)}"
@@ -304,6 +311,7 @@ def _text(found: Status) -> Iterator[str]:
     yield from _audit_text(found)
     yield from _accounts_text(found)
     yield from _quota_text(found)
+    yield from _tokens_text(found)
     yield from _failures_text(found)
     if found.notes:
         yield "Notes"
@@ -403,6 +411,15 @@ def _quota_text(found: Status) -> Iterator[str]:
             f"  {use.platform:<10} {use.used} of {use.limit} {use.unit} on {use.period}"
             f" ({state}); resets {_when(use.resets_at)}"
         )
+    yield ""
+
+
+def _tokens_text(found: Status) -> Iterator[str]:
+    if not found.tokens:
+        return
+    yield "Tokens"
+    for token in found.tokens:
+        yield from (f"  {line}" for line in str(token).splitlines())
     yield ""
 
 

@@ -12,9 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -26,7 +28,26 @@ from tests.extract.fakes import FakeYouTube
 INGEST = Path(sys.executable).with_name("ingest")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAY = date(2026, 9, 1)
-COMMANDS = sorted(build_command().commands)
+
+
+def _leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    children = getattr(command, "commands", None)
+    if children is None:
+        yield path
+        return
+    for name, child in children.items():
+        yield from _leaves(child, (*path, name))
+
+
+def _command(path: str) -> Any:
+    found = build_command()
+    for name in path.split():
+        found = found.commands[name]
+    return found
+
+
+# every command a user types, groups' subcommands included: "load", "accounts add"
+COMMANDS = sorted(" ".join(path) for path in _leaves(build_command()))
 
 
 def ingest(
@@ -58,7 +79,7 @@ def drop(inbox: Path, platform_name: str, source: Path) -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_explains_itself_with_an_example(command: str, tmp_path: Path):
-    shown = ingest(command, "--help", cwd=tmp_path)
+    shown = ingest(*command.split(), "--help", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert f"Usage: ingest {command}" in shown.stdout
     assert "Examples:" in shown.stdout and f"$ ingest {command}" in shown.stdout
@@ -68,7 +89,7 @@ def test_every_command_explains_itself_with_an_example(command: str, tmp_path: P
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_option_has_help_and_a_default(command: str):
-    for param in build_command().commands[command].params:
+    for param in _command(command).params:
         if param.param_type_name != "option" or param.name == "help":
             continue
         assert param.help, f"ingest {command} {param.opts[0]} has no help"
@@ -263,3 +284,64 @@ def test_pull_json_and_progress(tmp_path: Path):
     [summary] = json_lines(again.stdout)
     assert summary["ok"] is True and summary["accounts"] == 2
     assert "progress:" not in again.stderr
+
+
+def test_accounts_status_and_config_as_a_user_runs_them(tmp_path: Path):
+    """Track accounts, see them in status, and read the settings: none of these audit."""
+    where = ["--warehouse", str(tmp_path / "warehouse" / "creators.duckdb")]
+    channel = "UC" + "a" * 22
+    added = ingest(
+        "accounts",
+        "add",
+        "youtube",
+        channel,
+        "@SomeChannel",
+        "--creator",
+        "c1",
+        *where,
+        cwd=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "added" in added.stdout and channel in added.stdout
+    # again, as JSON: nothing changes, and stdout holds one object
+    again = ingest("accounts", "add", "youtube", channel, "--json", *where, cwd=tmp_path)
+    [change] = json_lines(again.stdout)
+    assert again.returncode == 0 and change["ok"] is True
+    assert [a["status"] for a in change["accounts"]] == ["unchanged"]
+    # a value the pull would refuse is refused (exit 1), named once; the good one is added
+    bad = ingest("accounts", "add", "instagram", "x){id}", "creator_0", *where, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "x){id}" in bad.stdout + bad.stderr and "creator_0" in bad.stdout
+    mapping = tmp_path / "creators.csv"
+    mapping.write_text("creator_id,platform,handle\nc2,tiktok,dance.daily\n,tiktok,nobody\n")
+    imported = ingest("accounts", "import", str(mapping), *where, cwd=tmp_path)
+    assert imported.returncode == 1
+    assert "creators.csv, line 3, field 'creator_id'" in imported.stdout + imported.stderr
+    removed = ingest("accounts", "remove", "instagram", "creator_0", "--json", *where, cwd=tmp_path)
+    assert [a["status"] for a in json_lines(removed.stdout)[0]["accounts"]] == ["removed"]
+    listed = ingest("accounts", "list", "--json", *where, cwd=tmp_path)
+    [tracked] = json_lines(listed.stdout)
+    assert tracked["per_platform"] == {"tiktok": 1, "youtube": 2}
+
+    shown = ingest("status", "--json", *where, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    [state] = json_lines(shown.stdout)
+    assert state["exists"] and state["empty"]
+    assert {p: n for p, n in state["tracked_accounts"].items() if n} == tracked["per_platform"]
+    text = ingest("status", "-q", *where, cwd=tmp_path)
+    assert "Tracked accounts: 3" in text.stdout and not text.stderr
+
+    secret = "a-key-that-must-not-show"
+    config = ingest(
+        "config", "--json", *where, cwd=tmp_path, env={"INGEST_YOUTUBE_API_KEY": secret}
+    )
+    assert config.returncode == 0, config.stderr
+    [settings] = json_lines(config.stdout)
+    by_env = {s["env"]: s for s in settings["settings"]}
+    assert by_env["INGEST_YOUTUBE_API_KEY"]["value"] == "***"
+    assert by_env["INGEST_YOUTUBE_API_KEY"]["source"] == "env"
+    assert by_env["INGEST_WAREHOUSE"]["source"] == "flag"
+    assert secret not in config.stdout + config.stderr
+    wrong = ingest("config", *where, cwd=tmp_path, env={"INGEST_BUSY_TIMEOUT": "soon"})
+    assert wrong.returncode == 2
+    assert "INGEST_BUSY_TIMEOUT" in wrong.stderr and "Traceback" not in wrong.stderr
