@@ -143,6 +143,21 @@ def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
         return land_stream(stream, root, **kwargs)
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a local file's bytes, as its landed name would carry it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def already_landed(root: Path, platform: str, day: date, sha256: str) -> LandedFile | None:
+    """The file landed with these bytes for (platform, day), if any: a replay needs no copy."""
+    earlier = _landed_copy(root / platform / day.isoformat(), sha256)
+    return None if earlier is None else _read_landed(earlier, new=False)
+
+
 def read_landed(target: Path) -> LandedFile:
     """A file already in the landing zone, as its manifest describes it."""
     return _read_landed(target, new=False)
