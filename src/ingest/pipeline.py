@@ -159,7 +159,7 @@ def _landed_before(
     """
     sha = file_sha256(path)
     for name in (platform,) if platform else platform_names():
-        landed = already_landed(settings.landing, name, day, sha)
+        landed = already_landed(settings.landing, name, day, sha, path.name)
         if landed is None or not landed.format:
             continue
         fmt = registry((name,)).get(name, landed.format, landed.source_name)
@@ -369,6 +369,7 @@ def publish_audited(
     places: list[StagedBatch | LoadResult] = []
     outcome: dict[str, LoadResult] = {}
     fresh: list[tuple[StagedBatch, AuditReport]] = []
+    stale: list[tuple[int, StagedBatch]] = []
     for batch, audit in zip(batches, audits, strict=True):
         same = before.get(batch.load_id)
         if same is not None:
@@ -382,17 +383,17 @@ def publish_audited(
             outcome[batch.load_id] = finished[batch.load_id]
             batch.discard()
         elif batch.replay_of is not None:
-            # the note said these bytes were published, the warehouse does not: read them now
-            read = _read_replay(conn, batch, settings)
-            if isinstance(read, LoadResult):
-                places.append(read)
-                continue
-            fresh.append(read)
-            places.append(read[0])
-            continue
+            # the note said these bytes were published, the warehouse does not: read them
+            stale.append((len(places), batch))
         else:
             fresh.append((batch, audit))
         places.append(batch)
+    for place, read in zip(
+        [p for p, _ in stale], _read_replays(conn, [b for _, b in stale], settings), strict=True
+    ):
+        places[place] = read if isinstance(read, LoadResult) else read[0]
+        if not isinstance(read, LoadResult):
+            fresh.append(read)
     if fresh:
         gate_batches(conn, [b for b, _ in fresh], [a for _, a in fresh], settings)
     passed = [(b, a) for b, a in fresh if a.passed]
@@ -460,26 +461,34 @@ def _publish_some(
     return counts
 
 
-def _read_replay(
-    conn: duckdb.DuckDBPyConnection, batch: StagedBatch, settings: Settings
-) -> tuple[StagedBatch, AuditReport] | LoadResult:
-    """Stage and audit a file a stale note took for published (its warehouse was rebuilt)."""
-    batch.discard()
-    landed = read_landed(Path(batch.landed_path))
-    try:
-        staged = stage_or_reject(
-            landed,
-            settings,
-            source=batch.source_file,
-            account=batch.account,
-            run_id=batch.run_id or None,
-            retry_rejected=True,
-            reprocess=True,
-        )
-    except FileRejected as exc:
-        return record_rejected(conn, [exc.rejection], settings)[0]
-    staged.reprocess = False  # read because the warehouse lacks it: a replay may still match
-    return staged, audit_staged([staged], settings)[0]
+def _read_replays(
+    conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch], settings: Settings
+) -> list[tuple[StagedBatch, AuditReport] | LoadResult]:
+    """Stage and audit files a stale note took for published (their warehouse was rebuilt).
+
+    Per batch: the new batch and its audit, or the result of its rejection.
+    """
+    read: list[StagedBatch | LoadResult] = []
+    for batch in batches:
+        batch.discard()
+        try:
+            staged = stage_or_reject(
+                read_landed(Path(batch.landed_path)),
+                settings,
+                source=batch.source_file,
+                account=batch.account,
+                run_id=batch.run_id or None,
+                retry_rejected=True,
+                reprocess=True,
+            )
+        except FileRejected as exc:
+            read.append(record_rejected(conn, [exc.rejection], settings)[0])
+            continue
+        staged.reprocess = False  # read because the warehouse lacks it
+        read.append(staged)
+    parsed = [b for b in read if isinstance(b, StagedBatch)]
+    audits = iter(audit_staged(parsed, settings) if parsed else [])
+    return [b if isinstance(b, LoadResult) else (b, next(audits)) for b in read]
 
 
 def finished_loads(conn: duckdb.DuckDBPyConnection, load_ids: list[str]) -> dict[str, LoadResult]:

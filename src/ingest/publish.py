@@ -335,7 +335,7 @@ def _merge_group(
             run_sql(conn, "publish/group_pending_mart_days", {"reach_days": MART_REACH_DAYS})
         return counts
     finally:
-        conn.execute("drop table if exists publish_source")
+        run_sql(conn, "publish/drop_group_source")
 
 
 def _merge_columns(
