@@ -248,10 +248,6 @@ def record_quarantine(
     )
 
 
-class NotGroupable(Exception):
-    """A group of batches cannot be merged as one: some key occurs in more than one of them."""
-
-
 def groupable(conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch]) -> bool:
     """Whether ``publish_group`` may take these batches (it still checks their keys).
 
@@ -276,10 +272,10 @@ def publish_group(
     Each entity is merged with one statement per step for all the batches, every row carrying
     its load and observation time, so the result (core, history, quarantine, ``meta.loads``
     with exact per-load counts, pending mart ranges, audit results) is that of publishing them
-    one by one. That holds because no key occurs in two of the batches: when one does,
-    ``NotGroupable`` is raised and nothing is left behind, like on any other error; the caller
-    then publishes them one by one. ``within`` runs last inside the transaction (the audit
-    results are stored there).
+    one by one. That holds where no key of an entity occurs in two of the batches; an entity
+    whose keys do repeat across them is merged batch by batch, in order, in the same
+    transaction. On any error nothing of the group is left behind. ``within`` runs last
+    inside the transaction (the audit results are stored there).
     """
     with transaction(conn):
         per_load: dict[str, MergeCounts] = {b.load_id: MergeCounts() for b in batches}
@@ -323,7 +319,9 @@ def _merge_group(
             f" {', '.join(q(k) for k in keys)} having count(*) > 1)",
         ).fetchone()
         if repeated and repeated[0]:
-            raise NotGroupable(f"{entity.name}: a key occurs in more than one batch")
+            # a key in several batches (an account on every page of its media): merged batch
+            # by batch, in order, as publishing them one by one would
+            return _merge_in_order(conn, entity, members)
         counts: dict[str, MergeCounts] = {}
         # the batches' staged columns may differ (a page without captions): merge each set
         by_columns: dict[tuple[str, ...], list[str]] = {}
@@ -336,6 +334,23 @@ def _merge_group(
         return counts
     finally:
         run_sql(conn, "publish/drop_group_source")
+
+
+def _merge_in_order(
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    members: list[tuple[StagedBatch, StagedEntity]],
+) -> dict[str, MergeCounts]:
+    counts = {}
+    for batch, staged in members:
+        counts[batch.load_id] = merge_entity(conn, entity, staged, batch)
+        if entity.partition is not None:
+            run_sql(
+                conn,
+                "publish/pending_mart_days",
+                {"path": staged.path, "load_id": batch.load_id, "reach_days": MART_REACH_DAYS},
+            )
+    return counts
 
 
 def _merge_columns(
