@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import parsing, pipeline, publish
+from ingest import parsing, pipeline, progress, publish
 from ingest.config import Settings
 from ingest.pipeline import LoadResult, load_files
 from ingest.runs import RunSummary, run_day
@@ -274,3 +274,16 @@ def test_a_rerun_of_a_day_skips_what_it_published(
     redone = run_day(DAY, settings, platforms=["tiktok"], inbox=inbox, reprocess=True)
     assert redone.ok, redone
     assert rows(redone) == rows(first)
+
+
+def test_a_load_tells_its_progress_per_file_and_step(settings: Settings, tmp_path: Path) -> None:
+    events: list[progress.Event] = []
+    with progress.listening(events.append):
+        load_files(write_pages(tmp_path / "in", FIRST), settings, day=DAY)
+    steps = [e.step for e in events]
+    assert [e.done for e in events if e.step == "land"] == [1, 2, 3]
+    assert sorted(e.done for e in events if e.step == "stage") == [1, 2, 3]
+    assert {"audit", "publish"} <= set(steps)
+    assert steps.index("audit") > max(i for i, s in enumerate(steps) if s == "stage")
+    assert events[-1].step != "land"
+    assert [(e.done, e.total) for e in events if e.step == "publish"] == [(3, 3)]
