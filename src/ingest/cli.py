@@ -479,6 +479,14 @@ Inbox = Annotated[
         show_default="$INGEST_INBOX, else inbox/ beside the landing zone",
     ),
 ]
+Reprocess = Annotated[
+    bool,
+    typer.Option(
+        "--reprocess",
+        help="Parse, audit and publish again bytes already published (they are reported"
+        " unchanged otherwise); core rows change only where values differ.",
+    ),
+]
 RetryRejected = Annotated[
     bool,
     typer.Option(
@@ -605,6 +613,7 @@ def load_command(
             show_default="today, UTC",
         ),
     ] = None,
+    reprocess: Reprocess = False,
     as_json: Json = False,
     warehouse: Warehouse = None,
     data_path: DataPath = None,
@@ -622,7 +631,9 @@ def load_command(
             shown = ", ".join(str(p) for p in paths)
             raise Refused(f"no files to load in {shown} (hidden files are skipped)")
         results = load_mappings(mappings, settings)
-        results += load_files(files, settings, platform=platform, account=account, day=day)
+        results += load_files(
+            files, settings, platform=platform, account=account, day=day, reprocess=reprocess
+        )
         for result in results:
             text = ""
             if result.status == "published":
@@ -713,6 +724,7 @@ def run_command(
     platform: Platforms = None,
     inbox: Inbox = None,
     retry_rejected: RetryRejected = False,
+    reprocess: Reprocess = False,
     as_json: Json = False,
     warehouse: Warehouse = None,
     data_path: DataPath = None,
@@ -720,7 +732,7 @@ def run_command(
     """What the nightly DAG does for one day: pick up the inbox, replay landing, publish."""
     return execute(
         ctx,
-        lambda session: _run_days(session, [day], platform, inbox, retry_rejected),
+        lambda session: _run_days(session, [day], platform, inbox, retry_rejected, reprocess),
         json_lines=as_json,
         warehouse=warehouse,
         data_path=data_path,
@@ -749,6 +761,7 @@ def backfill_command(
     platform: Platforms = None,
     inbox: Inbox = None,
     retry_rejected: RetryRejected = False,
+    reprocess: Reprocess = False,
     as_json: Json = False,
     warehouse: Warehouse = None,
     data_path: DataPath = None,
@@ -759,7 +772,7 @@ def backfill_command(
         if end < start:
             raise UsageProblem(f"--end {end} is before --start {start}")
         days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-        return _run_days(session, days, platform, inbox, retry_rejected)
+        return _run_days(session, days, platform, inbox, retry_rejected, reprocess)
 
     return execute(ctx, work, json_lines=as_json, warehouse=warehouse, data_path=data_path)
 
@@ -770,6 +783,7 @@ def _run_days(
     platforms: Sequence[str] | None,
     inbox: Path | None,
     retry_rejected: bool,
+    reprocess: bool,
 ) -> int:
     from ingest import runs
 
@@ -779,7 +793,12 @@ def _run_days(
     # one day after the other, as runs.backfill does, so each day's result shows when it ends
     for day in days:
         summary = runs.run_day(
-            day, settings, platforms=chosen, inbox=inbox, retry_rejected=retry_rejected
+            day,
+            settings,
+            platforms=chosen,
+            inbox=inbox,
+            retry_rejected=retry_rejected,
+            reprocess=reprocess,
         )
         session.show(Plain({**summary.to_dict(), "ok": summary.ok}, str(summary)))
         ok = ok and summary.ok

@@ -106,7 +106,7 @@ def land_stream(
             os.fsync(out.fileno())
         sha = digest.hexdigest()
         target = folder / f"{sha}.{extension(source_name)}"
-        earlier = _landed_copy(folder, sha)
+        earlier = _landed_copy(folder, sha, extension(source_name))
         if earlier is not None:
             tmp.unlink()
             return _read_landed(earlier, new=False)
@@ -141,6 +141,23 @@ def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
     kwargs.setdefault("source_name", path.name)
     with path.open("rb") as stream:
         return land_stream(stream, root, **kwargs)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a local file's bytes, as its landed name would carry it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def already_landed(
+    root: Path, platform: str, day: date, sha256: str, source_name: str = ""
+) -> LandedFile | None:
+    """The file landed with these bytes for (platform, day), if any: a replay needs no copy."""
+    earlier = _landed_copy(root / platform / day.isoformat(), sha256, extension(source_name))
+    return None if earlier is None else _read_landed(earlier, new=False)
 
 
 def read_landed(target: Path) -> LandedFile:
@@ -183,10 +200,12 @@ def _read_landed(target: Path, *, new: bool) -> LandedFile:
     )
 
 
-def _landed_copy(folder: Path, sha: str) -> Path | None:
+def _landed_copy(folder: Path, sha: str, likely: str = "bin") -> Path | None:
     """The file already landed with these bytes, whatever its extension, if its manifest is."""
     if not manifest_path(folder / f"{sha}.bin").exists():
         return None
+    if (folder / f"{sha}.{likely}").is_file():
+        return folder / f"{sha}.{likely}"  # why: a glob reads the whole day folder
     for path in folder.glob(f"{sha}.*"):
         if not path.name.endswith(".manifest.json"):
             return path

@@ -15,11 +15,13 @@ from typing import TypeVar
 import duckdb
 
 from ingest.config import Settings
-from ingest.errors import IngestError, ParseError
-from ingest.landing import LandedFile, land_file
+from ingest.errors import IngestError, ParseError, WarehouseBusyError
+from ingest.landing import LandedFile, already_landed, file_sha256, land_file, read_landed
 from ingest.parsing import Format, ParseContext, parser_version
+from ingest.platforms import names as platform_names
 from ingest.platforms import registry
-from ingest.publish import MergeCounts, publish
+from ingest.progress import emit
+from ingest.publish import GROUP_BATCHES, MergeCounts, groupable, publish, publish_group
 from ingest.redaction import redact
 from ingest.refresh import MartsRefresh, refresh_marts
 from ingest.rejections import (
@@ -27,9 +29,11 @@ from ingest.rejections import (
     Rejection,
     earlier_rejection,
     forget_rejection,
+    landed_format,
     record_rejections,
     reject,
 )
+from ingest.replays import note_published, published_load
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
 from ingest.sqlfiles import run_sql
 from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
@@ -38,6 +42,7 @@ from ingest.validation import (
     AuditReport,
     audit_batches,
     gate_batches,
+    store_reports,
     store_results,
 )
 from ingest.warehouse import writer
@@ -48,6 +53,8 @@ log = logging.getLogger(__name__)
 STAGE_THREADS = max(1, min(4, os.cpu_count() or 1))
 ABANDON_POLL_SECONDS = 0.2
 Item = TypeVar("Item")
+# audit results stored by one insert when a group of loads is published together
+RESULTS_PER_GROUP_STATEMENT = 5000
 # outcomes of a file that leave nothing to do: published now, published before with the same
 # bytes and parser (a replay), or rejected before by the same parser (skipped)
 OK_STATUSES = ("published", "unchanged", "skipped")
@@ -118,6 +125,10 @@ def land_input(
     """
     if not path.is_file():
         raise ParseError(shown, "no such file")
+    day = day or datetime.now(UTC).date()
+    landed = _landed_before(path, settings, platform=platform, account=account, day=day)
+    if landed is not None:
+        return landed
     fmt = registry((platform,) if platform else None).detect(path, shown, platform)
     if fmt.needs_account and not account:
         raise ParseError(
@@ -127,10 +138,35 @@ def land_input(
         path,
         settings.landing,
         platform=fmt.platform,
-        day=day or datetime.now(UTC).date(),
+        day=day,
         account=account,
         format=fmt.name,
     )
+
+
+def _landed_before(
+    path: Path,
+    settings: Settings,
+    *,
+    platform: str | None,
+    account: str | None,
+    day: date,
+) -> LandedFile | None:
+    """The landed copy of a file's bytes for its day, when its manifest names the format.
+
+    A replay (the same pages loaded again) then costs one read to hash the bytes: no
+    detection, no copy, no fsync. The checks ``land_input`` makes on a new file still hold.
+    """
+    sha = file_sha256(path)
+    for name in (platform,) if platform else platform_names():
+        landed = already_landed(settings.landing, name, day, sha, path.name)
+        if landed is None or not landed.format:
+            continue
+        fmt = registry((name,)).get(name, landed.format, landed.source_name)
+        if fmt.needs_account and not account:
+            return None  # detection says so, naming the file as given
+        return landed
+    return None
 
 
 def stage_landed(
@@ -205,11 +241,14 @@ def stage_or_reject(
     account: str | None = None,
     run_id: str | None = None,
     retry_rejected: bool = False,
+    reprocess: bool = False,
 ) -> StagedBatch:
     """``stage_landed``, where any failure to read the file is this file's rejection.
 
     A file an earlier run rejected with the same parser version is not read again unless
-    ``retry_rejected``. Interrupts (KeyboardInterrupt, SystemExit) are never caught.
+    ``retry_rejected``. Bytes the same parser version already published are not read again
+    either, unless ``reprocess``: their batch is empty and names the load that published them
+    (``ingest.replays``). Interrupts (KeyboardInterrupt, SystemExit) are never caught.
 
     Raises:
         FileRejected: the file cannot be used (now or, unless retried, by an earlier run).
@@ -218,6 +257,10 @@ def stage_or_reject(
         earlier = earlier_rejection(landed, settings, source, account)
         if earlier is not None:
             raise FileRejected(earlier)
+    if not reprocess:
+        replay = _replayed(landed, settings, source=source, account=account, run_id=run_id)
+        if replay is not None:
+            return replay
     try:
         batch = stage_landed(landed, settings, source=source, account=account, run_id=run_id)
     except Exception as exc:
@@ -227,9 +270,76 @@ def stage_or_reject(
     fmt = registry((batch.platform,)).get(batch.platform, batch.format, source)
     batch.parser_version = parser_version(fmt)
     batch.landing_day = landed.day.isoformat()
+    batch.reprocess = reprocess
+    batch.landed_path = str(landed.path)
     batch.save()
     forget_rejection(landed, settings)
     return batch
+
+
+def _replayed(
+    landed: LandedFile,
+    settings: Settings,
+    *,
+    source: str,
+    account: str | None,
+    run_id: str | None,
+) -> StagedBatch | None:
+    """An empty batch for bytes the index says were published read the same way, else None."""
+    fmt = landed_format(landed)
+    if fmt is None:
+        return None
+    version = parser_version(fmt)
+    account = account or landed.account
+    earlier = published_load(
+        settings,
+        platform=landed.platform,
+        day=landed.day.isoformat(),
+        sha256=landed.sha256,
+        format=fmt.name,
+        account=account,
+        parser_version=version,
+    )
+    if earlier is None:
+        return None
+    load_id = new_load_id(landed.sha256)
+    owner = BatchOwner(run_id or new_run_id(), landed.platform, landed.day)
+    folder = owner.folder(settings.staging, load_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = StagedBatch(
+        load_id=load_id,
+        platform=landed.platform,
+        format=fmt.name,
+        source_file=source,
+        source_sha256=landed.sha256,
+        account=account,
+        observed_at=landed.fetched_at.isoformat(),
+        folder=str(folder),
+        started_at=datetime.now(UTC).isoformat(),
+        rows_read=earlier.rows_read,
+        rows_quarantined=earlier.rows_quarantined,
+        run_id=owner.run_id,
+        day=landed.day.isoformat(),
+        parser_version=version,
+        landing_day=landed.day.isoformat(),
+        replay_of=earlier.load_id,
+        landed_path=str(landed.path),
+    )
+    batch.save()
+    return batch
+
+
+def audit_staged(batches: list[StagedBatch], settings: Settings) -> list[AuditReport]:
+    """``audit_batches`` of the batches that were parsed; a replay (nothing parsed) passes."""
+    parsed = [b for b in batches if b.replay_of is None]
+    audits = iter(audit_batches(parsed, settings) if parsed else [])
+    now = datetime.now(UTC)
+    reports = [
+        next(audits) if b.replay_of is None else AuditReport(load_id=b.load_id, checked_at=now)
+        for b in batches
+    ]
+    emit("audit", done=len(parsed), total=len(parsed))
+    return reports
 
 
 def _stopping(error: Exception) -> bool:
@@ -243,50 +353,172 @@ def publish_audited(
     audits: list[AuditReport],
     settings: Settings,
 ) -> list[LoadResult]:
-    """Gate and publish audited batches on an open writer, one transaction each.
+    """Gate and publish audited batches on an open writer, many to a transaction.
 
-    A batch failing a critical expectation is recorded as ``failed`` and not published. Safe to
-    repeat after a crash: a batch whose load is already recorded as finished is reported and
-    discarded, never merged or quarantined twice. Marts are left to the caller.
+    A batch failing a critical expectation is recorded as ``failed`` and not published. The
+    others are published in groups, one transaction each (``publish.publish_group``); a group
+    that cannot be published whole is published again one batch to a transaction, so a bad
+    file fails alone. Safe to repeat after a crash: a batch whose load is already recorded as
+    finished is reported and discarded, never merged or quarantined twice. A batch of bytes
+    already published by the same parser version is reported as ``unchanged`` unless it was
+    staged to be reprocessed. Marts are left to the caller.
     """
-    results: list[LoadResult] = []
-    fresh = []
+    before = published_before_all(conn, batches)
+    finished = finished_loads(conn, [b.load_id for b in batches])
+    # each input batch's place in the results: its own outcome, or that of what replaced it
+    places: list[StagedBatch | LoadResult] = []
+    outcome: dict[str, LoadResult] = {}
+    fresh: list[tuple[StagedBatch, AuditReport]] = []
+    stale: list[tuple[int, StagedBatch]] = []
     for batch, audit in zip(batches, audits, strict=True):
-        same = published_before(conn, batch)
+        same = before.get(batch.load_id)
         if same is not None:
             log.info(
                 "%s: the same bytes were published by load %s", batch.source_file, same.load_id
             )
-            results.append(same)
+            outcome[batch.load_id] = same
             batch.discard()
-            continue
-        earlier = finished_load(conn, batch)
-        if earlier is not None:
+        elif batch.load_id in finished:
             log.info("load %s was finished by an earlier try", batch.load_id)
-            results.append(earlier)
+            outcome[batch.load_id] = finished[batch.load_id]
             batch.discard()
+        elif batch.replay_of is not None:
+            # the note said these bytes were published, the warehouse does not: read them
+            stale.append((len(places), batch))
         else:
             fresh.append((batch, audit))
+        places.append(batch)
+    for place, read in zip(
+        [p for p, _ in stale], _read_replays(conn, [b for _, b in stale], settings), strict=True
+    ):
+        places[place] = read if isinstance(read, LoadResult) else read[0]
+        if not isinstance(read, LoadResult):
+            fresh.append(read)
     if fresh:
         gate_batches(conn, [b for b, _ in fresh], [a for _, a in fresh], settings)
+    passed = [(b, a) for b, a in fresh if a.passed]
     for batch, audit in fresh:
         if not audit.passed:
-            results.append(load_result(batch, "failed", MergeCounts(), audit.message()))
-        else:
-            counts = publish(conn, batch)
-            store_results(conn, audit)
-            results.append(load_result(batch, "published", counts))
+            outcome[batch.load_id] = load_result(batch, "failed", MergeCounts(), audit.message())
+    for start in range(0, len(passed), GROUP_BATCHES):
+        group = passed[start : start + GROUP_BATCHES]
+        for (batch, _), counts in zip(group, _publish_some(conn, group), strict=True):
+            outcome[batch.load_id] = (
+                load_result(batch, "failed", MergeCounts(), counts)
+                if isinstance(counts, str)
+                else load_result(batch, "published", counts)
+            )
+        emit("publish", done=min(start + GROUP_BATCHES, len(passed)), total=len(passed))
+    for batch, _ in fresh:
         batch.discard()
-    return results
+    note_published(
+        settings,
+        [(p, outcome[p.load_id]) for p in places if isinstance(p, StagedBatch)],
+    )
+    return [p if isinstance(p, LoadResult) else outcome[p.load_id] for p in places]
 
 
-def finished_load(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
-    """The recorded outcome of a batch's load, if an earlier try already finished it."""
-    row = run_sql(conn, "publish/finished_load", {"load_id": batch.load_id}).fetchone()
-    if row is None:
-        return None
-    counts = MergeCounts(row[8] or 0, row[9] or 0, row[10] or 0)
-    return load_result(batch, str(row[3]), counts, row[7])
+def _publish_some(
+    conn: duckdb.DuckDBPyConnection, group: list[tuple[StagedBatch, AuditReport]]
+) -> Sequence[MergeCounts | str]:
+    """Publish a group in one transaction, or one by one when that fails.
+
+    Per batch: its merge counts, or why its own publish failed (then nothing of it stays).
+    """
+    batches = [b for b, _ in group]
+    if groupable(conn, batches):
+        try:
+            return publish_group(
+                conn,
+                batches,
+                within=lambda: store_reports(
+                    conn, [a for _, a in group], per_statement=RESULTS_PER_GROUP_STATEMENT
+                ),
+            )
+        except Exception as exc:
+            if _stopping(exc):
+                raise
+            log.info(
+                "%d loads could not be published together (%s); publishing them one by one",
+                len(batches),
+                exc,
+            )
+    counts: list[MergeCounts | str] = []
+    for batch, audit in group:
+        try:
+            counts.append(publish(conn, batch))
+        except Exception as exc:
+            if _stopping(exc) or isinstance(exc, WarehouseBusyError):
+                raise
+            # this file's publish failed and was rolled back: the others still publish
+            log.error("%s: publish failed: %s", batch.source_file, exc)
+            counts.append(
+                f"{batch.source_file}: publish failed, nothing of it was published"
+                f" ({type(exc).__name__}: {exc})"
+            )
+            continue
+        store_results(conn, audit)
+    return counts
+
+
+def _read_replays(
+    conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch], settings: Settings
+) -> list[tuple[StagedBatch, AuditReport] | LoadResult]:
+    """Stage and audit files a stale note took for published (their warehouse was rebuilt).
+
+    Per batch: the new batch and its audit, or the result of its rejection.
+    """
+    read: list[StagedBatch | LoadResult] = []
+    for batch in batches:
+        batch.discard()
+        try:
+            staged = stage_or_reject(
+                read_landed(Path(batch.landed_path)),
+                settings,
+                source=batch.source_file,
+                account=batch.account,
+                run_id=batch.run_id or None,
+                retry_rejected=True,
+                reprocess=True,
+            )
+        except FileRejected as exc:
+            read.append(record_rejected(conn, [exc.rejection], settings)[0])
+            continue
+        staged.reprocess = False  # read because the warehouse lacks it
+        read.append(staged)
+    parsed = [b for b in read if isinstance(b, StagedBatch)]
+    audits = iter(audit_staged(parsed, settings) if parsed else [])
+    return [b if isinstance(b, LoadResult) else (b, next(audits)) for b in read]
+
+
+def finished_loads(conn: duckdb.DuckDBPyConnection, load_ids: list[str]) -> dict[str, LoadResult]:
+    """The recorded outcome of each load an earlier try already finished, by load id."""
+    if not load_ids:
+        return {}
+    found = run_sql(conn, "publish/finished_loads", {"load_ids": load_ids}).fetchall()
+    return {str(row[0]): _recorded(str(row[0]), row[1:]) for row in found}
+
+
+def _recorded(load_id: str, row: Sequence[object]) -> LoadResult:
+    # row: platform, format, source_file, status, rows read/loaded/quarantined, message,
+    # rows inserted/updated/unchanged (as publish/finished_load.sql selects them)
+    def count(value: object) -> int:
+        return int(value) if isinstance(value, int) else 0
+
+    return LoadResult(
+        source=str(row[2]),
+        platform=None if row[0] is None else str(row[0]),
+        format=None if row[1] is None else str(row[1]),
+        rows_read=count(row[4]),
+        rows_loaded=count(row[5]),
+        rows_quarantined=count(row[6]),
+        load_id=load_id,
+        status=str(row[3]),
+        message=None if row[7] is None else str(row[7]),
+        rows_inserted=count(row[8]),
+        rows_updated=count(row[9]),
+        rows_unchanged=count(row[10]),
+    )
 
 
 def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
@@ -314,53 +546,50 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
                 " (meta.loads has no record of it); run the day again"
             ),
         )
-    return LoadResult(
-        source=str(row[2]),
-        platform=row[0],
-        format=row[1],
-        rows_read=int(row[4]),
-        rows_loaded=int(row[5]),
-        rows_quarantined=int(row[6]),
-        load_id=load_id,
-        status=str(row[3]),
-        message=row[7],
-        rows_inserted=int(row[8] or 0),
-        rows_updated=int(row[9] or 0),
-        rows_unchanged=int(row[10] or 0),
-    )
+    return _recorded(load_id, row)
 
 
-def published_before(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> LoadResult | None:
-    """The earlier load that published these bytes read the same way, if any, as ``unchanged``.
-
-    Publishing them again would change no row; recording it would add a load, its quarantine
-    and its audit results again. So a replay is reported, not recorded.
-    """
-    if batch.parser_version is None or batch.landing_day is None:
-        return None
-    row = run_sql(
+def published_before_all(
+    conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch]
+) -> dict[str, LoadResult]:
+    """``published_before`` of every batch not staged to be reprocessed, in one query."""
+    asked = [
+        b
+        for b in batches
+        if not b.reprocess and b.parser_version is not None and b.landing_day is not None
+    ]
+    if not asked:
+        return {}
+    found = run_sql(
         conn,
-        "publish/published_before",
+        "publish/published_before_many",
         {
-            "platform": batch.platform,
-            "format": batch.format,
-            "source_sha256": batch.source_sha256,
-            "account_id": batch.account,
-            "landing_day": date.fromisoformat(batch.landing_day),
-            "parser_version": batch.parser_version,
+            "platforms": [b.platform for b in asked],
+            "formats": [b.format for b in asked],
+            "source_sha256s": [b.source_sha256 for b in asked],
+            "account_ids": [b.account for b in asked],
+            "landing_days": [b.landing_day for b in asked],
+            "parser_versions": [b.parser_version for b in asked],
         },
-    ).fetchone()
-    if row is None:
-        return None
-    held = sum(int(n or 0) for n in row[1:])
-    result = load_result(
-        batch,
-        "unchanged",
-        MergeCounts(unchanged=held),
-        f"{batch.source_file}: the same bytes were published by load {row[0]}; nothing changed",
-    )
-    result.load_id = str(row[0])
-    return result
+    ).fetchall()
+    results = {}
+    for position, load_id, *held in found:
+        batch = asked[int(position)]
+        result = load_result(
+            batch,
+            "unchanged",
+            MergeCounts(unchanged=sum(int(n or 0) for n in held[:3])),
+            f"{batch.source_file}: the same bytes were published by load {load_id};"
+            " nothing changed",
+        )
+        result.load_id = str(load_id)
+        if batch.replay_of is not None:
+            # not parsed this time: the counts are those of the load that published it
+            result.rows_read, result.rows_loaded, result.rows_quarantined = (
+                int(n or 0) for n in held[3:]
+            )
+        results[batch.load_id] = result
+    return results
 
 
 def record_rejected(
@@ -412,7 +641,7 @@ def publish_and_refresh(
             return record_rejected(conn, rejections, settings), None
     # gx runs once for all batches, before the writer lock is taken; only the volume check
     # (per delivery) needs the warehouse
-    audits = audit_batches(batches, settings)
+    audits = audit_staged(batches, settings)
     with writer(settings) as conn:
         results = record_rejected(conn, rejections, settings)
         results += publish_audited(conn, batches, audits, settings)
@@ -487,13 +716,15 @@ def stage_files(
     account: str | None = None,
     day: date | None = None,
     rejected: list[Rejection] | None = None,
+    reprocess: bool = False,
 ) -> tuple[list[StagedBatch], list[LoadResult]]:
     """Stage files: the batches, and a failed result for each refused file, in input order.
 
     Files land one after the other, so of the same bytes given twice the first keeps its
     manifest; parsing then runs side by side. A landed file that cannot be read is appended
     to ``rejected`` when given (for the writer to record), else refused like the others.
-    Files given by name are always read, even when an earlier run rejected them.
+    Files given by name are always read, even when an earlier run rejected them; bytes
+    already published by the same parser version are not, unless ``reprocess``.
     """
     landed: list[tuple[str, LandedFile]] = []
     failed: list[LoadResult] = []
@@ -502,7 +733,8 @@ def stage_files(
         log.error("%s", error)
         failed.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(error)))
 
-    for path in expand_paths(paths):
+    inputs = list(expand_paths(paths))
+    for done, path in enumerate(inputs, 1):
         shown = redact(str(path))
         try:
             landed.append(
@@ -517,11 +749,18 @@ def stage_files(
             if _stopping(exc):
                 raise
             refuse(shown, exc if isinstance(exc, IngestError) else _named(shown, exc))
+        emit("land", done=done, total=len(inputs), detail=shown)
     outcomes = stage_in_parallel(
         lambda item: stage_or_reject(
-            item[1], settings, source=item[0], account=account, retry_rejected=True
+            item[1],
+            settings,
+            source=item[0],
+            account=account,
+            retry_rejected=True,
+            reprocess=reprocess,
         ),
         landed,
+        progress=lambda done: emit("stage", done=done, total=len(landed)),
     )
     staged: list[StagedBatch] = []
     for (shown, _), outcome in zip(landed, outcomes, strict=True):
@@ -547,15 +786,24 @@ def load_files(
     platform: str | None = None,
     account: str | None = None,
     day: date | None = None,
+    reprocess: bool = False,
 ) -> list[LoadResult]:
     """``ingest load``: every file is one load, published whole or not at all.
 
     A file that cannot be read is reported and skipped; the others still load. One that
-    landed is recorded as ``rejected`` in ``meta.loads``.
+    landed is recorded as ``rejected`` in ``meta.loads``. Bytes the same parser version
+    already published are reported as ``unchanged`` without being read again, unless
+    ``reprocess`` (then they are read, audited and published again as a new load).
     """
     rejected: list[Rejection] = []
     staged, results = stage_files(
-        paths, settings, platform=platform, account=account, day=day, rejected=rejected
+        paths,
+        settings,
+        platform=platform,
+        account=account,
+        day=day,
+        rejected=rejected,
+        reprocess=reprocess,
     )
     try:
         results.extend(publish_batches(staged, settings, rejected))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from ingest.backends import claim, publish_scope, retry_on_conflict, transaction
+from ingest.backends import claim, is_lake, publish_scope, retry_on_conflict, transaction
 from ingest.model import ENTITIES, LOAD_COLUMNS, Entity
 from ingest.sqlfiles import execute, quote_identifier, run_sql
 from ingest.staging import StagedBatch, StagedEntity
@@ -17,6 +18,9 @@ from ingest.staging import StagedBatch, StagedEntity
 PUBLISH_ORDER = ("accounts", "posts", "account_daily", "post_daily")
 # a change on day D can move marts up to 27 days later (the trailing 28-day window)
 MART_REACH_DAYS = 27
+# batches published in one transaction at most: a run of API pages is thousands of small
+# files, and per-transaction costs (commit, index work, a statement per table) dominate them
+GROUP_BATCHES = 1000
 
 
 @dataclass(frozen=True)
@@ -241,4 +245,220 @@ def record_quarantine(
         conn,
         "quarantine/record_rows",
         {"load_id": load_id, "platform": platform, "source_file": source_file, "path": str(path)},
+    )
+
+
+def groupable(conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch]) -> bool:
+    """Whether ``publish_group`` may take these batches (it still checks their keys).
+
+    Not on DuckLake, whose concurrent writers retry whole transactions (a group would turn one
+    conflict into many files' work), and not when two batches are loads of the same bytes
+    (their quarantines supersede each other in order).
+    """
+    if len(batches) < 2 or is_lake(conn):
+        return False
+    identities = {(b.platform, b.source_sha256, b.account, b.landing_day) for b in batches}
+    return len(identities) == len(batches) and all(b.landing_day for b in batches)
+
+
+def publish_group(
+    conn: duckdb.DuckDBPyConnection,
+    batches: list[StagedBatch],
+    *,
+    within: Callable[[], None] | None = None,
+) -> list[MergeCounts]:
+    """Publish many audited batches in one transaction: what ``publish`` does to each, at once.
+
+    Each entity is merged with one statement per step for all the batches, every row carrying
+    its load and observation time, so the result (core, history, quarantine, ``meta.loads``
+    with exact per-load counts, pending mart ranges, audit results) is that of publishing them
+    one by one. That holds where no key of an entity occurs in two of the batches; an entity
+    whose keys do repeat across them is merged batch by batch, in order, in the same
+    transaction. On any error nothing of the group is left behind. ``within`` runs last
+    inside the transaction (the audit results are stored there).
+    """
+    with transaction(conn):
+        per_load: dict[str, MergeCounts] = {b.load_id: MergeCounts() for b in batches}
+        for name in PUBLISH_ORDER:
+            members = [
+                (b, b.entities[name])
+                for b in batches
+                if name in b.entities and b.entities[name].rows
+            ]
+            if not members:
+                continue
+            for load_id, counts in _merge_group(conn, ENTITIES[name], members).items():
+                per_load[load_id] += counts
+        totals = [per_load[b.load_id] for b in batches]
+        _record_group(conn, batches, totals)
+        if within is not None:
+            within()
+    return totals
+
+
+def _merge_group(
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    members: list[tuple[StagedBatch, StagedEntity]],
+) -> dict[str, MergeCounts]:
+    q = quote_identifier  # every name spliced below is a table or column of the model
+    keys = entity.primary_key
+    run_sql(
+        conn,
+        "publish/group_source",
+        {
+            "paths": [staged.path for _, staged in members],
+            "load_ids": [b.load_id for b, _ in members],
+            "observed_ats": [b.observed_at for b, _ in members],
+        },
+    )
+    try:
+        repeated = execute(
+            conn,
+            f"select count(*) from (select 1 from publish_source group by"
+            f" {', '.join(q(k) for k in keys)} having count(*) > 1)",
+        ).fetchone()
+        if repeated and repeated[0]:
+            # a key in several batches (an account on every page of its media): merged batch
+            # by batch, in order, as publishing them one by one would
+            return _merge_in_order(conn, entity, members)
+        counts: dict[str, MergeCounts] = {}
+        # the batches' staged columns may differ (a page without captions): merge each set
+        by_columns: dict[tuple[str, ...], list[str]] = {}
+        for batch, staged in members:
+            by_columns.setdefault(tuple(staged.columns), []).append(batch.load_id)
+        for columns, load_ids in by_columns.items():
+            counts.update(_merge_columns(conn, entity, list(columns), load_ids))
+        if entity.partition is not None:
+            run_sql(conn, "publish/group_pending_mart_days", {"reach_days": MART_REACH_DAYS})
+        return counts
+    finally:
+        run_sql(conn, "publish/drop_group_source")
+
+
+def _merge_in_order(
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    members: list[tuple[StagedBatch, StagedEntity]],
+) -> dict[str, MergeCounts]:
+    counts = {}
+    for batch, staged in members:
+        counts[batch.load_id] = merge_entity(conn, entity, staged, batch)
+        if entity.partition is not None:
+            run_sql(
+                conn,
+                "publish/pending_mart_days",
+                {"path": staged.path, "load_id": batch.load_id, "reach_days": MART_REACH_DAYS},
+            )
+    return counts
+
+
+def _merge_columns(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str], load_ids: list[str]
+) -> dict[str, MergeCounts]:
+    """``merge_entity`` for the rows of ``load_ids`` in ``publish_source``, giving ``columns``."""
+    q = quote_identifier
+    keys = entity.primary_key
+    values = [c for c in columns if c not in keys]
+    target = f"core.{q(entity.name)}"
+    history = f"core.{q(entity.name + '_history')}"
+    on = " and ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
+    facts = entity.partition is not None
+
+    def differs(col: str) -> str:
+        change = f"t.{q(col)} is distinct from s.{q(col)}"
+        return change if facts else f"(s.{q(col)} is not null and {change})"
+
+    changed = " or ".join(differs(c) for c in values) or "false"
+    newer = "t.observed_at <= s._observed_at"
+    source = (
+        f"(select {', '.join(q(c) for c in columns)}, _load_id, _observed_at"
+        " from publish_source where _load_id in (select unnest(cast($load_ids as varchar[]))))"
+    )
+    params = {"load_ids": load_ids}
+    found = execute(
+        conn,
+        f"select s._load_id, count(*), count(*) filter (where t.{q(keys[0])} is null),"
+        f" count(*) filter (where t.{q(keys[0])} is not null and {newer} and ({changed}))"
+        f" from {source} s left join {target} t on {on} group by s._load_id",
+        params,
+    ).fetchall()
+    counts = {
+        str(load_id): MergeCounts(int(ins), int(upd), int(total) - int(ins) - int(upd))
+        for load_id, total, ins, upd in found
+    }
+    inserted = sum(c.inserted for c in counts.values())
+    updated = sum(c.updated for c in counts.values())
+    rows = inserted + updated + sum(c.unchanged for c in counts.values())
+    if entity.history and updated:
+        execute(
+            conn,
+            f"insert into {history} select t.*, s._load_id, current_timestamp"
+            f" from {target} t join {source} s on {on} where {newer} and ({changed})",
+            params,
+        )
+    assign = ", ".join(
+        f"{q(c)} = s.{q(c)}" if facts else f"{q(c)} = coalesce(s.{q(c)}, t.{q(c)})" for c in values
+    )
+    insert_cols = [*columns, *LOAD_COLUMNS]
+    insert_values = [f"s.{q(c)}" for c in columns] + ["s._load_id", "s._observed_at"]
+    update = (
+        f" when matched and {newer} and ({changed}) then update set {assign},"
+        " load_id = s._load_id, observed_at = s._observed_at"
+        if values
+        else ""
+    )
+    names = ", ".join(q(c) for c in insert_cols)
+    if not inserted and not updated:
+        pass  # a replay of rows already held: the MERGE would change nothing
+    elif inserted == rows:
+        execute(
+            conn,
+            f"insert into {target} ({names}) select {', '.join(insert_values)} from {source} s",
+            params,
+        )
+    else:
+        execute(
+            conn,
+            f"merge into {target} t using {source} s on {on}{update}"
+            f" when not matched then insert ({names}) values ({', '.join(insert_values)})",
+            params,
+        )
+    return counts
+
+
+def _record_group(
+    conn: duckdb.DuckDBPyConnection, batches: list[StagedBatch], totals: list[MergeCounts]
+) -> None:
+    """``record_batch`` and ``finish_load`` for a group: loads, identities, quarantines."""
+    loads = {
+        "load_ids": [b.load_id for b in batches],
+        "platforms": [b.platform for b in batches],
+        "formats": [b.format for b in batches],
+        "source_files": [b.source_file for b in batches],
+        "source_sha256s": [b.source_sha256 for b in batches],
+        "account_ids": [b.account for b in batches],
+        "rows_read": [b.rows_read for b in batches],
+        "rows_loaded": [b.rows_loaded for b in batches],
+        "rows_quarantined": [b.rows_quarantined for b in batches],
+        "inserted": [c.inserted for c in totals],
+        "updated": [c.updated for c in totals],
+        "unchanged": [c.unchanged for c in totals],
+        "notes": ["\n".join(b.notes) or None for b in batches],
+        "started_ats": [b.started_at for b in batches],
+        "finished": datetime.now(UTC),
+        "parser_versions": [b.parser_version for b in batches],
+        "landing_days": [b.landing_day for b in batches],
+    }
+    run_sql(conn, "publish/record_loads", loads)
+    run_sql(conn, "publish/supersede_quarantines", loads)
+    run_sql(
+        conn,
+        "publish/record_quarantines",
+        {
+            "paths": [b.quarantine_path for b in batches],
+            "load_ids": loads["load_ids"],
+            "platforms": loads["platforms"],
+            "source_files": loads["source_files"],
+        },
     )

@@ -26,6 +26,7 @@ from ingest.parsing import Format
 from ingest.pipeline import (
     OK_STATUSES,
     LoadResult,
+    audit_staged,
     new_run_id,
     publish_and_refresh,
     publish_audited,
@@ -40,7 +41,6 @@ from ingest.redaction import redact
 from ingest.rejections import FileRejected, Rejection
 from ingest.settings import read_core
 from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
-from ingest.validation import audit_batches
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -281,6 +281,7 @@ def stage_platform_day(
     inbox: Path | None = None,
     run_id: str | None = None,
     retry_rejected: bool = False,
+    reprocess: bool = False,
 ) -> StagedDay:
     """Pick up the inbox, then stage every file landed for (platform, D). Never opens the warehouse.
 
@@ -303,7 +304,12 @@ def stage_platform_day(
     def stage_one(landed: LandedFile) -> StagedBatch:
         shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
         batch = stage_or_reject(
-            landed, settings, source=shown, run_id=owner.run_id, retry_rejected=retry_rejected
+            landed,
+            settings,
+            source=shown,
+            run_id=owner.run_id,
+            retry_rejected=retry_rejected,
+            reprocess=reprocess,
         )
         done, rows = staged_so_far.add(batch.rows_read)
         progress.emit("stage", done=done, total=len(landed_day), rows=rows, detail=shown)
@@ -384,9 +390,7 @@ def publish_staged(
     if not pending and not rejected:
         return []
     batches = [StagedBatch.open(f) for f in present]
-    progress.emit("audit", total=len(batches), rows=sum(b.rows_read for b in batches))
-    audits = audit_batches(batches, settings) if batches else []
-    progress.emit("publish", total=len(batches))
+    audits = audit_staged(batches, settings) if batches else []
     with writer(settings) as conn:
         results = record_rejected(conn, rejected, settings)
         for folder in gone:
@@ -485,12 +489,23 @@ def run_day(
     platforms: Sequence[str] | None = None,
     inbox: Path | None = None,
     retry_rejected: bool = False,
+    reprocess: bool = False,
 ) -> RunSummary:
-    """``ingest run --date D``: the whole nightly DAG for one day, in this process, as one run."""
+    """``ingest run --date D``: the whole nightly DAG for one day, in this process, as one run.
+
+    Bytes the same parser version already published are reported unchanged without being
+    read again, unless ``reprocess``.
+    """
     run_id = new_run_id()
     staged = [
         stage_platform_day(
-            p, day, settings, inbox=inbox, run_id=run_id, retry_rejected=retry_rejected
+            p,
+            day,
+            settings,
+            inbox=inbox,
+            run_id=run_id,
+            retry_rejected=retry_rejected,
+            reprocess=reprocess,
         )
         for p in (platforms or platform_names())
     ]
@@ -529,13 +544,21 @@ def backfill(
     platforms: Sequence[str] | None = None,
     inbox: Path | None = None,
     retry_rejected: bool = False,
+    reprocess: bool = False,
 ) -> list[RunSummary]:
     """``ingest backfill``: ``run_day`` for every day from start to end, both included."""
     if end < start:
         raise IngestError(f"backfill end {end} is before its start {start}")
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
     return [
-        run_day(d, settings, platforms=platforms, inbox=inbox, retry_rejected=retry_rejected)
+        run_day(
+            d,
+            settings,
+            platforms=platforms,
+            inbox=inbox,
+            retry_rejected=retry_rejected,
+            reprocess=reprocess,
+        )
         for d in days
     ]
 

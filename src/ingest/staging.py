@@ -179,6 +179,12 @@ class StagedBatch:
     # what a replay is compared by (see ``pipeline.published_before``); None when unknown
     parser_version: str | None = None
     landing_day: str | None = None
+    # staged without parsing: these bytes were published by this load (``ingest.replays``)
+    replay_of: str | None = None
+    # parsed and published again even when the same bytes were published before
+    reprocess: bool = False
+    # the landed file it was staged from
+    landed_path: str = ""
 
     @property
     def rows_loaded(self) -> int:

@@ -23,7 +23,7 @@ from ingest.validation.docs import docs_root
 from ingest.validation.gates import gate_batches
 from ingest.validation.gx import preload
 from ingest.validation.marts import PendingMarts, audit_marts
-from ingest.validation.results import AuditReport, store_results
+from ingest.validation.results import AuditReport, store_reports, store_results
 from ingest.validation.revalidation import revalidate
 from ingest.validation.run_audit import audit_batch, audit_batches
 from ingest.validation.suites import (
@@ -49,5 +49,6 @@ __all__ = [
     "load_suite",
     "preload",
     "revalidate",
+    "store_reports",
     "store_results",
 ]

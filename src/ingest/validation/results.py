@@ -96,12 +96,36 @@ def store_results(
 ) -> None:
     """Append a report's results to ``meta.validations`` (under each of ``load_ids``)."""
     rows = [(load_id, r) for load_id in (load_ids or [report.load_id]) for r in report.results]
+    _store_rows(conn, rows, report.checked_at)
+
+
+def store_reports(
+    conn: duckdb.DuckDBPyConnection,
+    reports: list[AuditReport],
+    *,
+    per_statement: int = RESULTS_PER_STATEMENT,
+) -> None:
+    """``store_results`` of many reports, ``per_statement`` results to an insert."""
+    by_time: dict[datetime, list[tuple[str, ExpectationResult]]] = {}
+    for report in reports:
+        rows = by_time.setdefault(report.checked_at, [])
+        rows.extend((report.load_id, r) for r in report.results)
+    for checked_at, rows in by_time.items():
+        _store_rows(conn, rows, checked_at, per_statement)
+
+
+def _store_rows(
+    conn: duckdb.DuckDBPyConnection,
+    rows: list[tuple[str, ExpectationResult]],
+    checked_at: datetime,
+    per_statement: int = RESULTS_PER_STATEMENT,
+) -> None:
     # why: a few statements, not one per row: on DuckLake every autocommitted statement is a
     # snapshot in the catalog; and bounded ones: one insert of a whole marts audit (results
     # times loads) made concurrent writers' publishes conflict until their retries ran out
     # (tests/lake/test_lake_e2e.py, two concurrent writers)
-    for start in range(0, len(rows), RESULTS_PER_STATEMENT):
-        chunk = rows[start : start + RESULTS_PER_STATEMENT]
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
         run_sql(
             conn,
             "validation/record_results",
@@ -116,6 +140,6 @@ def store_results(
                 "observed_values": [r.observed for _, r in chunk],
                 "element_counts": [r.element_count for _, r in chunk],
                 "unexpected_counts": [r.unexpected_count for _, r in chunk],
-                "checked_at": report.checked_at,
+                "checked_at": checked_at,
             },
         )

@@ -1,0 +1,18 @@
+-- finished_load for many loads at once: the recorded outcome of each an earlier try finished
+select
+    load_id,
+    platform,
+    format,
+    source_file,
+    status,
+    rows_read,
+    rows_loaded,
+    rows_quarantined,
+    message,
+    rows_inserted,
+    rows_updated,
+    rows_unchanged
+from meta.loads
+where
+    load_id in (select unnest(cast($load_ids as varchar[])))
+    and status in ('published', 'failed')

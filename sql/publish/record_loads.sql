@@ -1,0 +1,43 @@
+-- the loads of a group of batches published in one transaction, each recorded as published
+-- with its merge counts and replay identity (one row per load; none of them is recorded yet)
+insert into meta.loads (
+    load_id,
+    platform,
+    format,
+    source_file,
+    source_sha256,
+    account_id,
+    status,
+    rows_read,
+    rows_loaded,
+    rows_quarantined,
+    rows_inserted,
+    rows_updated,
+    rows_unchanged,
+    message,
+    notes,
+    started_at,
+    finished_at,
+    parser_version,
+    landing_day
+)
+select
+    unnest(cast($load_ids as varchar[])),
+    unnest(cast($platforms as varchar[])),
+    unnest(cast($formats as varchar[])),
+    unnest(cast($source_files as varchar[])),
+    unnest(cast($source_sha256s as varchar[])),
+    unnest(cast($account_ids as varchar[])),
+    'published',
+    unnest(cast($rows_read as bigint[])),
+    unnest(cast($rows_loaded as bigint[])),
+    unnest(cast($rows_quarantined as bigint[])),
+    unnest(cast($inserted as bigint[])),
+    unnest(cast($updated as bigint[])),
+    unnest(cast($unchanged as bigint[])),
+    null,
+    unnest(cast($notes as varchar[])),
+    unnest(cast($started_ats as timestamptz[])),
+    $finished,
+    unnest(cast($parser_versions as varchar[])),
+    unnest(cast($landing_days as date[]))
