@@ -15,6 +15,10 @@ from ingest.config import ConfigError, Settings, describe_config
 from ingest.errors import IngestError
 from ingest.extract import PullOptions
 from ingest.platforms import get, platforms
+from ingest.platforms.instagram.api import Credentials as InstagramCredentials
+from ingest.platforms.snapchat.api import Credentials as SnapchatCredentials
+from ingest.platforms.tiktok.api import Credentials as TikTokCredentials
+from ingest.redaction import redact
 from ingest.settings import (
     platform_settings_class,
     read_core,
@@ -49,6 +53,35 @@ class KeyOptions(BaseModel):
     page_size: int = Field(40, ge=1, le=80, validation_alias="INGEST_FIFTH_PAGE_SIZE")
 
 
+class FifthCredentials(BaseModel):
+    """What a fifth platform's token support needs, declared the way the built-in ones do."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    refresh_token: SecretStr | None = Field(
+        None, validation_alias="INGEST_FIFTH_REFRESH_TOKEN", description="renews the token"
+    )
+    client_id: str | None = Field(None, validation_alias="INGEST_FIFTH_CLIENT_ID")
+
+
+class FifthTokens:
+    credentials = FifthCredentials
+    refresh_env = "INGEST_FIFTH_REFRESH_TOKEN"
+
+
+class UndeclaredRefresh(FifthTokens):
+    refresh_env = "INGEST_FIFTH_SOMEWHERE_ELSE"
+
+
+class NotAModel(FifthTokens):
+    credentials = dict  # type: ignore[assignment]
+
+
+FIFTH_TOKENS = FifthTokens()
+UNDECLARED_REFRESH = UndeclaredRefresh()
+NOT_A_MODEL = NotAModel()
+
+
 def fifth_platform():
     return replace(
         get("snapchat"),
@@ -56,6 +89,7 @@ def fifth_platform():
         title="Fifth",
         token_env="INGEST_FIFTH_TOKEN",
         pull_options=f"{__name__}:KeyOptions",
+        tokens=None,
     )
 
 
@@ -72,6 +106,8 @@ BAD_VALUES = [
     ("INGEST_PULL_LOOKBACK_DAYS", "a month", "a whole number of at least 1"),
     ("INGEST_SNAPSHOT_GRACE_HOURS", "-1", "a number from 0 to 24"),
     ("INGEST_SNAPSHOT_GRACE_HOURS", "25", "a number from 0 to 24"),
+    ("INGEST_TOKEN_WARN_DAYS", "-1", "a whole number of at least 0"),
+    ("INGEST_TOKEN_WARN_DAYS", "a week", "a whole number of at least 0"),
 ]
 
 
@@ -95,6 +131,7 @@ PLATFORM_BAD_VALUES = [
     ("youtube", "INGEST_YOUTUBE_QUOTA_UNITS", "0", "a whole number of at least 1"),
     ("tiktok", "INGEST_TIKTOK_API", "graph", "one of `research`, `display`"),
     ("instagram", "INGEST_INSTAGRAM_USER_ID", "me", "text matching `^[0-9]+$`"),
+    ("instagram", "INGEST_INSTAGRAM_APP_ID", "my-app", "text matching `^[0-9]+$`"),
 ]
 
 
@@ -173,6 +210,109 @@ def test_a_fifth_platform_brings_its_variables(monkeypatch):
     monkeypatch.setenv("INGEST_FIFTH_PAGE_SIZE", "81")
     with pytest.raises(ConfigError, match=r"INGEST_FIFTH_PAGE_SIZE='81' .* from 1 to 80"):
         read_platform(fifth)
+
+
+TOKEN_CREDENTIALS = [
+    (
+        "tiktok",
+        TikTokCredentials,
+        {
+            "INGEST_TIKTOK_REFRESH_TOKEN": "rft.tiktok-refresh-0123456789",
+            "INGEST_TIKTOK_CLIENT_KEY": "awclientkey01",
+            "INGEST_TIKTOK_CLIENT_SECRET": "tiktok-client-secret-0123456789",
+        },
+    ),
+    (
+        "snapchat",
+        SnapchatCredentials,
+        {
+            "INGEST_SNAPCHAT_REFRESH_TOKEN": "snap-refresh-0123456789",
+            "INGEST_SNAPCHAT_CLIENT_ID": "snap-client-id-01",
+            "INGEST_SNAPCHAT_CLIENT_SECRET": "snap-client-secret-0123456789",
+        },
+    ),
+    (
+        "instagram",
+        InstagramCredentials,
+        {
+            "INGEST_INSTAGRAM_APP_ID": "1234567890",
+            "INGEST_INSTAGRAM_APP_SECRET": "meta-app-secret-0123456789",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("platform", "kind", "values"), TOKEN_CREDENTIALS)
+def test_token_credentials_are_the_platforms_declared_and_masked_once_read(
+    platform, kind, values, monkeypatch
+):
+    own = [v for v in variables([get(platform)]) if v.platform == platform]
+    assert set(values) <= {v.env for v in own}
+    secrets = [v.env for v in own if v.secret and v.env in values]
+    assert secrets  # a refresh token or client secret at least
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    read = read_platform(get(platform))
+    credentials = read.credentials()
+    assert isinstance(credentials, kind)
+    assert {name: read.value_of(name) for name in values} == values
+    shown = f"{read!r} {read!s} {credentials!r} {read.model_dump()}"
+    for name in secrets:
+        assert values[name] not in shown
+        # read once, masked everywhere: a log line or error holding it shows ***
+        assert values[name] not in redact(f"sent {values[name]} to the token endpoint")
+
+
+def test_config_lists_the_token_variables_with_secrets_masked(monkeypatch):
+    monkeypatch.setenv("INGEST_TOKEN_WARN_DAYS", "14")
+    monkeypatch.setenv("INGEST_TIKTOK_CLIENT_KEY", "awclientkey01")
+    monkeypatch.setenv("INGEST_TIKTOK_CLIENT_SECRET", "tiktok-client-secret-0123456789")
+    report = describe_config()
+    entries = {e["env"]: e for e in report.to_dict()["settings"]}  # type: ignore[union-attr, index]
+    assert (
+        entries["INGEST_TOKEN_WARN_DAYS"]["value"],
+        entries["INGEST_TOKEN_WARN_DAYS"]["source"],
+    ) == (14, "env")
+    assert entries["INGEST_TIKTOK_CLIENT_KEY"]["value"] == "awclientkey01"
+    secret = entries["INGEST_TIKTOK_CLIENT_SECRET"]
+    assert (secret["value"], secret["source"], secret["secret"]) == ("***", "env", True)
+    assert secret["name"] == "tiktok.client_secret" and secret["platform"] == "tiktok"
+    refresh = entries["INGEST_TIKTOK_REFRESH_TOKEN"]
+    assert (refresh["value"], refresh["source"], refresh["secret"]) == (None, "default", True)
+    assert "tiktok-client-secret" not in str(report) + json.dumps(report.to_dict())
+
+
+def test_a_fifth_platforms_token_support_brings_its_credentials(monkeypatch):
+    fifth = replace(fifth_platform(), tokens=f"{__name__}:FIFTH_TOKENS")
+    names = [v.env for v in variables([*platforms().values(), fifth])]
+    assert names[-5:] == [
+        "INGEST_FIFTH_TOKEN",
+        "INGEST_FIFTH_REFRESH_TOKEN",
+        "INGEST_FIFTH_CLIENT_ID",
+        "INGEST_FIFTH_KEY",
+        "INGEST_FIFTH_PAGE_SIZE",
+    ]
+    monkeypatch.setenv("INGEST_FIFTH_REFRESH_TOKEN", "fifth-refresh-0123456789")
+    monkeypatch.setenv("INGEST_FIFTH_CLIENT_ID", "fifth-app")
+    read = read_platform(fifth)
+    assert read.credentials() == FifthCredentials(
+        refresh_token=SecretStr("fifth-refresh-0123456789"), client_id="fifth-app"
+    )
+    assert read.options() == KeyOptions()
+    assert "fifth-refresh-0123456789" not in redact("fifth-refresh-0123456789")
+
+
+@pytest.mark.parametrize(
+    ("support", "refused"),
+    [
+        ("UNDECLARED_REFRESH", "refresh_env INGEST_FIFTH_SOMEWHERE_ELSE is not a variable"),
+        ("NOT_A_MODEL", "is not a pydantic model"),
+    ],
+)
+def test_a_token_support_that_does_not_declare_its_variables_is_refused(support, refused):
+    odd = replace(fifth_platform(), name=support.lower(), tokens=f"{__name__}:{support}")
+    with pytest.raises(ConfigError, match=refused):
+        platform_settings_class(odd)
 
 
 def test_two_declarations_of_one_variable_are_refused():

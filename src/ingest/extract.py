@@ -605,6 +605,7 @@ def pull(
             policy=options.policy,
             sleep=options.sleep,
             clock=options.clock,
+            platform_options=options.platform_options,
             record=load,
         )
     except TokenError as exc:

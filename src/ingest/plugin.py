@@ -73,8 +73,9 @@ class Platform:
             its metrics comes from (``ingest.lineage`` gathers them), or None.
         tokens: ``"module:object"`` naming what the platform knows about its token's
             lifetime (an ``ingest.tokens.TokenSupport``: how to read its expiry, how to
-            refresh it), or None when it knows nothing; ``ingest.tokens`` uses it at the
-            start of every pull.
+            refresh it, and the pydantic model of the variables that takes, which
+            ``ingest.settings`` composes like ``pull_options``), or None when it knows
+            nothing; ``ingest.tokens`` uses it at the start of every pull.
         renew_hint: how to get a new token for this platform, in words, for the message
             that reports an expired or rejected token (and for ``ingest status``).
     """

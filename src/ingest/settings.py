@@ -1,16 +1,18 @@
 """Every ``INGEST_*`` variable, declared once, typed and validated (pydantic-settings).
 
 The core declares its own variables in :class:`CoreSettings`. A platform declares its own in
-its package: the variable of its token (``Platform.token_env``) and the fields of its pull
-settings class (``Platform.pull_options``), a pydantic model whose fields name their variable
-as ``validation_alias``. :func:`platform_settings_class` composes the two into one settings
-class per platform, so the core never names a platform and a fifth one brings its variables
-with it.
+its package: the variable of its token (``Platform.token_env``), the fields of its token
+credentials class (``credentials`` of the token support ``Platform.tokens`` names: refresh
+token, client id and secret) and the fields of its pull settings class
+(``Platform.pull_options``); both classes are pydantic models whose fields name their variable
+as ``validation_alias``. :func:`platform_settings_class` composes them into one settings class
+per platform, so the core never names a platform and a fifth one brings its variables with it.
 
 Variables are read when asked for, never at import: tests and tasks set them as they go. A
 value that does not fit its declaration raises :class:`ingest.errors.ConfigError` naming the
-variable, the value (never a secret's) and what is expected. Tokens are ``SecretStr``: no repr,
-error or log shows them.
+variable, the value (never a secret's) and what is expected. Tokens and other secrets are
+``SecretStr``: no repr or error shows them, and reading them registers them with
+``ingest.redaction`` so no log does either.
 
 This module imports pydantic, so the light modules (``ingest.config``, ``ingest.snapshots``)
 import it inside the functions that read variables: parsing a DAG file stays cheap.
@@ -40,6 +42,7 @@ DEFAULT_WAREHOUSE = "warehouse/creators.duckdb"
 LOOKBACK_DAYS = 30
 
 S = TypeVar("S", bound="BaseSettings")
+M = TypeVar("M", bound=BaseModel)
 
 # exact names, empty means unset (as `VAR= ingest ...` always did), nothing else read
 _SOURCE = SettingsConfigDict(
@@ -134,20 +137,28 @@ class CoreSettings(BaseSettings):
         validation_alias="INGEST_PULL_LOOKBACK_DAYS",
         description="how many days back a pull fetches recent posts",
     )
+    token_warn_days: int = Field(
+        7,
+        ge=0,
+        validation_alias="INGEST_TOKEN_WARN_DAYS",
+        description="a pull warns when its platform's token (or refresh token) expires within"
+        " this many days; `ingest status` flags it too",
+    )
 
 
 class PlatformSettings(BaseSettings):
-    """One platform's variables: its token (when it has one) and its own pull settings.
+    """One platform's variables: its token, its token credentials, its own pull settings.
 
     Subclasses are made by :func:`platform_settings_class`; their fields are ``token`` (a
-    ``SecretStr``, named by ``Platform.token_env``) and the fields of the platform's pull
-    settings class.
+    ``SecretStr``, named by ``Platform.token_env``), the fields of the platform's token
+    credentials class and those of its pull settings class.
     """
 
     model_config = _SOURCE
 
     platform: ClassVar[str] = ""
     options_class: ClassVar[type[BaseModel] | None] = None
+    credentials_class: ClassVar[type[BaseModel] | None] = None
 
     def secret_token(self) -> str | None:
         """The token's value, for the client that sends it; None when unset."""
@@ -156,7 +167,32 @@ class PlatformSettings(BaseSettings):
 
     def options(self) -> BaseModel | None:
         """The platform's pull settings: its variables where set, its defaults elsewhere."""
-        kind = self.options_class
+        return self._part(self.options_class)
+
+    def credentials(self) -> BaseModel | None:
+        """The platform's token credentials: its variables where set, its defaults elsewhere."""
+        return self._part(self.credentials_class)
+
+    def value_of(self, variable: str) -> str | None:
+        """The plain value of the field ``variable`` fills (a secret's too); None when unset."""
+        for name, info in type(self).model_fields.items():
+            if info.validation_alias == variable:
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    return value.get_secret_value()
+                return None if value is None else str(value)
+        return None
+
+    def secret_values(self) -> list[str]:
+        """The values of every secret field that is set, for masking."""
+        found = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if is_secret(info) and isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+    def _part(self, kind: type[BaseModel] | None) -> BaseModel | None:
         if kind is None:
             return None
         given = {
@@ -165,6 +201,25 @@ class PlatformSettings(BaseSettings):
             if name in self.model_fields_set
         }
         return kind.model_validate(given)
+
+
+def part_as(part: object | None, kind: type[M]) -> M:
+    """A platform's settings part (pull settings, token credentials) as its own class ``kind``.
+
+    ``kind()`` (its defaults) when ``part`` is None.
+
+    Raises:
+        TypeError: the part is of another class (another platform's).
+    """
+    if part is None:
+        return kind()
+    if not isinstance(part, kind):
+        given = type(part)
+        raise TypeError(
+            f"{given.__module__}.{given.__qualname__} given,"
+            f" not {kind.__module__}.{kind.__qualname__}"
+        )
+    return part
 
 
 @dataclass(frozen=True)
@@ -209,13 +264,16 @@ def read_core(**flags: object) -> CoreSettings:
 
 
 def read_platform(platform: Platform) -> PlatformSettings:
-    """One platform's variables (token and pull settings), validated.
+    """One platform's variables (token, token credentials, pull settings), validated.
+
+    Every secret that is set is registered for masking before anyone can use it.
 
     Raises:
         ConfigError: a variable's value does not fit the platform's declaration.
     """
     settings = _validated(platform_settings_class(platform), {})
-    register_secret(settings.secret_token())
+    for value in settings.secret_values():
+        register_secret(value)
     return settings
 
 
@@ -240,7 +298,13 @@ def read_settings(platforms: Iterable[Platform], **flags: object) -> IngestSetti
 
 @cache
 def platform_settings_class(platform: Platform) -> type[PlatformSettings]:
-    """The settings class of one platform, composed from what its package declares."""
+    """The settings class of one platform, composed from what its package declares.
+
+    Raises:
+        ConfigError: a declared class is not a pydantic model, a field does not name its
+            variable, two fields share a name, or the token support's ``refresh_env`` is not
+            one of its credentials' variables.
+    """
     fields: dict[str, Any] = {}
     if platform.token_env:
         fields["token"] = (
@@ -253,18 +317,19 @@ def platform_settings_class(platform: Platform) -> type[PlatformSettings]:
                 json_schema_extra={"default_text": "none (no API pull)"},
             ),
         )
-    kind = load_object(platform.pull_options) if platform.pull_options else None
-    if kind is not None:
-        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
-            raise ConfigError(
-                f"{platform.pull_options} (pull_options of platform {platform.name!r})"
-                " is not a pydantic model"
-            )
-        for name, info in kind.model_fields.items():
+    credentials, refresh_env = _token_credentials(platform)
+    options = _model(platform.pull_options, f"pull_options of platform {platform.name!r}")
+    for kind, where in ((credentials, platform.tokens), (options, platform.pull_options)):
+        for name, info in kind.model_fields.items() if kind is not None else ():
             if name in fields:
-                raise ConfigError(f"{platform.pull_options}: a field may not be named {name!r}")
-            _variable(info, owner=str(platform.pull_options))
+                raise ConfigError(f"{where}: a field may not be named {name!r}")
+            _variable(info, owner=str(where))
             fields[name] = (info.annotation, copy(info))
+    declared = {_variable(info) for _, info in fields.values()}
+    if refresh_env is not None and refresh_env not in declared:
+        raise ConfigError(
+            f"{platform.tokens}: refresh_env {refresh_env} is not a variable of its credentials"
+        )
     model = create_model(
         f"{platform.name.title()}Settings",
         __base__=PlatformSettings,
@@ -272,8 +337,31 @@ def platform_settings_class(platform: Platform) -> type[PlatformSettings]:
         **fields,
     )
     model.platform = platform.name
-    model.options_class = kind
+    model.options_class = options
+    model.credentials_class = credentials
     return model
+
+
+def _token_credentials(platform: Platform) -> tuple[type[BaseModel] | None, str | None]:
+    """The token support's credentials class and refresh variable (None, None without)."""
+    if platform.tokens is None:
+        return None, None
+    support = load_object(platform.tokens)
+    where = f"credentials of {platform.tokens} (tokens of platform {platform.name!r})"
+    reference = getattr(support, "credentials", None)
+    kind = _model(reference, where) if reference is not None else None
+    refresh_env = getattr(support, "refresh_env", None)
+    return kind, refresh_env if isinstance(refresh_env, str) else None
+
+
+def _model(reference: str | type | None, where: str) -> type[BaseModel] | None:
+    """The pydantic model ``reference`` is or names ("module:Class"); None for None."""
+    if reference is None:
+        return None
+    kind = load_object(reference) if isinstance(reference, str) else reference
+    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        raise ConfigError(f"{reference} ({where}) is not a pydantic model")
+    return kind
 
 
 def variables(platforms: Sequence[Platform]) -> list[Variable]:

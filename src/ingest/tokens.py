@@ -7,7 +7,9 @@ credentials. This module never names a platform; it only applies that knowledge:
 
 - At the start of every pull, :func:`check_at_pull_start` inspects the token, refreshes it when
   the platform allows it and refresh credentials are configured (or when it is missing,
-  expiring or unknown), and records what it learnt. A token that expires within
+  expiring or unknown), and records what it learnt. The refresh credentials are variables the
+  platform declares (its support's ``credentials`` model), read through ``ingest.settings``
+  with every other variable, when the check runs. A token that expires within
   ``INGEST_TOKEN_WARN_DAYS`` days (7 by default) is a WARNING in the pull's log and summary,
   so the DAG's task log shows it too; one that has expired stops the pull with a
   :class:`TokenError` naming the variable and Airflow connection and saying how to renew it.
@@ -35,7 +37,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from ingest import platforms
 from ingest.config import Settings
@@ -52,12 +56,13 @@ from ingest.http import (
 from ingest.plugin import Platform, load_object
 from ingest.pull_state import STATE_DIR
 from ingest.redaction import install_log_redaction, redact, register_secret
+from ingest.settings import PlatformSettings, part_as, read_core, read_platform
 
 log = logging.getLogger(__name__)
 install_log_redaction(__name__)
 
+# declared by ingest.settings.CoreSettings.token_warn_days (7 days by default)
 WARN_DAYS_ENV = "INGEST_TOKEN_WARN_DAYS"
-DEFAULT_WARN_DAYS = 7
 # under <landing>/_state/: notes of token checks not yet in the warehouse, rotated refresh tokens
 TOKENS_DIR = "_tokens"
 FINGERPRINT_LENGTH = 12
@@ -69,6 +74,8 @@ SOURCE_DECLARED = "declared"
 SOURCE_REFUSED = "refused"
 
 GENERIC_RENEW_HINT = "create a new token with the platform and set it there"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class TokenError(IngestError):
@@ -126,7 +133,10 @@ class TokenAccess:
         token: the access token as configured (variable or Airflow connection); may be None.
         refresh_token: the refresh token to use (the rotated one kept earlier, or the
             variable's), or None.
-        environ: the environment, for the platform's own variables (client id and secret).
+        credentials: the platform's token credentials (an instance of its support's
+            ``credentials`` class), read from their variables; None without such a class.
+        options: the platform's pull settings (an instance of ``Platform.pull_options``) the
+            pull runs with, for choices both make (which API a token is for); None without.
         base_url: replaces every host of the platform (its API and its OAuth endpoints), for
             tests and proxies.
         policy: retries and timeouts of the requests.
@@ -137,24 +147,37 @@ class TokenAccess:
     platform: Platform
     token: str | None = field(repr=False)
     refresh_token: str | None = field(repr=False)
-    environ: Mapping[str, str] = field(repr=False)
+    credentials: BaseModel | None = field(repr=False)
+    options: object | None
     base_url: str | None
     policy: RetryPolicy
     sleep: Callable[[float], None]
     now: datetime
+
+    def credentials_as(self, kind: type[M]) -> M:
+        """The token credentials as the support's own class (its defaults when none were read).
+
+        Raises:
+            TypeError: credentials of another class (another platform's) were given.
+        """
+        return part_as(self.credentials, kind)
 
 
 class TokenSupport(Protocol):
     """What a platform package publishes (``Platform.tokens``) about its tokens.
 
     Attributes:
-        refresh_env: the variable holding its refresh token, or None when it has none.
-        secret_envs: variables whose values are secrets (client secrets, refresh tokens):
-            registered for masking before anything is asked.
+        credentials: a pydantic model of the variables its token lifecycle needs (refresh
+            token, client id and secret), or None when it needs none. Each field names its
+            ``INGEST_*`` variable as ``validation_alias``; secrets are ``SecretStr``.
+            ``ingest.settings`` composes it into the platform's settings: declared, validated,
+            listed by ``ingest config`` and the README's table, secrets masked everywhere.
+        refresh_env: the variable (one of ``credentials``) holding its refresh token, or None
+            when it has none.
     """
 
+    credentials: type[BaseModel] | None
     refresh_env: str | None
-    secret_envs: tuple[str, ...]
 
     def can_refresh(self, access: TokenAccess) -> bool:
         """True when the configured credentials let :meth:`refresh` get a new token."""
@@ -232,19 +255,15 @@ def stamp(value: Any) -> datetime | None:
 # ---- settings and fingerprints
 
 
-def warn_days(environ: Mapping[str, str] | None = None) -> int:
-    """``INGEST_TOKEN_WARN_DAYS``: warn when a token expires within this many days (7)."""
-    env = os.environ if environ is None else environ
-    raw = (env.get(WARN_DAYS_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_WARN_DAYS
-    try:
-        days = int(raw)
-    except ValueError:
-        raise IngestError(f"{WARN_DAYS_ENV}={raw!r} is not a whole number of days") from None
-    if days < 0:
-        raise IngestError(f"{WARN_DAYS_ENV}={raw!r} must be 0 or more days")
-    return days
+def warn_days() -> int:
+    """``INGEST_TOKEN_WARN_DAYS``: warn when a token expires within this many days (7).
+
+    Read when asked, with the core's other variables.
+
+    Raises:
+        ConfigError: the value is not a whole number of 0 or more (the error names it).
+    """
+    return read_core().token_warn_days
 
 
 def fingerprint(token: str | None) -> str | None:
@@ -343,18 +362,19 @@ def support_of(platform: Platform) -> TokenSupport | None:
     return support
 
 
-def can_refresh(name: str, settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
+def can_refresh(name: str, settings: Settings) -> bool:
     """True when ``name``'s refresh credentials are configured: a pull can get its own token."""
     platform = platforms.get(name)
     support = support_of(platform)
     if support is None:
         return False
-    env = os.environ if environ is None else environ
+    own = read_platform(platform)
     access = TokenAccess(
         platform=platform,
         token=None,
-        refresh_token=_RefreshStore(settings, name, support.refresh_env, env).current(),
-        environ=env,
+        refresh_token=_RefreshStore(settings, name, support.refresh_env, own).current(),
+        credentials=own.credentials(),
+        options=own.options(),
         base_url=None,
         policy=RetryPolicy(),
         sleep=time.sleep,
@@ -372,7 +392,7 @@ def check_at_pull_start(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    environ: Mapping[str, str] | None = None,
+    platform_options: object | None = None,
     record: bool = False,
 ) -> TokenCheck:
     """Inspect, refresh when possible and needed, record, warn; the token the pull is to use.
@@ -391,31 +411,32 @@ def check_at_pull_start(
         policy: retries and timeouts of the token requests.
         sleep: how to wait between tries.
         clock: the current time.
-        environ: the environment (``os.environ`` when None).
+        platform_options: the platform's pull settings the pull runs with; from its
+            variables when None.
         record: also write the observations to ``meta.token_checks`` (the caller may write
             the warehouse); they are kept as notes otherwise.
 
     Raises:
         TokenError: the token has expired or was refused, or the refresh failed; the message
             names the variable and connection and says how to renew the token.
+        ConfigError: a variable's value is invalid (the error names it).
     """
     platform = platforms.get(name)
     check = TokenCheck(name, token)
     support = support_of(platform)
     if support is None:
         return check
-    env = os.environ if environ is None else environ
-    days = warn_days(env)
-    for variable in support.secret_envs:
-        register_secret(env.get(variable))
+    days = warn_days()
+    own = read_platform(platform)  # registers its secrets for masking
     register_secret(token)
     now = clock().astimezone(UTC)
-    store = _RefreshStore(settings, name, support.refresh_env, env)
+    store = _RefreshStore(settings, name, support.refresh_env, own)
     access = TokenAccess(
         platform=platform,
         token=token,
         refresh_token=store.current(),
-        environ=env,
+        credentials=own.credentials(),
+        options=own.options() if platform_options is None else platform_options,
         base_url=base_url,
         policy=policy or RetryPolicy(),
         sleep=sleep,
@@ -681,10 +702,10 @@ class _RefreshStore:
     """
 
     def __init__(
-        self, settings: Settings, platform: str, variable: str | None, env: Mapping[str, str]
+        self, settings: Settings, platform: str, variable: str | None, own: PlatformSettings
     ) -> None:
         self.path = _notes_dir(settings) / f"{platform}.refresh.json"
-        self.configured = (env.get(variable) or None) if variable else None
+        self.configured = own.value_of(variable) if variable else None
         self.variable = variable
 
     def current(self) -> str | None:

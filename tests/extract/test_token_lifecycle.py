@@ -8,6 +8,7 @@ a refresh can only have used the new token.
 from __future__ import annotations
 
 import logging
+import re
 import stat
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest import runs
-from ingest.config import Settings
+from ingest.config import ConfigError, Settings
 from ingest.extract import pull
+from ingest.platforms.tiktok.pull import Options as TikTokOptions
 from ingest.tokens import (
     WARN_DAYS_ENV,
     check_at_pull_start,
@@ -414,6 +416,46 @@ def test_research_tokens_come_from_the_client_credentials(tiktok, settings, slee
     )
 
 
+@pytest.mark.parametrize(
+    ("chosen", "given", "grants"),
+    [
+        (None, None, ["client_credentials"]),  # a `clt.` token: Research, by its prefix
+        ("display", "env", []),  # a Display token needs a refresh token, none is set
+        ("display", "pull", []),
+        ("research", "pull", ["client_credentials"]),
+    ],
+)
+def test_the_api_the_pull_is_for_decides_whether_client_credentials_renew_it(
+    tiktok, settings, sleeps, monkeypatch, chosen, given, grants
+):
+    api, url = tiktok
+    api.oauth = OAuthEndpoint(
+        api,
+        client_id=TT_KEY,
+        client_secret=TT_SECRET,
+        refresh_token="unused",
+        id_field="client_key",
+        token_prefix="clt.",
+        expires_in=7200,
+        refresh_expires_in=None,
+    )
+    monkeypatch.setenv("INGEST_TIKTOK_CLIENT_KEY", TT_KEY)
+    monkeypatch.setenv("INGEST_TIKTOK_CLIENT_SECRET", TT_SECRET)
+    if given == "env":
+        monkeypatch.setenv("INGEST_TIKTOK_API", chosen)
+    check = check_at_pull_start(
+        "tiktok",
+        settings,
+        token=TT_TOKEN,
+        base_url=url,
+        sleep=sleeps,
+        clock=lambda: NOW,
+        platform_options=TikTokOptions(api=chosen) if given == "pull" else None,
+    )
+    assert [r.body["grant_type"] for r in api.calls("/v2/oauth/token/")] == grants
+    assert (check.token == TT_TOKEN) is (not grants)
+
+
 def test_snapchat_refreshes_its_short_token_from_its_own_oauth_host(
     snapchat, settings, sleeps, monkeypatch, caplog
 ):
@@ -513,8 +555,13 @@ def test_an_api_key_is_recorded_as_not_expiring(youtube, settings, sleeps):
 @pytest.mark.parametrize("value", ["soon", "-1", "1.5"])
 def test_a_bad_warning_window_names_the_variable(settings, monkeypatch, value):
     monkeypatch.setenv(WARN_DAYS_ENV, value)
-    with pytest.raises(Exception, match=WARN_DAYS_ENV):
+    expected = f"{WARN_DAYS_ENV}={value!r} is not valid: expected a whole number of at least 0"
+    with pytest.raises(ConfigError) as refused:
         token_states(settings)
+    assert str(refused.value) == expected
+    # a pull refuses it the same way, before asking anything
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        check_at_pull_start("youtube", settings, token=YT_KEY)
 
 
 def test_a_busy_warehouse_keeps_the_check_as_a_note_and_the_pull_goes_on(settings, caplog):

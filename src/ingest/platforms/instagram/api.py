@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
 from ingest.client import ApiClient, InvalidAccountError, check
 from ingest.http import (
     Page,
@@ -246,8 +248,26 @@ def _timestamp(value: Any) -> datetime | None:
 
 # ---- token lifecycle
 
-APP_ID_ENV = "INGEST_INSTAGRAM_APP_ID"
-APP_SECRET_ENV = "INGEST_INSTAGRAM_APP_SECRET"
+
+class Credentials(BaseModel):
+    """The Meta app that asks ``debug_token``, each read from the variable its field names."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    app_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]+$",
+        validation_alias="INGEST_INSTAGRAM_APP_ID",
+        description="the Meta app's id: with its secret, the token's expiry is asked with the"
+        " app token",
+        json_schema_extra={"default_text": "none (asked with the token itself)"},
+    )
+    app_secret: SecretStr | None = Field(
+        None,
+        validation_alias="INGEST_INSTAGRAM_APP_SECRET",
+        description="the Meta app's secret, for asking the token's expiry",
+        json_schema_extra={"default_text": "none (asked with the token itself)"},
+    )
 
 
 class InstagramTokens:
@@ -261,8 +281,8 @@ class InstagramTokens:
     the earlier counts: after either, the pull's requests fail.
     """
 
+    credentials: type[BaseModel] | None = Credentials
     refresh_env: str | None = None
-    secret_envs: tuple[str, ...] = (APP_SECRET_ENV,)
 
     def can_refresh(self, access: TokenAccess) -> bool:
         return False
@@ -271,8 +291,9 @@ class InstagramTokens:
         raise ResponseError("instagram", "Instagram user tokens cannot be refreshed here")
 
     def inspect(self, access: TokenAccess) -> TokenInfo | None:
-        app_id = access.environ.get(APP_ID_ENV) or ""
-        app_secret = access.environ.get(APP_SECRET_ENV) or ""
+        given = access.credentials_as(Credentials)
+        app_id = given.app_id or ""
+        app_secret = given.app_secret.get_secret_value() if given.app_secret else ""
         asker = f"{app_id}|{app_secret}" if app_id and app_secret else access.token
         register_secret(asker)
         client = ApiClient(

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from urllib.parse import quote
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
 from ingest.client import ApiClient, InvalidAccountError, check
 from ingest.http import (
     Page,
@@ -135,10 +137,34 @@ class SnapchatClient(ApiClient):
 # ---- token lifecycle
 
 REFRESH_TOKEN_ENV = "INGEST_SNAPCHAT_REFRESH_TOKEN"
-CLIENT_ID_ENV = "INGEST_SNAPCHAT_CLIENT_ID"
-CLIENT_SECRET_ENV = "INGEST_SNAPCHAT_CLIENT_SECRET"
 OAUTH_HOST = "https://accounts.snapchat.com"
 OAUTH_PATH = "login/oauth2/access_token"
+
+
+class Credentials(BaseModel):
+    """What refreshing a Snapchat token takes, each read from the variable its field names."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    refresh_token: SecretStr | None = Field(
+        None,
+        validation_alias=REFRESH_TOKEN_ENV,
+        description="the refresh token of the OAuth app's authorisation: with the client id and"
+        " secret, a new access token is fetched at every pull",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
+    client_id: str | None = Field(
+        None,
+        validation_alias="INGEST_SNAPCHAT_CLIENT_ID",
+        description="the OAuth app's client id, for refreshing the token",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
+    client_secret: SecretStr | None = Field(
+        None,
+        validation_alias="INGEST_SNAPCHAT_CLIENT_SECRET",
+        description="the OAuth app's client secret, for refreshing the token",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
 
 
 class SnapchatTokens:
@@ -151,24 +177,26 @@ class SnapchatTokens:
     token at the start of every pull. A base URL given for tests replaces the OAuth host too.
     """
 
+    credentials: type[BaseModel] | None = Credentials
     refresh_env: str | None = REFRESH_TOKEN_ENV
-    secret_envs: tuple[str, ...] = (REFRESH_TOKEN_ENV, CLIENT_SECRET_ENV)
+
+    def _client(self, access: TokenAccess) -> tuple[str, str] | None:
+        given = access.credentials_as(Credentials)
+        secret = given.client_secret.get_secret_value() if given.client_secret else ""
+        return (given.client_id, secret) if given.client_id and secret else None
 
     def can_refresh(self, access: TokenAccess) -> bool:
-        return bool(
-            access.refresh_token
-            and access.environ.get(CLIENT_ID_ENV)
-            and access.environ.get(CLIENT_SECRET_ENV)
-        )
+        return bool(access.refresh_token and self._client(access))
 
     def inspect(self, access: TokenAccess) -> TokenInfo | None:
         return None
 
     def refresh(self, access: TokenAccess) -> Refreshed:
+        client_id, client_secret = self._client(access) or ("", "")
         form = {
             "grant_type": "refresh_token",
-            "client_id": access.environ.get(CLIENT_ID_ENV) or "",
-            "client_secret": access.environ.get(CLIENT_SECRET_ENV) or "",
+            "client_id": client_id,
+            "client_secret": client_secret,
             "refresh_token": access.refresh_token or "",
         }
         client = ApiClient(

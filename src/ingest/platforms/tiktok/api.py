@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
 from ingest.client import ApiClient, check
 from ingest.http import (
     Page,
@@ -374,8 +376,34 @@ def client_for(
 REFRESH_TOKEN_ENV = "INGEST_TIKTOK_REFRESH_TOKEN"
 CLIENT_KEY_ENV = "INGEST_TIKTOK_CLIENT_KEY"
 CLIENT_SECRET_ENV = "INGEST_TIKTOK_CLIENT_SECRET"
-API_ENV = "INGEST_TIKTOK_API"
 OAUTH_PATH = "v2/oauth/token/"
+
+
+class Credentials(BaseModel):
+    """What renewing a TikTok token takes, each read from the variable its field names."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    refresh_token: SecretStr | None = Field(
+        None,
+        validation_alias=REFRESH_TOKEN_ENV,
+        description="the refresh token of the user's authorisation (Display API): with the"
+        " client key and secret, a new access token is fetched at every pull",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
+    client_key: str | None = Field(
+        None,
+        validation_alias=CLIENT_KEY_ENV,
+        description="the app's client key: with the secret alone, a Research API token is"
+        " fetched at every pull",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
+    client_secret: SecretStr | None = Field(
+        None,
+        validation_alias=CLIENT_SECRET_ENV,
+        description="the app's client secret, for fetching or refreshing tokens",
+        json_schema_extra={"default_text": "none (no refresh)"},
+    )
 
 
 class TikTokTokens:
@@ -390,18 +418,20 @@ class TikTokTokens:
     so a configured refresh gets a fresh token at the start of every pull.
     """
 
+    credentials: type[BaseModel] | None = Credentials
     refresh_env: str | None = REFRESH_TOKEN_ENV
-    secret_envs: tuple[str, ...] = (REFRESH_TOKEN_ENV, CLIENT_SECRET_ENV)
 
     def _client(self, access: TokenAccess) -> tuple[str, str] | None:
-        key = access.environ.get(CLIENT_KEY_ENV) or ""
-        secret = access.environ.get(CLIENT_SECRET_ENV) or ""
-        return (key, secret) if key and secret else None
+        given = access.credentials_as(Credentials)
+        secret = given.client_secret.get_secret_value() if given.client_secret else ""
+        return (given.client_key, secret) if given.client_key and secret else None
 
     def _research(self, access: TokenAccess) -> bool:
-        chosen = access.environ.get(API_ENV) or None
+        # the pull's own setting (INGEST_TIKTOK_API, its Options.api) wins over the prefix;
+        # read by name, as the pull module imports this one
+        chosen = getattr(access.options, "api", None)
         if chosen is not None:
-            return chosen == "research"
+            return bool(chosen == "research")
         return not (access.token or "").startswith("act.")
 
     def can_refresh(self, access: TokenAccess) -> bool:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from ingest.client import ApiClient, check
 from ingest.http import (
     Page,
@@ -347,8 +349,8 @@ def _reached(doc: Any, since: datetime | None) -> bool:
 class YouTubeTokens:
     """YouTube's token facts: the Data API key does not expire; it is only ever revoked."""
 
+    credentials: type[BaseModel] | None = None
     refresh_env: str | None = None
-    secret_envs: tuple[str, ...] = ()
 
     def can_refresh(self, access: TokenAccess) -> bool:
         return False
