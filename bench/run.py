@@ -398,7 +398,8 @@ def nightly_inputs(scale: float) -> tuple[Path, Path, Path, date, date]:
     import gen
 
     accounts = nightly_accounts(scale)
-    folder = DATA / f"nightly_{accounts}"
+    # v2: the history is refreshed as a night ends (audited, nothing left held)
+    folder = DATA / f"nightly_v2_{accounts}"
     warehouse = folder / "history.duckdb"
     day366 = HISTORY_START + timedelta(days=HISTORY_DAYS)
     day1 = day366 - timedelta(days=HISTORY_DAYS)
@@ -431,9 +432,8 @@ def _history_bi(warehouse: Path) -> Path:
 
 
 def _build_history(path: Path, accounts: int) -> None:
-    from ingest.bi_copy import publish_bi
     from ingest.config import Settings
-    from ingest.transforms import rebuild_marts
+    from ingest.refresh import refresh_marts
     from ingest.warehouse import writer
 
     tmp = path.with_suffix(".building")
@@ -485,8 +485,11 @@ def _build_history(path: Path, accounts: int) -> None:
             "insert into meta.pending_mart_days select 'tiktok', printf('creator%05d', a),"
             " $start, $start + cast($days as integer), 'history' from range($accounts) t(a)",
         )
-        rebuild_marts(conn)
-        publish_bi(conn, settings)
+        # the refresh every night ends with: rebuild, audit (releasing the held ranges) and BI
+        # copy; a rebuild alone would leave the year held, to be rebuilt again on day 366
+        refresh = refresh_marts(conn, settings)
+        if not refresh.published:
+            raise SystemExit(f"the history's marts were not published: {refresh.message}")
     os.replace(settings.bi_warehouse, _history_bi(path))
     os.replace(tmp, path)
 
