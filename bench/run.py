@@ -398,8 +398,9 @@ def nightly_inputs(scale: float) -> tuple[Path, Path, Path, date, date]:
     import gen
 
     accounts = nightly_accounts(scale)
-    # v2: the history is refreshed as a night ends (audited, nothing left held)
-    folder = DATA / f"nightly_v2_{accounts}"
+    # v3: the history is refreshed as a night ends (audited, nothing left held) and holds the
+    # year's load log
+    folder = DATA / f"nightly_v3_{accounts}"
     warehouse = folder / "history.duckdb"
     day366 = HISTORY_START + timedelta(days=HISTORY_DAYS)
     day1 = day366 - timedelta(days=HISTORY_DAYS)
@@ -441,7 +442,12 @@ def _build_history(path: Path, accounts: int) -> None:
     settings = Settings.from_env(tmp)
     settings.bi_warehouse.unlink(missing_ok=True)
     with writer(settings) as conn:
-        values = {"accounts": accounts, "days": HISTORY_DAYS, "start": HISTORY_START}
+        values = {
+            "accounts": accounts,
+            "days": HISTORY_DAYS,
+            "start": HISTORY_START,
+            "pages": max(1, accounts * 5 // TIKTOK_PAGE),
+        }
 
         def run(sql: str) -> None:
             # dates plus integers: the day offsets must be INTEGER for DuckDB's date arithmetic
@@ -480,6 +486,18 @@ def _build_history(path: Path, accounts: int) -> None:
             " printf('creator%05d', a), $start + d, ($start + (d // 12) * 12)::timestamptz,"
             " 100 * d, 10 * d, d, d // 2, d // 3, 'history', ($start + d)::timestamptz"
             " from range($accounts) t(a), range($days) s(d)",
+        )
+        # the load log of a year of nights: one published load per page (5 videos per account
+        # a night, 100 a page), as the nightly pulls would have left it
+        run(
+            "insert into meta.loads (load_id, platform, format, source_file, source_sha256,"
+            " status, rows_read, rows_loaded, rows_quarantined, rows_inserted, rows_updated,"
+            " rows_unchanged, started_at, finished_at, parser_version, landing_day)"
+            " select printf('history-%03d-%06d', d, f), 'tiktok', 'research_video_query',"
+            " printf('video_query_%05d.json', f + 1), sha256(printf('%d/%d', d, f)), 'published',"
+            " 100, 100, 0, 100, 0, 0, ($start + d)::timestamptz, ($start + d)::timestamptz,"
+            " 'history', $start + d"
+            " from range($days) s(d), (select cast(range as integer) from range($pages)) p(f)",
         )
         run(
             "insert into meta.pending_mart_days select 'tiktok', printf('creator%05d', a),"
