@@ -916,6 +916,12 @@ def record(report: dict[str, Any]) -> Path:
     stamp = report["generated_at"][:19].replace("-", "").replace(":", "")
     path = HISTORY / f"{stamp}-{report['commit'].replace('+', '-')}.json"
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_latest(report["generated_at"])
+    return path
+
+
+def write_latest(generated_at: str) -> None:
+    """``latest.{json,md}``: the newest result of every case in the history."""
     newest: dict[str, dict[str, Any]] = {}
     dag = None
     for kept in sorted(HISTORY.glob("*.json")):
@@ -926,7 +932,7 @@ def record(report: dict[str, Any]) -> Path:
             dag = run["dag_parse"]
     order = [c.name for c in CASES]
     latest = {
-        "generated_at": report["generated_at"],
+        "generated_at": generated_at,
         "results": sorted(
             newest.values(),
             key=lambda r: order.index(r["case"]) if r["case"] in order else len(order),
@@ -935,7 +941,6 @@ def record(report: dict[str, Any]) -> Path:
     }
     (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2, default=str) + "\n")
     (RESULTS / "latest.md").write_text(markdown(latest))
-    return path
 
 
 def _run_facts(run: dict[str, Any]) -> dict[str, Any]:
@@ -958,13 +963,14 @@ def markdown(report: dict[str, Any]) -> str:
     for r in report["results"]:
         p, b = r["project"], r.get("baseline")
         size = f"{r['rows']:,} ({r['files']:,})" if r["rows"] else "-"
+        baseline = f"{b['seconds']:.2f}" if b else "-"
         for t in r.get("targets", []):
             unit = t["unit"]
             value = f"{t['value']:.2f}{unit if unit == 'x' else ' ' + unit}"
             goal = f"≤ {t['target']:g}{unit if unit == 'x' else ' ' + unit}"
             lines.append(
                 f"| {r['case']} | {r.get('scale', facts.get('scale'))} | {size} |"
-                f" {p['seconds']:.2f} | {b['seconds'] if b else float('nan'):.2f} | {t['label']} |"
+                f" {p['seconds']:.2f} | {baseline} | {t['label']} |"
                 f" {value} | {goal} | {'yes' if t['met'] else 'no'} | {p['peak_rss_mib']:.0f} |"
                 f" {str(r.get('generated_at', report['generated_at']))[:10]}"
                 f" {r.get('commit', facts.get('commit'))} |"
