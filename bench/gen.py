@@ -97,11 +97,18 @@ def tiktok_pages(
     observed: datetime = datetime(2026, 9, 1, 6, 0, tzinfo=UTC),
     bad_every: int = 0,
     duplicate_every: int = 0,
+    warning_pages: int = 0,
+    critical_pages: int = 0,
 ) -> list[Path]:
     """Research API ``video/query`` response pages holding ``rows`` videos in all.
 
     ``bad_every`` swaps every n-th video for one of ``BAD_VIDEOS``; ``duplicate_every`` repeats
     the previous video's id every n-th video (a contradiction the row rules quarantine).
+    ``warning_pages``: every n-th page holds videos with more likes than views, just over the
+    1% the warning ``views >= likes`` (mostly 0.99) tolerates, so the page's audit warns (it
+    happens: the counts are sampled at different moments). ``critical_pages``: every n-th page
+    holds a video with a negative view count, which fails the critical rule ``views >= 0``
+    (the row rules quarantine it; the rest of the page publishes).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -121,6 +128,14 @@ def tiktok_pages(
                 if isinstance(previous, dict) and isinstance(video, dict):
                     video["id"] = previous.get("id")
             videos.append(video)
+        if warning_pages and page % warning_pages == warning_pages - 1:
+            for video in videos[1 : 2 + count // 100]:
+                if isinstance(video, dict) and isinstance(video.get("view_count"), int):
+                    video["like_count"] = video["view_count"] + 1 + rng.randrange(100)
+        if critical_pages and page % critical_pages == critical_pages // 2 and videos:
+            video = videos[-1]
+            if isinstance(video, dict):
+                video["view_count"] = -1 - rng.randrange(100)
         written += count
         page += 1
         doc = {
@@ -184,4 +199,86 @@ def youtube_studio_zip(
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("Table data.csv", out.getvalue().encode("utf-8"))
         archive.writestr("Chart data.csv", "Date,Views\r\n")
+    return path
+
+
+def youtube_videos_pages(
+    folder: Path,
+    *,
+    rows: int,
+    page_items: int = 50,
+    channels: int = 20_000,
+    seed: int = 9,
+    observed: datetime = datetime(2026, 9, 1, 6, 0, tzinfo=UTC),
+) -> list[Path]:
+    """Data API ``videos.list`` responses (part=snippet,statistics,contentDetails), as the pull
+    lands them: at most 50 ids a request, so ``rows`` videos are ``rows / page_items`` files.
+
+    Counts are strings, as the API sends them; one video in 13 hides its likes and one in 29 has
+    comments off (the key is absent, not zero).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    paths: list[Path] = []
+    written = 0
+    page = 0
+    while written < rows:
+        count = min(page_items, rows - written)
+        items = []
+        for index in range(written, written + count):
+            views = rng.randrange(0, 3_000_000)
+            published = observed - timedelta(seconds=rng.randrange(3600, 3 * 365 * 86400))
+            statistics = {"viewCount": str(views), "favoriteCount": "0"}
+            if index % 13:
+                statistics["likeCount"] = str(views // rng.randrange(15, 60))
+            if index % 29:
+                statistics["commentCount"] = str(views // rng.randrange(300, 3000))
+            seconds = rng.randrange(5, 7200)
+            items.append(
+                {
+                    "kind": "youtube#video",
+                    "etag": f"e{index:x}",
+                    "id": f"v{index:010d}",
+                    "snippet": {
+                        "publishedAt": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "channelId": f"UCbench{index % channels:017d}",
+                        "title": _caption(rng),
+                    },
+                    "contentDetails": {
+                        "duration": f"PT{seconds // 3600}H{seconds // 60 % 60}M{seconds % 60}S"
+                    },
+                    "statistics": statistics,
+                }
+            )
+        written += count
+        page += 1
+        doc = {
+            "kind": "youtube#videoListResponse",
+            "etag": f"page{page}",
+            "items": items,
+            "pageInfo": {"totalResults": count, "resultsPerPage": count},
+        }
+        path = folder / f"videos_list_{page:06d}.json"
+        path.write_text(
+            json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+        )
+        paths.append(path)
+    return paths
+
+
+def business_discovery_one_row(path: Path, *, account: str = "17841400000000001") -> Path:
+    """A Graph API ``business_discovery`` answer for one account with no media: one row."""
+    doc = {
+        "business_discovery": {
+            "username": "bench_one_row",
+            "name": "Bench",
+            "id": account,
+            "followers_count": 4321,
+            "media_count": 0,
+            "media": {"data": []},
+        },
+        "id": "17841400000000000",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
     return path

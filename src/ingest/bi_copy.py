@@ -28,8 +28,11 @@ from ingest.transforms import MARTS, mart_scope
 
 log = logging.getLogger(__name__)
 
-# small tables BI reads beside the marts: copied whole every time
+# small tables BI reads beside the marts: copied whole when they changed
 BI_SIDE_TABLES = ("meta.loads", "meta.tier_rules", "meta.metric_breaks", "marts.metric_breaks")
+# side tables that grow with the history (a row per file loaded), by their key: only the rows
+# that differ are replaced, so a night does not rewrite a year of load records
+KEYED_SIDE_TABLES = {"meta.loads": "load_id"}
 # the catalog the copy is attached as while it is written (the sql/bi files name it too)
 BI_CATALOG = "bi_copy"
 # the ranges rebuilt since the last copy, as temporary tables named after their sql/bi models
@@ -131,8 +134,13 @@ def _refresh_copy(
             return False
         for table in COPY_RANGE_TABLES:
             create_temp_table(conn, table, f"bi/{table}")
+        # a keyed table is compared row by row (a read of both); one that cannot be (a migration
+        # changed its columns) is compared and copied whole like the small ones
+        keyed = [t for t in KEYED_SIDE_TABLES if _comparable(conn, t)]
         # an unchanged table is left alone: rewriting it would cost its copy a checkpoint
-        changed = [t for t in BI_SIDE_TABLES if not _same_rows(conn, t, _copied(t))]
+        changed = [
+            t for t in BI_SIDE_TABLES if t not in keyed and not _same_rows(conn, t, _copied(t))
+        ]
         with transaction(conn):
             for mart in MARTS:
                 affected, match = mart_scope(mart, "ranges_to_copy", "creators_to_copy")
@@ -146,14 +154,32 @@ def _refresh_copy(
                     f"insert into {target} select m.* from {mart.relation} m, {affected} a"
                     f" where {match}"
                 )
+            for table in keyed:
+                _replace_differing_rows(conn, table, KEYED_SIDE_TABLES[table])
             for table in changed:
                 conn.execute(f"drop table {_copied(table)}")
                 conn.execute(f"create table {_copied(table)} as select * from {table}")
             run_sql(conn, "bi/rename_copy", {"copy_id": copy_id})
     finally:
         run_sql(conn, "bi/detach_copy")
-        drop_temp_tables(conn, *COPY_RANGE_TABLES)
+        drop_temp_tables(conn, *COPY_RANGE_TABLES, "side_rows_to_replace")
     return True
+
+
+def _comparable(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` and its copy have the same columns, so rows can be matched."""
+    row = run_sql(conn, "bi/same_columns", {"table": table}).fetchone()
+    return bool(row and row[0])
+
+
+def _replace_differing_rows(conn: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
+    """Replace in the copy the rows of ``table`` that are new, changed or gone, by ``key``."""
+    run_sql(conn, "bi/side_rows_to_replace", {"table": table, "key": key})
+    # the spliced names are this module's constants; the keys come from the temporary table
+    match = f"{quote_identifier(key)} in (select key from side_rows_to_replace)"
+    conn.execute(f"delete from {_copied(table)} where {match}")
+    conn.execute(f"insert into {_copied(table)} select * from {table} where {match}")
+    drop_temp_tables(conn, "side_rows_to_replace")
 
 
 def _same_rows(conn: duckdb.DuckDBPyConnection, table: str, copy: str) -> bool:

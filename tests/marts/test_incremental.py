@@ -166,3 +166,32 @@ def test_a_changed_mart_layout_or_a_broken_copy_is_copied_whole(conn, tmp_path):
     for mart in MARTS:
         assert bi_rows(settings, mart.table) == rows(conn, mart.table), mart.name
     assert not list(tmp_path.glob(".bi-*"))
+
+
+def record_load(conn: duckdb.DuckDBPyConnection, load_id: str, status: str = "published") -> None:
+    conn.execute(
+        "insert into meta.loads (load_id, platform, status, rows_read, rows_loaded,"
+        " rows_quarantined, started_at) values ($id, 'tiktok', $status, 1, 1, 0, now())",
+        {"id": load_id, "status": status},
+    )
+
+
+def test_the_load_log_in_the_bi_copy_follows_new_changed_and_removed_loads(conn, tmp_path):
+    settings = Settings.from_env(tmp_path / "w.duckdb")
+    for n in range(3):
+        record_load(conn, f"load{n}")
+    publish_bi(conn, settings)
+    # a night adds a load, changes one and removes one; the copy is refreshed in place
+    record_load(conn, "load3", "failed")
+    conn.execute("update meta.loads set rows_updated = 7, message = 'x' where load_id = 'load1'")
+    conn.execute("delete from meta.loads where load_id = 'load2'")
+    before = copy_id(settings)
+    publish_bi(conn, settings)
+    assert bi_rows(settings, "meta.loads") == rows(conn, "meta.loads")
+    assert copy_id(settings) != before
+    # a migration adds a column: the table cannot be matched row by row and is copied whole
+    conn.execute("alter table meta.loads add column bench_note varchar default 'n'")
+    record_load(conn, "load4")
+    publish_bi(conn, settings)
+    assert bi_rows(settings, "meta.loads") == rows(conn, "meta.loads")
+    assert bi_rows(settings, "meta.loads")[0][-1] == "n"
