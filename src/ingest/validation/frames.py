@@ -32,6 +32,8 @@ CHUNK_ROWS = 1_000_000
 DICTIONARY_SAMPLE = 10_000
 # the column a run-wide audit adds to tell each row's load
 LOAD_COLUMN = "load_id"
+# and the row's position in its load's staged file (a per-load audit reads rows in that order)
+ROW_COLUMN = "file_row_number"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def used_columns(suite: Suite, columns: tuple[str, ...]) -> list[str]:
     Text a suite never looks at (captions, permalinks) stays in the Parquet file: converting it
     to pandas, fingerprinting it and copying it for every expectation cost more than the checks.
     """
-    used = {LINE_COLUMN, LOAD_COLUMN}
+    used = {LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN}
     for spec in suite.provided(columns):
         used.update(spec.columns, spec.requires)
         condition = str(spec.kwargs.get("row_condition", ""))
