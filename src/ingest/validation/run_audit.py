@@ -208,6 +208,7 @@ def _audit_run_suite(
         params={"paths": [e.path for _, e in members], "load_ids": [b.load_id for b, _ in members]},
         columns=(*data_columns, LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN, *flags.values()),
         scopes=scopes,
+        total=sum(e.rows for _, e in members),
     )
     # rows each expectation sees per load (its element count), and the rows its ``mostly``
     # is a share of (GX's rows considered), where a per-load verdict needs them
