@@ -231,8 +231,8 @@ class Merged:
                     (int(row), ref.get(LINE_COLUMN), self.sample(self._value(ref)))
                 )
                 named += 1
-        if named != int(res.get("unexpected_count") or 0) and (named or refs):
-            self.attributed = False
+        # a row GX counted but did not name (per-load audits name none: unused there)
+        self.attributed = self.attributed and named == int(res.get("unexpected_count") or 0)
 
     def _value(self, ref: dict[str, Any]) -> Any:
         """The unexpected value GX lists for a row, taken from the row's index entry."""

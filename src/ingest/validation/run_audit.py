@@ -247,7 +247,7 @@ def _audit_run_suite(
     dirty: set[str] = set()
     results: dict[str, list[ExpectationResult]] = {}
     for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
-        if m.error is not None or not m.attributed or (not m.success and m.element_count is None):
+        if m.error is not None or not m.attributed or (not m.success and not m.found):
             # nothing points at a load (an error, a column's type): each load alone decides
             dirty |= item.loads
             continue
