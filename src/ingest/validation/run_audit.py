@@ -227,7 +227,8 @@ def _audit_run_suite(
             share = considered[i]
             keep = _considered_rows(item.spec)
             if share is not None and keep is not None:
-                _add_counts(share, domain[keep(domain)][LOAD_COLUMN].value_counts().to_dict())
+                # the load column alone is filtered: not a copy of the whole chunk
+                _add_counts(share, domain[LOAD_COLUMN][keep(domain)].value_counts().to_dict())
 
     merged, template = validate_chunks(
         conn,
