@@ -1,5 +1,5 @@
--- the staged files of one entity over a run's batches, each row with its batch's load_id
--- ($paths and $load_ids are parallel lists)
+-- the staged files of one entity over a run's batches, each row with its batch's load_id and
+-- its position in its own file ($paths and $load_ids are parallel lists)
 with
 
 members as (
@@ -9,7 +9,7 @@ members as (
 ),
 
 staged as (
-    select * from read_parquet($paths, filename = true)
+    select * from read_parquet($paths, filename = true, file_row_number = true)
 ),
 
 final as (

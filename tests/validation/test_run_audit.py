@@ -145,3 +145,121 @@ def test_a_clean_run_of_mixed_formats_is_not_audited_again_batch_by_batch(
     reports = validation.audit_batches(batches, chunk_rows=4)
     assert all(r.passed for r in reports)
     assert alone == []
+
+
+def _set_staged(batch, entity: str, column: str, row: int, value) -> None:
+    """Overwrite one staged value: a finding the row rules would not let through."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = batch.entities[entity].path
+    table = pq.read_table(path)
+    values = table.column(column).to_pylist()
+    values[row] = value
+    at = table.schema.get_field_index(column)
+    pq.write_table(
+        table.set_column(at, column, pa.array(values, table.schema.field(column).type)), path
+    )
+
+
+def _mixed(settings, tmp_path: Path) -> tuple[list, set[str], set[str]]:
+    """Clean, warning-only and critical files of several formats; (batches, critical, warned)."""
+
+    def no_handle(item: dict) -> dict:
+        del item["snippet"]["customUrl"]
+        return item
+
+    chans = [channel(c, str(1000 + i)) for i, c in enumerate(CHANNELS)]
+    vids = [video(f"vid{i:08d}", CHANNELS[i % 6]) for i in range(6)]
+    files = {
+        "clean_channels": write_channels(tmp_path / "c1.json", chans),
+        "hidden": write_channels(
+            tmp_path / "c2.json", [channel(c, None, hidden=True) for c in CHANNELS[:3]]
+        ),
+        # handles missing on 2 of 3 accounts: more than the warning's "mostly" forgives
+        "handles_warned": write_channels(
+            tmp_path / "c3.json", [no_handle(channel(c)) for c in CHANNELS[:2]] + [chans[2]]
+        ),
+        # on 1 of 3: found, counted and forgiven
+        "handles_forgiven": write_channels(
+            tmp_path / "c4.json", [no_handle(channel(CHANNELS[3])), *chans[4:]]
+        ),
+        "clean_videos": write_videos(tmp_path / "v1.json", vids),
+        # more likes than views on 2 of 6 videos, and a hidden like count beside them
+        "likes_warned": write_videos(
+            tmp_path / "v2.json",
+            [
+                video("vidw1", CHANNELS[0], views="10", likes="500"),
+                video("vidw2", CHANNELS[1], views="7", likes="9"),
+                video("vidw3", CHANNELS[2], likes=None),
+                *vids[3:],
+            ],
+        ),
+        # 1 of 120: below the 1% "mostly" allows
+        "likes_forgiven": write_videos(
+            tmp_path / "v3.json",
+            [video(f"vidf{i:05d}", CHANNELS[i % 6]) for i in range(119)]
+            + [video("vidf_odd", CHANNELS[0], views="1", likes="2")],
+        ),
+        "negative_views": write_videos(tmp_path / "v4.json", vids[:4]),
+        "duplicated": write_videos(tmp_path / "v5.json", vids[2:]),
+        "analytics": FIXTURES / "youtube" / "analytics_report_day.json",
+    }
+    account = {"analytics": CHANNELS[0]}
+    batches = {
+        name: stage_file(path, settings, day=DAY, account=account.get(name))
+        for name, path in files.items()
+    }
+    _set_staged(batches["negative_views"], "post_daily", "views", 2, -3)
+    target = batches["duplicated"].entities["post_daily"].path
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(target)
+    pq.write_table(pa.concat_tables([table, table.slice(1, 1)]), target)
+    critical = {batches[n].load_id for n in ("negative_views", "duplicated")}
+    warned = {batches[n].load_id for n in ("handles_warned", "likes_warned")}
+    return list(batches.values()), critical, warned
+
+
+def test_findings_are_told_per_load_from_one_pass_as_a_per_load_audit_tells_them(
+    settings, tmp_path, gx_session, monkeypatch
+):
+    batches, critical, warned = _mixed(settings, tmp_path)
+    alone: list[str] = []
+    real = validation.audit_batch
+
+    def audit_alone(batch, **kwargs):
+        alone.append(batch.load_id)
+        return real(batch, **kwargs)
+
+    monkeypatch.setattr(validation.run_audit, "audit_batch", audit_alone)
+    # one chunk for the run, and chunks of 48 rows (findings spread over several chunks; a load
+    # longer than a chunk with findings is the one case still audited alone)
+    for chunk_rows in (1_000_000, 48):
+        alone.clear()
+        run = validation.audit_batches(batches, chunk_rows=chunk_rows)
+        if chunk_rows > 48:
+            assert alone == []  # no second pass for row-level findings
+        else:
+            assert set(alone) <= {b.load_id for b in batches if b.rows_loaded > 48}
+        monkeypatch.setattr(validation.run_audit, "audit_batch", real)
+        for together, batch in zip(run, batches, strict=True):
+            single = real(batch, chunk_rows=chunk_rows, now=run[0].checked_at)
+            assert _rows(together) == _rows(single), batch.source_file
+        monkeypatch.setattr(validation.run_audit, "audit_batch", audit_alone)
+        assert {r.load_id for r in run if not r.passed} == critical
+        if chunk_rows > 48:
+            # (chunk by chunk, "mostly" is judged per chunk: 1 of 48 rows is more than 1%)
+            assert {r.load_id for r in run if r.passed and r.failures("warning")} == warned
+            likes = [
+                f.unexpected_count
+                for r in run
+                for f in r.results
+                if f.expectation == "expect_column_pair_values_a_to_be_greater_than_b"
+                and f.unexpected_count
+            ]
+            # 2 in the warned file, 1 forgiven, 1 beside the negative count
+            assert sorted(likes) == [1, 1, 2]
+    for batch in batches:
+        batch.discard()

@@ -8,6 +8,7 @@ import os
 import shutil
 import warnings
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,6 @@ def render_page(
     """
     import great_expectations
     from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view.view import DefaultJinjaPageView
 
     root = docs_root(settings)
     static = root / "static"
@@ -50,7 +50,7 @@ def render_page(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         document = ValidationResultsPageRenderer().render(gx_result)
-        rendered = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
+        rendered = _page_view().render(document)
         page.write_text(rendered, encoding="utf-8")
     with (root / "audits.jsonl").open("a", encoding="utf-8") as index:
         index.write(
@@ -69,6 +69,17 @@ def render_page(
             + "\n"
         )
     return page
+
+
+@cache
+def _page_view() -> Any:
+    """GX's page view, one per process: its Jinja environment compiles each template once.
+
+    A new view per page compiled GX's templates (about 17 of them) again for every page.
+    """
+    from great_expectations.render.view.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView()
 
 
 def _loads_cell(entry: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from ingest.staging import LINE_COLUMN
 from ingest.validation.docs import render_page, write_index
 from ingest.validation.frames import (
     LOAD_COLUMN,
+    ROW_COLUMN,
     Rows,
     chunks,
     schema_frame,
@@ -183,10 +184,18 @@ class Merged:
         self.indexes: list[Any] = []
         self.observed: Any = None
         self.error: str | None = None
-        # loads with at least one unexpected row (run-wide audits only)
-        self.loads: set[str] = set()
-        # an integer column GX saw as float64 (it has NULLs): show -1, not -1.0
-        self.whole = False
+        # run-wide audits: each unexpected row as (file row, source line, value) by its load,
+        # and whether every unexpected row GX counted was named (attributed) to its load
+        self.found: dict[str, list[tuple[int, Any, Any]]] = {}
+        self.attributed = True
+        # columns of an integer type: GX sees them as float64 where a chunk has NULLs, and a
+        # sample shows -1, not -1.0, whatever the other rows of its chunk hold
+        self.ints: frozenset[str] = frozenset()
+
+    @property
+    def loads(self) -> set[str]:
+        """Loads with at least one unexpected row (run-wide audits only)."""
+        return set(self.found)
 
     def add(self, result: Any) -> None:
         error = _exception_message(result.exception_info)
@@ -194,23 +203,61 @@ class Merged:
             self.error = error
         self.success = self.success and bool(result.success) and self.error is None
         res = result.result or {}
-        for ref in res.get("unexpected_index_list") or ():
-            if isinstance(ref, dict) and LOAD_COLUMN in ref:
-                self.loads.add(str(ref[LOAD_COLUMN]))
+        self._attribute(res)
         for name in ("element_count", "unexpected_count", "missing_count"):
             if name in res and res[name] is not None:
                 setattr(self, name, (getattr(self, name) or 0) + int(res[name]))
         room = SAMPLE_VALUES - len(self.samples)
         if room > 0:
             self.samples.extend(
-                _whole(_plain(v)) if self.whole else _plain(v)
-                for v in res.get("partial_unexpected_list", [])[:room]
+                self.sample(v) for v in res.get("partial_unexpected_list", [])[:room]
             )
             self.indexes.extend(
                 _row_ref(i) for i in res.get("partial_unexpected_index_list", [])[:room]
             )
         if "observed_value" in res and (self.observed is None or not result.success):
             self.observed = res["observed_value"]
+
+    def _attribute(self, res: dict[str, Any]) -> None:
+        """Run-wide audits: file each unexpected row GX names under its load."""
+        refs = res.get("unexpected_index_list") or []
+        named = 0
+        for ref in refs:
+            if isinstance(ref, dict) and LOAD_COLUMN in ref:
+                row = ref.get(ROW_COLUMN)
+                if row is None:
+                    continue
+                self.found.setdefault(str(ref[LOAD_COLUMN]), []).append(
+                    (int(row), ref.get(LINE_COLUMN), self.sample(self._value(ref)))
+                )
+                named += 1
+        # a row GX counted but did not name (per-load audits name none: unused there)
+        self.attributed = self.attributed and named == int(res.get("unexpected_count") or 0)
+
+    def _value(self, ref: dict[str, Any]) -> Any:
+        """The unexpected value GX lists for a row, taken from the row's index entry."""
+        kw = self.spec.kwargs
+        if "column" in kw:
+            return ref.get(kw["column"])
+        if "column_A" in kw:
+            return (ref.get(kw["column_A"]), ref.get(kw["column_B"]))
+        return {c: ref.get(c) for c in self.spec.columns if c != LOAD_COLUMN}
+
+    def sample(self, value: Any) -> Any:
+        """A failing value as shown and stored: plain Python, integer columns as integers."""
+        kw = self.spec.kwargs
+        if isinstance(value, dict):
+            return {k: self._number(k, v) for k, v in value.items() if k != LOAD_COLUMN}
+        if isinstance(value, tuple) and "column_A" in kw and len(value) == 2:
+            pair = (kw["column_A"], kw["column_B"])
+            return tuple(self._number(c, v) for c, v in zip(pair, value, strict=True))
+        if "column" in kw:
+            return self._number(kw["column"], value)
+        return plain(value)
+
+    def _number(self, column: str, value: Any) -> Any:
+        found = plain(value)
+        return _whole(found) if column in self.ints else found
 
     def gx_result(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -245,10 +292,12 @@ class Merged:
         return f"observed {show(self.observed)}"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Missing values as None and numpy scalars as Python ones (GX's renderer trips on pd.NA)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
     if value is None:
         return None
     try:
@@ -271,9 +320,9 @@ def _row_ref(index: Any) -> Any:
     if isinstance(index, dict):
         if LOAD_COLUMN in index:
             # run-wide audits: a line is only unique within its load
-            return f"{index[LOAD_COLUMN]}:{_plain(index.get(LINE_COLUMN))}"
+            return f"{index[LOAD_COLUMN]}:{plain(index.get(LINE_COLUMN))}"
         index = index.get(LINE_COLUMN, index)
-    return _plain(index)
+    return plain(index)
 
 
 def _exception_message(info: Any) -> str | None:
@@ -332,8 +381,11 @@ def validate_chunks(
             plan = gx.plan(rows.suite, rows.columns, schema_specs(specs, table.schema))
             merged = [Merged(spec) for spec in plan.specs]
             for m in merged:
-                kinds = [table.schema.field(c).type for c in m.spec.columns]
-                m.whole = len(kinds) == 1 and pa.types.is_integer(kinds[0])
+                m.ints = frozenset(
+                    c
+                    for c in m.spec.columns
+                    if c in table.schema.names and pa.types.is_integer(table.schema.field(c).type)
+                )
             if plan.schema is not None:
                 # one check of the table's types, not one per chunk
                 template = gx.validate(
@@ -364,7 +416,7 @@ def validate_chunks(
     return merged, template
 
 
-def _expectation_result(suite: str, spec: Spec, merged: Merged) -> ExpectationResult:
+def expectation_result(suite: str, spec: Spec, merged: Merged) -> ExpectationResult:
     return ExpectationResult(
         suite=suite,
         expectation=spec.type,
@@ -387,7 +439,7 @@ def _run_suite(
 ) -> tuple[list[ExpectationResult], Any]:
     """Validate a table chunk by chunk; return merged results and a merged GX result for docs."""
     merged, template = validate_chunks(conn, rows, params, chunk_rows)
-    return [_expectation_result(rows.suite.name, m.spec, m) for m in merged], template
+    return [expectation_result(rows.suite.name, m.spec, m) for m in merged], template
 
 
 def audit_tables(

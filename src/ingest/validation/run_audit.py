@@ -1,12 +1,14 @@
 """The audit of a run's staged batches, before anything is published; never opens the warehouse.
 
 A batch alone is audited suite by suite (:func:`audit_batch`); a run's batches together get one
-GX validation per suite (:func:`audit_batches`), and only the loads with an unexpected row are
-audited again on their own. The gate that records the blocked ones is ``ingest.validation.gates``.
+GX validation per suite (:func:`audit_batches`), whose unexpected rows GX names by load, so each
+load gets its own counts, samples and verdict from that one pass. The gate that records the
+blocked ones is ``ingest.validation.gates``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,8 +20,15 @@ from ingest.model import ENTITIES
 from ingest.sqlfiles import read_sql
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity
 from ingest.validation.docs import render_page, write_index
-from ingest.validation.frames import CHUNK_ROWS, LOAD_COLUMN, Rows
-from ingest.validation.gx import SAMPLE_VALUES, audit_tables, show, validate_chunks
+from ingest.validation.frames import CHUNK_ROWS, LOAD_COLUMN, ROW_COLUMN, Rows
+from ingest.validation.gx import (
+    SAMPLE_VALUES,
+    Merged,
+    audit_tables,
+    expectation_result,
+    plain,
+    validate_chunks,
+)
 from ingest.validation.results import AuditReport, ExpectationResult
 from ingest.validation.suites import (
     CANONICAL_SUITES,
@@ -100,13 +109,16 @@ def audit_batches(
 ) -> list[AuditReport]:
     """Audit many staged batches with one GX validation per suite. Never opens the warehouse.
 
-    The rows of every batch are validated together, each row carrying its ``load_id``; keys
-    must be unique per load (as in a batch audited alone: a later load replaces a key). A load
-    none of whose rows is unexpected under any expectation gets the results it would get alone
-    (every expectation met; rows counted per load). A load with an unexpected row, or any load
-    when an expectation over whole columns fails or errors, is audited again on its own, so its
-    results (``mostly`` thresholds included) are exactly those of a per-batch audit and only the
-    offending loads fail. Data Docs get one page per suite for the run.
+    The rows of every batch are validated together, each row carrying its ``load_id`` and its
+    position in its staged file; keys must be unique per load (as in a batch audited alone: a
+    later load replaces a key). GX lists every unexpected row with its load, so each load gets
+    exactly the results it would get alone: its rows counted, its unexpected rows counted and
+    sampled in its file's order, its verdict by GX's own ``mostly`` rule on its counts; only
+    the loads with such rows fail. A load is audited again on its own only where one pass
+    cannot tell its result exactly: an expectation that errors or fails over whole columns (a
+    column's type), a ``mostly`` of a kind not modelled here, or findings in a load longer than
+    ``chunk_rows`` (whose samples a per-load audit takes chunk by chunk). Data Docs get one
+    page per suite for the run.
 
     Returns:
         one report per batch, in order.
@@ -194,21 +206,29 @@ def _audit_run_suite(
         suite=Suite(suite.name, suite.table, suite.key, tuple(s.run for s in scoped)),
         query=read_sql("validation/run_rows"),
         params={"paths": [e.path for _, e in members], "load_ids": [b.load_id for b, _ in members]},
-        columns=(*data_columns, LINE_COLUMN, LOAD_COLUMN, *flags.values()),
+        columns=(*data_columns, LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN, *flags.values()),
         scopes=scopes,
+        total=sum(e.rows for _, e in members),
     )
-    # rows each expectation sees per load: a clean load's element count
+    # rows each expectation sees per load (its element count), and the rows its ``mostly``
+    # is a share of (GX's rows considered), where a per-load verdict needs them
     counts: list[dict[str, int]] = [{} for _ in scoped]
+    considered: list[dict[str, int] | None] = [
+        {} if _considered_rows(item.spec) is not None else None for item in scoped
+    ]
 
     def count(frame: pd.DataFrame) -> None:
         whole = frame[LOAD_COLUMN].value_counts().to_dict()
         for i, item in enumerate(scoped):
             condition = item.run.kwargs.get("row_condition")
-            seen = (
-                frame.query(condition)[LOAD_COLUMN].value_counts().to_dict() if condition else whole
-            )
-            for lid, n in seen.items():
-                counts[i][str(lid)] = counts[i].get(str(lid), 0) + int(n)
+            domain = frame.query(condition) if condition else frame
+            seen = domain[LOAD_COLUMN].value_counts().to_dict() if condition else whole
+            _add_counts(counts[i], seen)
+            share = considered[i]
+            keep = _considered_rows(item.spec)
+            if share is not None and keep is not None:
+                # the load column alone is filtered: not a copy of the whole chunk
+                _add_counts(share, domain[LOAD_COLUMN][keep(domain)].value_counts().to_dict())
 
     merged, template = validate_chunks(
         conn,
@@ -218,38 +238,124 @@ def _audit_run_suite(
         result_format={
             "result_format": "COMPLETE",
             "partial_unexpected_count": SAMPLE_VALUES,
-            "unexpected_index_column_names": [LOAD_COLUMN, LINE_COLUMN],
+            "unexpected_index_column_names": [LOAD_COLUMN, LINE_COLUMN, ROW_COLUMN],
         },
         on_chunk=count,
     )
     if len(merged) != len(scoped):
         raise RuntimeError(f"{suite.name}: run-wide suite lost expectations")
+    staged_rows = {b.load_id: e.rows for b, e in members}
     dirty: set[str] = set()
-    for item, m in zip(scoped, merged, strict=True):
-        if m.error is not None or (not m.success and not m.loads):
+    results: dict[str, list[ExpectationResult]] = {}
+    for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
+        if m.error is not None or not m.attributed or (not m.success and not m.found):
             # nothing points at a load (an error, a column's type): each load alone decides
             dirty |= item.loads
-        dirty |= m.loads
-    results: dict[str, list[ExpectationResult]] = {}
-    for item, m, seen in zip(scoped, merged, counts, strict=True):
+            continue
+        share = considered[i]
         for lid in sorted(item.loads):
-            if m.element_count is None:
-                observed, elements, unexpected = f"observed {show(m.observed)}", None, None
-            else:
-                elements = seen.get(lid, 0)
-                observed, unexpected = f"0 of {elements} rows unexpected", 0
-            results.setdefault(lid, []).append(
-                ExpectationResult(
-                    suite=suite.name,
-                    expectation=item.spec.type,
-                    column=item.spec.column_label,
-                    kwargs=item.spec.kwargs,
-                    severity=item.spec.severity,
-                    success=True,
-                    observed=observed,
-                    element_count=elements,
-                    unexpected_count=unexpected,
-                    why=item.spec.why,
-                )
+            result = _load_result(
+                suite.name,
+                item.spec,
+                m,
+                lid,
+                counts[i].get(lid, 0),
+                None if share is None else share.get(lid, 0),
             )
+            if result is None or (m.found.get(lid) and staged_rows[lid] > chunk_rows):
+                # a verdict this pass cannot give exactly (a ``mostly`` of an unknown kind), or
+                # samples a per-load audit would take chunk by chunk: this load alone decides
+                dirty.add(lid)
+            else:
+                results.setdefault(lid, []).append(result)
     return _RunSuite(results=results, dirty=dirty, template=template)
+
+
+def _add_counts(into: dict[str, int], seen: dict[Any, Any]) -> None:
+    for lid, n in seen.items():
+        into[str(lid)] = into.get(str(lid), 0) + int(n)
+
+
+# expectations whose ``mostly`` is a share of the non-NULL values of their column
+_NON_NULL_SHARE = frozenset(
+    {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
+)
+# and those whose ``mostly`` is a share of every row of their domain
+_ROW_SHARE = frozenset({"expect_column_values_to_not_be_null"})
+# the rows of a column pair GX drops before it counts, by ``ignore_row_if`` (its default first)
+_PAIR_IGNORED = {"both_values_are_missing": "all", "either_value_is_missing": "any"}
+
+
+def _mostly(spec: Spec) -> float:
+    return float(spec.kwargs.get("mostly", 1.0))
+
+
+def _considered_rows(spec: Spec) -> Callable[[pd.DataFrame], Any] | None:
+    """The rows GX's ``mostly`` of ``spec`` is a share of, as a row mask of its domain.
+
+    ``None`` where no mask is needed (no ``mostly``, or a share of every row) or where the kind
+    of expectation is not modelled here (a load with findings is then audited alone).
+    """
+    if _mostly(spec) >= 1.0 or spec.type in _ROW_SHARE:
+        return None
+    kw = spec.kwargs
+    if spec.type in _NON_NULL_SHARE:
+        column = kw["column"]
+        return lambda frame: frame[column].notna()
+    if spec.type == "expect_column_pair_values_a_to_be_greater_than_b":
+        pair = [kw["column_A"], kw["column_B"]]
+        how = _PAIR_IGNORED.get(kw.get("ignore_row_if", "both_values_are_missing"))
+        if how == "all":
+            return lambda frame: frame[pair].notna().any(axis=1)
+        if how == "any":
+            return lambda frame: frame[pair].notna().all(axis=1)
+        return lambda frame: frame[pair[0]].isna() | frame[pair[0]].notna()
+    return None
+
+
+def _load_result(
+    suite: str,
+    spec: Spec,
+    run: Merged,
+    load_id: str,
+    elements: int,
+    considered: int | None,
+) -> ExpectationResult | None:
+    """One load's result of an expectation, from the run-wide pass; ``None`` if not exact here.
+
+    Counts, samples and source lines are the load's own; the samples are its first unexpected
+    rows in the order of its staged file, as a per-load audit lists them; the verdict is GX's
+    own ``mostly`` rule on the load's counts.
+    """
+    if run.element_count is None:
+        # an aggregate expectation (a column's type) that passed for the whole run
+        return expectation_result(suite, spec, _met(spec, observed=run.observed))
+    found = sorted(run.found.get(load_id, ()), key=lambda f: f[0])
+    one = _met(spec)
+    one.element_count, one.unexpected_count = elements, len(found)
+    if found:
+        one.samples = [value for _, _, value in found[:SAMPLE_VALUES]]
+        one.indexes = [plain(line) for _, line, _ in found[:SAMPLE_VALUES]]
+        mostly = _mostly(spec)
+        if mostly >= 1.0:
+            one.success = False
+        elif spec.type in _ROW_SHARE:
+            one.success = _mostly_success(elements, len(found), mostly)
+        elif considered is not None:
+            one.success = _mostly_success(considered, len(found), mostly)
+        else:
+            return None
+    return expectation_result(suite, spec, one)
+
+
+def _met(spec: Spec, observed: Any = None) -> Merged:
+    one = Merged(spec)
+    one.observed = observed
+    return one
+
+
+def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
+    """GX's own rule: the share of considered rows that met the expectation reaches ``mostly``."""
+    from great_expectations.expectations.expectation import _mostly_success as gx_rule
+
+    return bool(gx_rule(considered, unexpected, mostly))
