@@ -66,7 +66,7 @@ DEV = names(PYPROJECT["dependency-groups"]["dev"])
 def third_party_imports(folders: Iterable[str]) -> dict[str, set[str]]:
     """Top-level modules imported anywhere (function bodies too), with the files importing."""
     found: dict[str, set[str]] = {}
-    local = {"ingest", "creator_metrics", "tests", "bench", "gen", "mastodon_metrics"}
+    local = {"ingest", "creator_metrics", "tests", "bench", "gen", "history", "mastodon_metrics"}
     for folder in folders:
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))
