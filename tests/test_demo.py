@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from ingest import progress
 from ingest.config import Settings
 from ingest.demo import WRITERS, run_demo, write_demo_files
 from ingest.platforms import registry
@@ -54,15 +55,22 @@ def test_demo_files_are_deterministic_from_the_seed(tmp_path: Path):
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("demo")
     settings = Settings.from_env(home / "warehouse" / "creators.duckdb")
-    summary = run_demo(
-        settings,
-        out=home / "demo-data",
-        creators=DEMO_CREATORS,
-        days=DEMO_DAYS,
-        seed=7,
-        end=DEMO_END,
-    )
+    events: list[progress.Event] = []
+    with progress.listening(events.append):
+        summary = run_demo(
+            settings,
+            out=home / "demo-data",
+            creators=DEMO_CREATORS,
+            days=DEMO_DAYS,
+            seed=7,
+            end=DEMO_END,
+        )
     assert "Accounts per tier" in summary
+    # the demo tells its steps through the progress channel the CLI shows, as a load does
+    files = len(list((home / "demo-data").rglob("*.*"))) - 1  # the creators mapping aside
+    assert {"land", "stage", "audit", "publish"} <= {e.step for e in events}
+    assert max(e.done for e in events if e.step == "land") == files
+    assert max(e.done for e in events if e.step == "stage") == files
     return settings
 
 

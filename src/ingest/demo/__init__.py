@@ -7,7 +7,6 @@ the ``DemoPlatform`` its ``Platform.demo`` names. A platform without one is left
 from __future__ import annotations
 
 import shutil
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from ingest.landing import land_file
 from ingest.pipeline import LoadResult, publish_batches, stage_in_parallel, stage_landed
 from ingest.platforms import platforms, registry
 from ingest.plugin import load_object
+from ingest.progress import emit
 from ingest.staging import StagedBatch
 from ingest.warehouse import open_bi
 
@@ -81,9 +81,8 @@ def run_demo(
     files = write_demo_files(out, creators=creators, days=days, seed=seed, end=end)
     # the mapping first: the publish below then rolls every account up under its creator
     load_mapping(out / creators_csv.MAPPING_FILE, settings)
-    show_progress = sys.stderr.isatty()
     landed = []
-    for demo_file in files:
+    for number, demo_file in enumerate(files, start=1):
         fmt = registry((demo_file.platform,)).detect(
             demo_file.path, str(demo_file.path), demo_file.platform
         )
@@ -97,13 +96,12 @@ def run_demo(
             fetched_at=demo_file.fetched_at,
         )
         landed.append((landed_file, str(demo_file.path)))
-
-    def progress(done: int) -> None:
-        if show_progress:
-            print(f"\rstaged {done}/{len(files)} files", end="", file=sys.stderr)
+        emit("land", done=number, total=len(files), detail=demo_file.path.name)
 
     outcomes = stage_in_parallel(
-        lambda item: stage_landed(item[0], settings, source=item[1]), landed, progress=progress
+        lambda item: stage_landed(item[0], settings, source=item[1]),
+        landed,
+        progress=lambda done: emit("stage", done=done, total=len(files)),
     )
     staged = [o for o in outcomes if isinstance(o, StagedBatch)]
     refused = [o for o in outcomes if isinstance(o, IngestError)]
@@ -111,8 +109,6 @@ def run_demo(
         for batch in staged:
             batch.discard()
         raise refused[0]
-    if show_progress:
-        print(" - publishing", file=sys.stderr)
     results = publish_batches(staged, settings)
     return summarise(settings, results)
 
