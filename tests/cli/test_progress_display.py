@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest import progress
-from ingest.cli import Output, PlainProgress, describe
+from ingest.cli.output import Output, PlainProgress, describe
 
 
 class Clock:
@@ -78,7 +78,7 @@ def test_on_a_terminal_progress_is_one_live_line_cleared_at_the_end():
 
     from rich.console import Console
 
-    from ingest.cli import _LiveProgress
+    from ingest.cli.output import _LiveProgress
 
     screen = io.StringIO()
     live = _LiveProgress(Console(file=screen, force_terminal=True, width=120))
