@@ -68,7 +68,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     assert "Accounts per tier" in summary
     # the demo tells its steps through the progress channel the CLI shows, as a load does
     files = len(list((home / "demo-data").rglob("*.*"))) - 1  # the creators mapping aside
-    assert {"land", "stage", "audit", "publish"} <= {e.step for e in events}
+    assert {"land", "stage", "audit", "publish", "marts", "bi_copy"} <= {e.step for e in events}
     assert max(e.done for e in events if e.step == "land") == files
     assert max(e.done for e in events if e.step == "stage") == files
     return settings

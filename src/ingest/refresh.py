@@ -20,6 +20,7 @@ import duckdb
 
 from ingest.bi_copy import publish_bi
 from ingest.config import Settings
+from ingest.progress import emit
 from ingest.sqlfiles import run_sql
 from ingest.transforms import rebuild_marts
 from ingest.validation import PendingMarts, audit_marts
@@ -72,6 +73,7 @@ def refresh_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> MartsR
     Runs on the writer connection. A failed audit leaves its ranges held (BI keeps its last
     good copy); the next refresh rebuilds and audits them again.
     """
+    emit("marts")
     rebuilt = rebuild_marts(conn)
     held, held_until = held_marts(conn)
     report = audit_marts(conn, held, settings)
@@ -89,5 +91,6 @@ def refresh_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> MartsR
         return MartsRefresh(
             rebuilt, True, False, held=int(still[0]), message="ranges held by another writer"
         )
+    emit("bi_copy")
     target = publish_bi(conn, settings)
     return MartsRefresh(rebuilt, True, True, target=str(target))

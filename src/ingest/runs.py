@@ -423,7 +423,6 @@ def refresh_marts(settings: Settings) -> dict[str, Any]:
         newly audited marts) was published, ``passed`` and ``message`` what the audit said
         (plain types: it travels as an XCom).
     """
-    progress.emit("marts")
     with writer(settings) as conn:
         return refresh.refresh_marts(conn, settings).to_dict()
 
