@@ -39,6 +39,7 @@ from ingest.staging import (
     arrow_schema,
     first_reject,
     record_groups,
+    repeats,
     settle,
 )
 
@@ -142,9 +143,14 @@ def write_staged(
         conn.execute(
             f"create or replace temp view {raw_view} as {' union all by name '.join(sources)}"
         )
-        counted = conn.execute(f"select count(*) from {raw_view}").fetchone()
+        # the rows and the repeated keys in one statement: settle need not count them again
+        counted = conn.execute(
+            f"select count(*), ({repeats(entity, raw_view)}) from {raw_view}"
+        ).fetchone()
         if counted and counted[0]:
-            parts[name] = RawEntity(entity, raw_view, columns | ref_columns.get(name, set()))
+            parts[name] = RawEntity(
+                entity, raw_view, columns | ref_columns.get(name, set()), bool(counted[1])
+            )
     entities, duplicates = settle(conn, folder, parts)
     pq.write_table(
         pa.Table.from_pylist(rejects + duplicates, schema=QUARANTINE_SCHEMA),

@@ -46,6 +46,7 @@ from ingest.parsing import (
 
 # re-exported: batches, publishing and audits know it as staging's
 from ingest.parsing import StagedEntity as StagedEntity
+from ingest.sqlfiles import quote_identifier
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -459,6 +460,15 @@ class RawEntity:
     entity: Entity
     relation: str
     columns: set[str]
+    # whether some key occurs more than once, when the caller already asked (see ``repeats``)
+    repeated: bool | None = None
+
+
+def repeats(entity: Entity, relation: str) -> str:
+    """SQL counting the keys of ``entity`` that occur more than once in ``relation``."""
+    keys = ", ".join(entity.primary_key)
+    # names from the model
+    return f"select count(*) from (select 1 from {relation} group by {keys} having count(*) > 1)"
 
 
 def settle(
@@ -483,11 +493,11 @@ def settle(
     for name, part in parts.items():
         entity = part.entity
         keys = ", ".join(entity.primary_key)
-        counted = conn.execute(
-            f"select count(*) from (select 1 from {part.relation}"  # names from the model
-            f" group by {keys} having count(*) > 1)"
-        ).fetchone()
-        if not counted or not counted[0]:
+        repeated = part.repeated
+        if repeated is None:
+            counted = conn.execute(repeats(entity, part.relation)).fetchone()
+            repeated = bool(counted and counted[0])
+        if not repeated:
             continue
         repeated_keys.add(name)
         if entity.partition is None:
@@ -643,12 +653,18 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _clear(conn: duckdb.DuckDBPyConnection) -> None:
     try:
-        for kind, listing in (("view", "duckdb_views()"), ("table", "duckdb_tables()")):
-            names = conn.execute(
-                f"select {kind}_name from {listing} where temporary and not internal"
-            ).fetchall()
-            for (name,) in names:
-                conn.execute(f'drop {kind} if exists temp.main."{name}"')
+        # one listing and one batch of drops: per statement costs count for small API pages
+        found = conn.execute(
+            "select 'view', view_name from duckdb_views() where temporary and not internal"
+            " union all"
+            " select 'table', table_name from duckdb_tables() where temporary and not internal"
+        ).fetchall()
+        drops = [
+            f"drop {kind} if exists temp.main.{quote_identifier(name)}"
+            for kind, name in sorted(found, key=lambda found: found[0] != "view")
+        ]
+        if drops:
+            conn.execute("; ".join(drops))
     except duckdb.Error:
         # a connection that cannot even drop its temp tables is not reused
         _LOCAL.conn = _LOCAL.registration = None
