@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -332,12 +333,14 @@ def stage(
     load_id: str,
     source_sha256: str,
     owner: BatchOwner | None = None,
+    save: bool = True,
 ) -> StagedBatch:
     """Parse a landed file into a staged batch, applying the row rules.
 
     Every source record ends up either staged or in quarantine with its reason:
     ``rows_read = rows_loaded + rows_quarantined`` by construction. With an ``owner`` the
-    folder is named after it; without, after the load id alone.
+    folder is named after it; without, after the load id alone. Without ``save``, the caller
+    writes ``batch.json`` (once, after adding what it knows of the batch).
     """
     folder = owner.folder(staging_root, load_id) if owner else staging_root / load_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -356,7 +359,7 @@ def stage(
     )
     native = fmt.native(landed_path, ctx, folder) if fmt.native is not None else None
     if native is not None:
-        return _finish_native(batch, native)
+        return _finish_native(batch, native, save=save)
     writers: dict[str, _EntityWriter] = {}
     rejects: list[dict[str, Any]] = []
     quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
@@ -392,18 +395,20 @@ def stage(
                 writer._writer.close()
     _settle_duplicates(batch, writers)
     batch.quarantine_path = str(folder / "quarantine.parquet")
-    batch.save()
+    if save:
+        batch.save()
     return batch
 
 
-def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
+def _finish_native(batch: StagedBatch, native: NativeStaged, *, save: bool) -> StagedBatch:
     """A batch from a native stager, whose entities are already settled like the Python path's."""
     batch.rows_read = native.rows_read
     batch.rows_quarantined = native.rows_quarantined
     batch.notes.extend(native.notes)
     batch.entities.update(native.entities)
     batch.quarantine_path = str(Path(batch.folder) / "quarantine.parquet")
-    batch.save()
+    if save:
+        batch.save()
     return batch
 
 
@@ -453,8 +458,9 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
 class RawEntity:
     """One entity's rows before duplicate keys are settled.
 
-    ``relation`` is SQL naming them on the settling connection (a temp table, or
-    ``read_parquet(...)``) with the columns of ``arrow_schema(entity)`` in that order.
+    ``relation`` is SQL naming them on the settling connection (a temp table,
+    ``read_parquet(...)`` or a parenthesised query) with the columns of
+    ``arrow_schema(entity)`` in that order.
     """
 
     entity: Entity
@@ -588,6 +594,22 @@ def _append_rejects(path: Path, extra: list[dict[str, Any]]) -> None:
     )
     pq.write_table(table, path)
     previous.unlink()
+
+
+def write_quarantine(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write quarantine rows as ``path``; most API pages have none, and their file is always
+    the same bytes, so it is written from a copy made once instead of through a Parquet writer."""
+    if rows:
+        pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), path)
+    else:
+        path.write_bytes(_empty_quarantine())
+
+
+@cache
+def _empty_quarantine() -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(QUARANTINE_SCHEMA.empty_table(), sink)
+    return bytes(sink.getvalue())
 
 
 def sql_text(value: str) -> str:
