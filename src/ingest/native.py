@@ -25,7 +25,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
@@ -33,13 +32,14 @@ from ingest.parsing import Item, NativeStaged, Note, Record
 from ingest.sqlfiles import quote_identifier
 from ingest.staging import (
     LINE_COLUMN,
-    QUARANTINE_SCHEMA,
     RECORD_COLUMN,
     RawEntity,
     arrow_schema,
     first_reject,
     record_groups,
+    repeats,
     settle,
+    write_quarantine,
 )
 
 # a json object larger than this is not an api page; the reference parser refuses it
@@ -122,8 +122,8 @@ def write_staged(
 ) -> NativeStaged:
     """Settle the native rows and the reference rows of each entity into the staged Parquet.
 
-    The rows never pass through a raw file: each entity is a view over the native query and
-    the reference rows, settled on the same connection (``staging.settle``), one ``COPY`` each.
+    The rows never pass through a raw file: each entity is a subquery over the native query
+    and the reference rows, settled on the same connection (``staging.settle``), one ``COPY`` each.
     """
     accepted, rejects, ref_columns = reference
     parts: dict[str, RawEntity] = {}
@@ -133,23 +133,21 @@ def write_staged(
         query, columns = plans.get(name, ("", set()))
         sources = [query] if query else []
         ref_table = quote_identifier(f"ref_{name}")
-        raw_view = quote_identifier(f"raw_{name}")
         if extra:
             conn.register("ref_rows", pa.Table.from_pylist(extra, schema=arrow_schema(entity)))
             conn.execute(f"create or replace temp table {ref_table} as select * from ref_rows")
             conn.unregister("ref_rows")
             sources.append(f"select * from {ref_table}")
-        conn.execute(
-            f"create or replace temp view {raw_view} as {' union all by name '.join(sources)}"
-        )
-        counted = conn.execute(f"select count(*) from {raw_view}").fetchone()
+        # a subquery, not a view: a statement less to create it and one less to drop it
+        raw = f"({' union all by name '.join(sources)})"
+        # the rows and the repeated keys in one statement: settle need not count them again
+        counted = conn.execute(f"select count(*), ({repeats(entity, raw)}) from {raw}").fetchone()
         if counted and counted[0]:
-            parts[name] = RawEntity(entity, raw_view, columns | ref_columns.get(name, set()))
+            parts[name] = RawEntity(
+                entity, raw, columns | ref_columns.get(name, set()), bool(counted[1])
+            )
     entities, duplicates = settle(conn, folder, parts)
-    pq.write_table(
-        pa.Table.from_pylist(rejects + duplicates, schema=QUARANTINE_SCHEMA),
-        folder / "quarantine.parquet",
-    )
+    write_quarantine(rejects + duplicates, folder / "quarantine.parquet")
     return NativeStaged(
         rows_read=rows_read,
         rows_quarantined=len(rejects) + len(duplicates),

@@ -176,6 +176,7 @@ def stage_landed(
     source: str | None = None,
     account: str | None = None,
     run_id: str | None = None,
+    save: bool = True,
 ) -> StagedBatch:
     """Parse a file already in the landing zone (a fresh one, or a replay of day D).
 
@@ -185,6 +186,7 @@ def stage_landed(
     day (``ingest.snapshots``). Days come from the manifest and the file's own content only,
     never from the clock of the run, so every replay gives the days the first load gave. The
     batch belongs to ``run_id`` (a run of its own when not given) and to the landing day.
+    Without ``save`` the caller writes its ``batch.json`` (see ``staging.stage``).
     """
     shown = source or landed.source_name
     if landed.format:
@@ -210,6 +212,7 @@ def stage_landed(
             load_id=load_id,
             source_sha256=landed.sha256,
             owner=owner,
+            save=save,
         )
     except BaseException:
         StagedBatch.discard_folder(owner.folder(settings.staging, load_id))
@@ -262,7 +265,9 @@ def stage_or_reject(
         if replay is not None:
             return replay
     try:
-        batch = stage_landed(landed, settings, source=source, account=account, run_id=run_id)
+        batch = stage_landed(
+            landed, settings, source=source, account=account, run_id=run_id, save=False
+        )
     except Exception as exc:
         if _stopping(exc):
             raise

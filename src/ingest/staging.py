@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from ingest.parsing import (
 
 # re-exported: batches, publishing and audits know it as staging's
 from ingest.parsing import StagedEntity as StagedEntity
+from ingest.sqlfiles import quote_identifier
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -331,12 +333,14 @@ def stage(
     load_id: str,
     source_sha256: str,
     owner: BatchOwner | None = None,
+    save: bool = True,
 ) -> StagedBatch:
     """Parse a landed file into a staged batch, applying the row rules.
 
     Every source record ends up either staged or in quarantine with its reason:
     ``rows_read = rows_loaded + rows_quarantined`` by construction. With an ``owner`` the
-    folder is named after it; without, after the load id alone.
+    folder is named after it; without, after the load id alone. Without ``save``, the caller
+    writes ``batch.json`` (once, after adding what it knows of the batch).
     """
     folder = owner.folder(staging_root, load_id) if owner else staging_root / load_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -355,7 +359,7 @@ def stage(
     )
     native = fmt.native(landed_path, ctx, folder) if fmt.native is not None else None
     if native is not None:
-        return _finish_native(batch, native)
+        return _finish_native(batch, native, save=save)
     writers: dict[str, _EntityWriter] = {}
     rejects: list[dict[str, Any]] = []
     quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
@@ -391,18 +395,20 @@ def stage(
                 writer._writer.close()
     _settle_duplicates(batch, writers)
     batch.quarantine_path = str(folder / "quarantine.parquet")
-    batch.save()
+    if save:
+        batch.save()
     return batch
 
 
-def _finish_native(batch: StagedBatch, native: NativeStaged) -> StagedBatch:
+def _finish_native(batch: StagedBatch, native: NativeStaged, *, save: bool) -> StagedBatch:
     """A batch from a native stager, whose entities are already settled like the Python path's."""
     batch.rows_read = native.rows_read
     batch.rows_quarantined = native.rows_quarantined
     batch.notes.extend(native.notes)
     batch.entities.update(native.entities)
     batch.quarantine_path = str(Path(batch.folder) / "quarantine.parquet")
-    batch.save()
+    if save:
+        batch.save()
     return batch
 
 
@@ -452,13 +458,23 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
 class RawEntity:
     """One entity's rows before duplicate keys are settled.
 
-    ``relation`` is SQL naming them on the settling connection (a temp table, or
-    ``read_parquet(...)``) with the columns of ``arrow_schema(entity)`` in that order.
+    ``relation`` is SQL naming them on the settling connection (a temp table,
+    ``read_parquet(...)`` or a parenthesised query) with the columns of
+    ``arrow_schema(entity)`` in that order.
     """
 
     entity: Entity
     relation: str
     columns: set[str]
+    # whether some key occurs more than once, when the caller already asked (see ``repeats``)
+    repeated: bool | None = None
+
+
+def repeats(entity: Entity, relation: str) -> str:
+    """SQL counting the keys of ``entity`` that occur more than once in ``relation``."""
+    keys = ", ".join(entity.primary_key)
+    # names from the model
+    return f"select count(*) from (select 1 from {relation} group by {keys} having count(*) > 1)"
 
 
 def settle(
@@ -483,11 +499,11 @@ def settle(
     for name, part in parts.items():
         entity = part.entity
         keys = ", ".join(entity.primary_key)
-        counted = conn.execute(
-            f"select count(*) from (select 1 from {part.relation}"  # names from the model
-            f" group by {keys} having count(*) > 1)"
-        ).fetchone()
-        if not counted or not counted[0]:
+        repeated = part.repeated
+        if repeated is None:
+            counted = conn.execute(repeats(entity, part.relation)).fetchone()
+            repeated = bool(counted and counted[0])
+        if not repeated:
             continue
         repeated_keys.add(name)
         if entity.partition is None:
@@ -580,6 +596,22 @@ def _append_rejects(path: Path, extra: list[dict[str, Any]]) -> None:
     previous.unlink()
 
 
+def write_quarantine(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write quarantine rows as ``path``; most API pages have none, and their file is always
+    the same bytes, so it is written from a copy made once instead of through a Parquet writer."""
+    if rows:
+        pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), path)
+    else:
+        path.write_bytes(_empty_quarantine())
+
+
+@cache
+def _empty_quarantine() -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(QUARANTINE_SCHEMA.empty_table(), sink)
+    return bytes(sink.getvalue())
+
+
 def sql_text(value: str) -> str:
     """A SQL string literal, for file paths in table functions that take no parameters."""
     return "'" + value.replace("'", "''") + "'"
@@ -643,12 +675,18 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _clear(conn: duckdb.DuckDBPyConnection) -> None:
     try:
-        for kind, listing in (("view", "duckdb_views()"), ("table", "duckdb_tables()")):
-            names = conn.execute(
-                f"select {kind}_name from {listing} where temporary and not internal"
-            ).fetchall()
-            for (name,) in names:
-                conn.execute(f'drop {kind} if exists temp.main."{name}"')
+        # one listing and one batch of drops: per statement costs count for small API pages
+        found = conn.execute(
+            "select 'view', view_name from duckdb_views() where temporary and not internal"
+            " union all"
+            " select 'table', table_name from duckdb_tables() where temporary and not internal"
+        ).fetchall()
+        drops = [
+            f"drop {kind} if exists temp.main.{quote_identifier(name)}"
+            for kind, name in sorted(found, key=lambda found: found[0] != "view")
+        ]
+        if drops:
+            conn.execute("; ".join(drops))
     except duckdb.Error:
         # a connection that cannot even drop its temp tables is not reused
         _LOCAL.conn = _LOCAL.registration = None

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from ingest.parsing import Format
 from ingest.platforms import registry
-from ingest.staging import scratch, stage
+from ingest.staging import QUARANTINE_SCHEMA, scratch, stage, write_quarantine
 from tests.conftest import FIXTURES, context
 from tests.perf.test_native_equivalence import _summary
 
@@ -58,3 +60,16 @@ def test_threads_stage_like_one_thread(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda n: _stage_all(tmp_path, f"t{n}"), range(3)))
     assert all(result == expected for result in results)
+
+
+def test_an_empty_quarantine_is_the_file_a_parquet_writer_makes(tmp_path: Path) -> None:
+    # the empty file is written from bytes made once; it must be what pyarrow would write
+    written = tmp_path / "written.parquet"
+    pq.write_table(QUARANTINE_SCHEMA.empty_table(), written)
+    for rows in ([], [], [{"line": 3, "field": "views", "reason": "r", "raw": "{}"}]):
+        path = tmp_path / "quarantine.parquet"
+        write_quarantine(rows, path)
+        assert pq.read_table(path).to_pylist() == rows
+        assert pq.read_table(path).schema == QUARANTINE_SCHEMA
+        if not rows:
+            assert path.read_bytes() == written.read_bytes()

@@ -86,7 +86,14 @@ def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
                 "video_url": s.VIDEO_URL,
             },
         )
-        present = _present(conn, source)
+        # one statement: the count, the lines left to the reference, the fields present
+        counted = _run(conn, "research_video_count")
+        names = [d[0] for d in counted.description or ()][2:]
+        found = counted.fetchone()
+        assert found is not None
+        rows_read = int(found[0])
+        odd: list[int] = found[1] or []
+        present = _present(conn, source, dict(zip(names, found[2:], strict=True)))
         post_cols = {c: c for c in ("platform", "post_id", "account_id", "media_type", "permalink")}
         post_cols.update({c: c for c, f in _OPTIONAL.items() if f in present})
         daily_cols = {c: c for c in ("platform", "post_id", "account_id", "day")}
@@ -103,19 +110,19 @@ def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
                 set(daily_cols),
             ),
         }
-        counted = _run(conn, "research_video_count").fetchone()
-        assert counted is not None
-        rows_read = int(counted[0])
-        odd: list[int] = counted[1] or []
         reference = reference_rows(_reference_items(path, ctx, set(odd)), ctx.observed_at)
         return write_staged(conn, folder, plans, reference, rows_read)
 
 
-def _present(conn: duckdb.DuckDBPyConnection, source: dict[str, Any]) -> set[str]:
-    """The optional fields that some clean video carries, even where every value is null."""
-    found = _run(conn, "research_video_present")
-    names = [d[0] for d in found.description or ()]
-    present = {n for n, hit in zip(names, found.fetchone() or (), strict=False) if hit}
+def _present(
+    conn: duckdb.DuckDBPyConnection, source: dict[str, Any], with_value: dict[str, Any]
+) -> set[str]:
+    """The optional fields that some clean video carries, even where every value is null.
+
+    ``with_value`` says per field whether some clean video gives it a value.
+    """
+    names = list(with_value)
+    present = {n for n, hit in with_value.items() if hit}
     if len(present) < len(names):
         raw = _run(conn, "research_video_present_raw", source).fetchone()
         present.update(n for n, hit in zip(names, raw or (), strict=False) if hit)
