@@ -21,13 +21,15 @@ from tests.e2e.inbox import expected_rows, write_youtube_inbox
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 8, 3)
 
-# stages YouTube's day, then publishes it with a merge that stops for good half-way through
-# the second batch's transaction, after its first entity was merged but before the commit
+# stages YouTube's day, then publishes it and stops for good inside a publish transaction:
+# one file to a transaction, half-way through the second file's (after its first entity was
+# merged, before the commit); or the run's files in one group, after every entity was merged
+# and the loads recorded, before the commit
 _KILLED_PUBLISH = """
 import json, sys, time
 from datetime import date
 from pathlib import Path
-from ingest import publish, runs
+from ingest import pipeline, publish, runs
 from ingest.config import Settings
 
 settings = Settings.from_env()
@@ -35,6 +37,7 @@ staged = runs.stage_platform_day("youtube", date.fromisoformat(sys.argv[1]), set
 Path(sys.argv[2]).write_text(json.dumps(staged.to_dict()))
 merged = []
 real_merge = publish.merge_entity
+real_record_group = publish._record_group
 
 def merge_then_hang(conn, entity, staged_entity, batch):
     counts = real_merge(conn, entity, staged_entity, batch)
@@ -44,7 +47,16 @@ def merge_then_hang(conn, entity, staged_entity, batch):
         time.sleep(600)
     return counts
 
-publish.merge_entity = merge_then_hang
+def record_group_then_hang(conn, batches, totals):
+    real_record_group(conn, batches, totals)
+    Path(sys.argv[3]).write_text(" ".join(b.load_id for b in batches))
+    time.sleep(600)
+
+if sys.argv[4] == "grouped":
+    publish._record_group = record_group_then_hang
+else:
+    pipeline.groupable = lambda conn, batches: False
+    publish.merge_entity = merge_then_hang
 runs.publish_staged(staged.folders, settings)
 """
 
@@ -92,13 +104,15 @@ def settings(tmp_path, monkeypatch):
     return Settings.from_env()
 
 
-def test_killed_publish_then_retry_and_clear_leave_no_duplicates(settings, tmp_path):
+@pytest.mark.parametrize("publishing", ["one_by_one", "grouped"])
+def test_killed_publish_then_retry_and_clear_leave_no_duplicates(settings, tmp_path, publishing):
     from ingest import runs
     from ingest.staging import StagedBatch
 
     staged_file, hung_file = tmp_path / "staged.json", tmp_path / "hung"
+    args = [DAY.isoformat(), str(staged_file), str(hung_file), publishing]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_PUBLISH, DAY.isoformat(), str(staged_file), str(hung_file)],
+        [sys.executable, "-c", _KILLED_PUBLISH, *args],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -111,24 +125,29 @@ def test_killed_publish_then_retry_and_clear_leave_no_duplicates(settings, tmp_p
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    hung_load = hung_file.read_text()
+    hung_loads = hung_file.read_text().split()
 
-    # what survived the kill: the first batch, committed; nothing of the second
+    # what survived the kill: one file to a transaction, the first batch, committed, and
+    # nothing of the second; a group, nothing at all
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
         loads = dict(conn.execute("select load_id, status from meta.loads").fetchall())
-    assert len(loads) == 1 and set(loads.values()) == {"published"}
-    assert hung_load not in loads
+    assert len(loads) == (1 if publishing == "one_by_one" else 0)
+    assert set(loads.values()) <= {"published"} and not set(hung_loads) & set(loads)
 
     # an Airflow retry of the publish task: same staged folders, same load ids
     staged = json.loads(staged_file.read_text())
-    interrupted = StagedBatch.open(
-        next(Path(f) for f in staged["folders"] if f.endswith(hung_load))
-    )
+    interrupted = [
+        StagedBatch.open(next(Path(f) for f in staged["folders"] if f.endswith(load)))
+        for load in hung_loads
+    ]
+    day_rows = sum(StagedBatch.open(Path(f)).rows_loaded for f in staged["folders"])
     retried = runs.publish_day(DAY, [staged], settings)
     assert retried.ok, retried
-    # the retry loads only the interrupted batch; the other one was committed and discarded
-    # before the kill
-    assert retried.platforms["youtube"].rows_loaded == interrupted.rows_loaded
+    # the retry publishes what the kill interrupted, and reports a batch an earlier try
+    # committed from its record (its folder is discarded once the run's publish ends): the
+    # summary tells the whole day, and nothing is merged or recorded twice (below)
+    assert sum(b.rows_loaded for b in interrupted) < day_rows or publishing == "grouped"
+    assert retried.platforms["youtube"].rows_loaded == day_rows
     assert retried.platforms["youtube"].rows_read == 8
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
         loads = conn.execute("select status, count(*) from meta.loads group by 1").fetchall()
