@@ -889,11 +889,11 @@ def token_states(settings: Settings, *, now: datetime | None = None) -> list[Tok
 
 def _table_rows(settings: Settings) -> Iterator[Observation]:
     from ingest.sqlfiles import run_sql
-    from ingest.warehouse import open_warehouse
+    from ingest.warehouse import open_reader
 
-    if settings.lake is None and not settings.warehouse.exists():
+    conn = open_reader(settings)  # None before the warehouse (or the lake) is made
+    if conn is None:
         return
-    conn = open_warehouse(settings.target, read_only=True, busy_timeout=settings.busy_timeout)
     try:
         (present,) = run_sql(conn, "tokens/has_checks_table").fetchone() or (False,)
         if not present:
