@@ -323,7 +323,7 @@ def test_an_existing_warehouse_is_rolled_up_again_under_the_new_rule(tmp_path, m
         )
         conn.execute("delete from meta.pending_creator_days")
         monkeypatch.setattr(warehouse, "migrations", lambda: every)
-        assert migrate(conn) == ["V014"]
+        assert migrate(conn) == [m[0] for m in every if m[0] >= "V014"]
         rebuild_marts(conn)
         assert [row[:3] for row in totals(conn).values()] == [(7_000, "micro", 2)] * 3
     finally:
