@@ -1,4 +1,4 @@
--- finished_load for many loads at once: the recorded outcome of each an earlier try finished
+-- the recorded outcome of each load an earlier try finished (published or failed), if any
 select
     load_id,
     platform,

@@ -506,7 +506,7 @@ def finished_loads(conn: duckdb.DuckDBPyConnection, load_ids: list[str]) -> dict
 
 def _recorded(load_id: str, row: Sequence[object]) -> LoadResult:
     # row: platform, format, source_file, status, rows read/loaded/quarantined, message,
-    # rows inserted/updated/unchanged (as publish/finished_load.sql selects them)
+    # rows inserted/updated/unchanged (as publish/finished_loads.sql selects them after the id)
     def count(value: object) -> int:
         return int(value) if isinstance(value, int) else 0
 
@@ -535,8 +535,8 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
     """
     name = BatchName.parse(folder)
     load_id = name.load_id if name else folder.name
-    row = run_sql(conn, "publish/finished_load", {"load_id": load_id}).fetchone()
-    if row is None:
+    recorded = finished_loads(conn, [load_id]).get(load_id)
+    if recorded is None:
         return LoadResult(
             source=folder.name,
             platform=name.platform if name else None,
@@ -551,7 +551,7 @@ def vanished_batch(conn: duckdb.DuckDBPyConnection, folder: Path) -> LoadResult:
                 " (meta.loads has no record of it); run the day again"
             ),
         )
-    return _recorded(load_id, row)
+    return recorded
 
 
 def published_before_all(
