@@ -18,7 +18,9 @@ The equivalence of both paths is tested in ``tests/perf/test_native_equivalence.
 from __future__ import annotations
 
 import codecs
+import shutil
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ import pyarrow as pa
 
 from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
-from ingest.parsing import Item, NativeStaged, Note, Record
+from ingest.parsing import Item, NativeStaged, Note, Record, StagedEntity
 from ingest.sqlfiles import quote_identifier
 from ingest.staging import (
     LINE_COLUMN,
@@ -39,6 +41,8 @@ from ingest.staging import (
     record_groups,
     repeats,
     settle,
+    settled_columns,
+    sql_text,
     write_quarantine,
 )
 
@@ -51,6 +55,8 @@ _COPY_CHUNK = 1024 * 1024
 Reference = tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, set[str]]]
 # entity -> (a query giving its native rows through ``select_list``, the columns they provide)
 Plans = dict[str, tuple[str, set[str]]]
+# the column numbering the members of a group in its native rows and reference rows
+MEMBER_COLUMN = "_member"
 
 
 def select_list(entity: Entity, provided: Mapping[str, str], record: str = "line") -> str:
@@ -154,6 +160,170 @@ def write_staged(
         entities=entities,
         notes=notes or [],
     )
+
+
+@dataclass
+class GroupMember:
+    """What a group stager knows of one of its files once DuckDB has read them all.
+
+    ``columns`` are the canonical columns its native rows provide, per entity of the plans.
+    """
+
+    folder: Path
+    rows_read: int
+    columns: dict[str, set[str]]
+    reference: Reference = ({}, [], {})
+
+
+def write_staged_group(
+    conn: duckdb.DuckDBPyConnection, plans: dict[str, str], members: dict[int, GroupMember]
+) -> dict[int, NativeStaged]:
+    """``write_staged`` for many files at once: per member, the batch ``write_staged`` writes.
+
+    ``plans`` give per entity a query of the native rows of every member, each row with its
+    member number in ``MEMBER_COLUMN`` after the ``select_list`` columns. A member whose keys
+    repeat within it is settled alone (``staging.settle``, as one file would be); the others,
+    nearly always all, are written with one partitioned ``COPY`` per entity and each member's
+    Parquet file is moved into its batch folder.
+    """
+    if not members:
+        return {}
+    raws = _group_relations(conn, plans, members)
+    # (member, entity) -> rows; members with a key repeated inside them
+    rows: dict[tuple[int, str], int] = {}
+    repeating: set[int] = set()
+    for name, raw in raws.items():
+        keys = ", ".join(quote_identifier(k) for k in ENTITIES[name].primary_key)
+        for member, count, repeated in conn.execute(
+            f"select {MEMBER_COLUMN}, sum(n), max(n) > 1 from (select {MEMBER_COLUMN},"
+            f" count(*) as n from {raw} group by {MEMBER_COLUMN}, {keys}) group by all"
+        ).fetchall():
+            rows[(int(member), name)] = int(count)
+            if repeated:
+                repeating.add(int(member))
+    staged: dict[int, NativeStaged] = {}
+    for number in sorted(repeating):
+        staged[number] = _write_member_alone(conn, raws, number, members[number])
+    together = sorted(set(members) - repeating)
+    if together:
+        _copy_partitioned(conn, raws, together, members, rows)
+    for number in together:
+        member = members[number]
+        rejects = member.reference[1]
+        write_quarantine(rejects, member.folder / "quarantine.parquet")
+        entities = {
+            name: StagedEntity(
+                entity=name,
+                path=str(member.folder / f"{name}.parquet"),
+                columns=_columns(name, member),
+                rows=rows[(number, name)],
+            )
+            for name in raws
+            if rows.get((number, name))
+        }
+        staged[number] = NativeStaged(member.rows_read, len(rejects), entities)
+    return staged
+
+
+def _group_relations(
+    conn: duckdb.DuckDBPyConnection, plans: dict[str, str], members: dict[int, GroupMember]
+) -> dict[str, str]:
+    """Per entity, SQL naming the native rows and the reference rows of every member."""
+    raws: dict[str, str] = {}
+    names = [*plans, *{n: None for m in members.values() for n in m.reference[0] if n not in plans}]
+    for name in names:
+        entity = ENTITIES[name]
+        extra = [
+            {**row, MEMBER_COLUMN: number}
+            for number, member in members.items()
+            for row in member.reference[0].get(name, [])
+        ]
+        sources = [plans[name]] if name in plans else []
+        if extra:
+            schema = arrow_schema(entity).append(pa.field(MEMBER_COLUMN, pa.int64()))
+            ref_table = quote_identifier(f"ref_{name}")
+            conn.register("ref_rows", pa.Table.from_pylist(extra, schema=schema))
+            conn.execute(f"create or replace temp table {ref_table} as select * from ref_rows")
+            conn.unregister("ref_rows")
+            sources.append(f"select * from {ref_table}")
+        if sources:
+            raws[name] = f"({' union all by name '.join(sources)})"
+    return raws
+
+
+def _columns(name: str, member: GroupMember) -> list[str]:
+    provided = member.columns.get(name, set()) | member.reference[2].get(name, set())
+    return [c for c in ENTITIES[name].column_names if c in provided]
+
+
+def _write_member_alone(
+    conn: duckdb.DuckDBPyConnection, raws: dict[str, str], number: int, member: GroupMember
+) -> NativeStaged:
+    parts = {
+        name: RawEntity(
+            ENTITIES[name],
+            f"(select * exclude ({MEMBER_COLUMN}) from {raw} where {MEMBER_COLUMN} = {number})",
+            set(_columns(name, member)),
+        )
+        for name, raw in raws.items()
+    }
+    # an entity this member has no rows of is left out, as ``write_staged`` leaves it out
+    counted = {
+        name: conn.execute(f"select count(*) from {part.relation}").fetchone()
+        for name, part in parts.items()
+    }
+    parts = {name: part for name, part in parts.items() if (counted[name] or (0,))[0]}
+    entities, duplicates = settle(conn, member.folder, parts)
+    rejects = member.reference[1]
+    write_quarantine(rejects + duplicates, member.folder / "quarantine.parquet")
+    return NativeStaged(member.rows_read, len(rejects) + len(duplicates), entities)
+
+
+def _copy_partitioned(
+    conn: duckdb.DuckDBPyConnection,
+    raws: dict[str, str],
+    numbers: list[int],
+    members: dict[int, GroupMember],
+    rows: dict[tuple[int, str], int],
+) -> None:
+    """One ``COPY`` per entity for all these members; each member's file goes to its folder."""
+    if len(numbers) == 1:  # one file (a page staged alone): no partitions to move
+        member = members[numbers[0]]
+        for name, raw in raws.items():
+            if not rows.get((numbers[0], name)):
+                continue
+            columns = ", ".join(quote_identifier(c) for c in settled_columns(ENTITIES[name]))
+            final = member.folder / f"{name}.parquet"
+            conn.execute(
+                f"copy (select {columns} from {raw}) to {sql_text(str(final))} (format parquet)"
+            )
+        return
+    scratch_dir = members[numbers[0]].folder / ".group"
+    scratch_dir.mkdir()
+    # member numbers are the stager's own counters, never input
+    chosen = ", ".join(str(int(n)) for n in numbers)
+    try:
+        for name, raw in raws.items():
+            columns = ", ".join(quote_identifier(c) for c in settled_columns(ENTITIES[name]))
+            target = scratch_dir / name
+            conn.execute(
+                f"copy (select {columns}, {MEMBER_COLUMN} from {raw}"
+                f" where {MEMBER_COLUMN} in ({chosen}))"
+                f" to {sql_text(str(target))} (format parquet, partition_by ({MEMBER_COLUMN}))"
+            )
+            for number in numbers:
+                written = sorted((target / f"{MEMBER_COLUMN}={number}").glob("*.parquet"))
+                final = members[number].folder / f"{name}.parquet"
+                if len(written) == 1:
+                    written[0].rename(final)
+                elif written:  # a writer thread each: one file, as a batch holds
+                    files = ", ".join(sql_text(str(w)) for w in written)
+                    conn.execute(
+                        f"copy (select * from read_parquet([{files}])) to"
+                        f" {sql_text(str(final))} (format parquet)"
+                    )
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
 
 
 def copy_checked(member: Any, dest: Path) -> tuple[int, bytes] | None:

@@ -1,15 +1,16 @@
 """What every parser takes and yields, and the registry that picks a parser for a file.
 
 A format may also name a native stager (``NativeStager``): a faster reader of the same file
-that writes the staged batch itself and returns a ``NativeStaged``. Its types live here, with
-the rest of the parsing contract, so that the stagers (in their platforms' packages) and
+that writes the staged batch itself and returns a ``NativeStaged``, and a group stager
+(``NativeGroupStager``) doing that for many files of the format in one pass. Their types live
+here, with the rest of the parsing contract, so that the stagers (in their platforms' packages) and
 staging depend on this module and never on each other.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -101,6 +102,20 @@ NativeStager = Callable[[Path, ParseContext, Path], NativeStaged | None]
 
 
 @dataclass(frozen=True)
+class NativeMember:
+    """One file of a group staged together: the landed file, its context, its batch folder."""
+
+    path: Path
+    ctx: ParseContext
+    folder: Path
+
+
+# the members of a group -> per member its staged batch, or None to leave that file to the
+# per-file way (``NativeStager``, then the parser); the other members are unaffected
+NativeGroupStager = Callable[[Sequence[NativeMember]], list[NativeStaged | None]]
+
+
+@dataclass(frozen=True)
 class Sample:
     """The start of a file, for format detection without reading all of it."""
 
@@ -127,6 +142,9 @@ class Format:
         native: an optional DuckDB stager for high-volume files (built on ``ingest.native``);
             it gives the same staged rows and rejects as ``parse``, or ``None`` to leave the
             file to it.
+        native_group: an optional stager of many files of this format at once; per file it
+            gives what ``native`` gives, with one pass over the group instead of one per file
+            (an API pull is thousands of small pages).
         dating: ``snapshot`` when some of its values are the state at the moment the file was
             fetched (dated by that moment), ``series`` when every value carries its own date
             (``ingest.snapshots``). A past day's pull asks only the series endpoints.
@@ -140,6 +158,7 @@ class Format:
     sniff: Callable[[Sample], bool]
     needs_account: bool = False
     native: NativeStager | None = None
+    native_group: NativeGroupStager | None = None
     dating: Dating = SNAPSHOT
     version: int = 1
 

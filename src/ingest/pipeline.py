@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import duckdb
 
@@ -36,7 +37,15 @@ from ingest.rejections import (
 from ingest.replays import note_published, published_load
 from ingest.snapshots import SNAPSHOT, grace_from_env, snapshot_fits, why_not
 from ingest.sqlfiles import run_sql
-from ingest.staging import BatchName, BatchOwner, StagedBatch, interrupt_scratch, stage
+from ingest.staging import (
+    BatchName,
+    BatchOwner,
+    StagedBatch,
+    StageRequest,
+    interrupt_scratch,
+    stage,
+    stage_group,
+)
 from ingest.stops import stopping
 from ingest.validation import (
     AuditReport,
@@ -52,7 +61,18 @@ log = logging.getLogger(__name__)
 # DuckDB parses and writes Parquet without holding the GIL: files stage side by side
 STAGE_THREADS = max(1, min(4, os.cpu_count() or 1))
 ABANDON_POLL_SECONDS = 0.2
+# pages of one format staged in one pass at most: bounds the pass's memory (a page of 100
+# videos is about 30 KB of JSON)
+GROUP_FILES = 500
 Item = TypeVar("Item")
+
+
+class _Discardable(Protocol):
+    def discard(self) -> None: ...
+
+
+# what staging one item gives: a batch, or several (a chunk of files staged together)
+Staged = TypeVar("Staged", bound=_Discardable)
 # audit results stored by one insert when a group of loads is published together
 RESULTS_PER_GROUP_STATEMENT = 5000
 # outcomes of a file that leave nothing to do: published now, published before with the same
@@ -188,19 +208,7 @@ def stage_landed(
     batch belongs to ``run_id`` (a run of its own when not given) and to the landing day.
     Without ``save`` the caller writes its ``batch.json`` (see ``staging.stage``).
     """
-    shown = source or landed.source_name
-    if landed.format:
-        fmt = registry((landed.platform,)).get(landed.platform, landed.format, shown)
-    else:
-        fmt = registry((landed.platform,)).detect(landed.path, shown, landed.platform)
-    check_snapshot_day(landed, fmt, shown)
-    ctx = ParseContext(
-        source=shown,
-        platform=fmt.platform,
-        account=account or landed.account,
-        observed_at=landed.fetched_at,
-        day=landed.day,
-    )
+    fmt, ctx = _read_as(landed, source or landed.source_name, account)
     load_id = new_load_id(landed.sha256)
     owner = BatchOwner(run_id or new_run_id(), landed.platform, landed.day)
     try:
@@ -217,6 +225,27 @@ def stage_landed(
     except BaseException:
         StagedBatch.discard_folder(owner.folder(settings.staging, load_id))
         raise
+
+
+def _read_as(landed: LandedFile, shown: str, account: str | None) -> tuple[Format, ParseContext]:
+    """The format a landed file is read with and what its parser knows besides the bytes.
+
+    Raises:
+        ParseError: not a known format, or a pulled snapshot outside its landing day.
+    """
+    if landed.format:
+        fmt = registry((landed.platform,)).get(landed.platform, landed.format, shown)
+    else:
+        fmt = registry((landed.platform,)).detect(landed.path, shown, landed.platform)
+    check_snapshot_day(landed, fmt, shown)
+    ctx = ParseContext(
+        source=shown,
+        platform=fmt.platform,
+        account=account or landed.account,
+        observed_at=landed.fetched_at,
+        day=landed.day,
+    )
+    return fmt, ctx
 
 
 def check_snapshot_day(landed: LandedFile, fmt: Format, shown: str) -> None:
@@ -256,14 +285,39 @@ def stage_or_reject(
     Raises:
         FileRejected: the file cannot be used (now or, unless retried, by an earlier run).
     """
-    if not retry_rejected:
-        earlier = earlier_rejection(landed, settings, source, account)
-        if earlier is not None:
-            raise FileRejected(earlier)
-    if not reprocess:
-        replay = _replayed(landed, settings, source=source, account=account, run_id=run_id)
-        if replay is not None:
-            return replay
+    skipped = _not_read(
+        landed,
+        settings,
+        source=source,
+        account=account,
+        run_id=run_id,
+        retry_rejected=retry_rejected,
+        reprocess=reprocess,
+    )
+    if skipped is not None:
+        return skipped
+    return _read_or_reject(
+        landed,
+        settings,
+        source=source,
+        account=account,
+        run_id=run_id,
+        retry_rejected=retry_rejected,
+        reprocess=reprocess,
+    )
+
+
+def _read_or_reject(
+    landed: LandedFile,
+    settings: Settings,
+    *,
+    source: str,
+    account: str | None,
+    run_id: str | None,
+    retry_rejected: bool,
+    reprocess: bool,
+) -> StagedBatch:
+    """Parse a landed file the per-file way; any failure to read it is its rejection."""
     try:
         batch = stage_landed(
             landed, settings, source=source, account=account, run_id=run_id, save=False
@@ -272,7 +326,38 @@ def stage_or_reject(
         if _stopping(exc):
             raise
         raise reject(landed, source, exc, account=account, retried=retry_rejected) from exc
-    fmt = registry((batch.platform,)).get(batch.platform, batch.format, source)
+    return _staged(batch, landed, settings, reprocess=reprocess)
+
+
+def _not_read(
+    landed: LandedFile,
+    settings: Settings,
+    *,
+    source: str,
+    account: str | None,
+    run_id: str | None,
+    retry_rejected: bool,
+    reprocess: bool,
+) -> StagedBatch | None:
+    """The batch of bytes that need not be read again (a replay), else None.
+
+    Raises:
+        FileRejected: an earlier run rejected these bytes with this parser (unless retried).
+    """
+    if not retry_rejected:
+        earlier = earlier_rejection(landed, settings, source, account)
+        if earlier is not None:
+            raise FileRejected(earlier)
+    if reprocess:
+        return None
+    return _replayed(landed, settings, source=source, account=account, run_id=run_id)
+
+
+def _staged(
+    batch: StagedBatch, landed: LandedFile, settings: Settings, *, reprocess: bool
+) -> StagedBatch:
+    """A parsed batch completed with what replays compare it by, and saved."""
+    fmt = registry((batch.platform,)).get(batch.platform, batch.format, batch.source_file)
     batch.parser_version = parser_version(fmt)
     batch.landing_day = landed.day.isoformat()
     batch.reprocess = reprocess
@@ -655,11 +740,11 @@ def publish_and_refresh(
 
 
 def stage_in_parallel(
-    stage_one: Callable[[Item], StagedBatch],
+    stage_one: Callable[[Item], Staged],
     items: Sequence[Item],
     *,
     progress: Callable[[int], None] | None = None,
-) -> list[StagedBatch | IngestError]:
+) -> list[Staged | IngestError]:
     """Stage ``items`` on a few threads; each item's batch, or its error, in input order.
 
     An exception takes its item's place as an ``IngestError`` (that file is refused, the
@@ -670,12 +755,12 @@ def stage_in_parallel(
     """
     if not items:
         return []
-    futures: list[Future[StagedBatch]] = []
+    futures: list[Future[Staged]] = []
     with ThreadPoolExecutor(min(STAGE_THREADS, len(items)), thread_name_prefix="stage") as pool:
         try:
             for item in items:
                 futures.append(pool.submit(stage_one, item))
-            outcomes: list[StagedBatch | IngestError] = []
+            outcomes: list[Staged | IngestError] = []
             for future in futures:
                 try:
                     outcomes.append(future.result())
@@ -698,7 +783,7 @@ def _as_refusal(error: Exception) -> IngestError:
     return IngestError(f"cannot be read ({type(error).__name__}: {error})")
 
 
-def _abandon(futures: list[Future[StagedBatch]]) -> None:
+def _abandon(futures: Sequence[Future[Staged]]) -> None:
     for future in futures:
         future.cancel()
     # running files are interrupted, not parsed to the end: a stop must be quick (a scheduler
@@ -711,6 +796,188 @@ def _abandon(futures: list[Future[StagedBatch]]) -> None:
     for future in futures:
         if not future.cancelled() and future.exception() is None:
             future.result().discard()
+
+
+@dataclass
+class _StagedChunk:
+    """The outcomes of one chunk of files staged by one thread, in the chunk's order."""
+
+    outcomes: list[StagedBatch | IngestError]
+
+    def discard(self) -> None:
+        for outcome in self.outcomes:
+            if isinstance(outcome, StagedBatch):
+                outcome.discard()
+
+
+def stage_landed_files(
+    landed: Sequence[tuple[str, LandedFile]],
+    settings: Settings,
+    *,
+    account: str | None = None,
+    run_id: str | None = None,
+    retry_rejected: bool = False,
+    reprocess: bool = False,
+    progress: Callable[[StagedBatch | IngestError], None] | None = None,
+) -> list[StagedBatch | IngestError]:
+    """``stage_or_reject`` of each (shown name, landed file), on a few threads, in input order.
+
+    Pages of a format with a group stager are staged up to ``GROUP_FILES`` at a time in one
+    pass (an API pull is thousands of small pages, and a pass costs about what one page costs
+    alone); a page the group leaves alone, or any page when the group fails, is staged the
+    per-file way. Whatever the way, each file gets the same batch or the same refusal.
+    ``progress`` hears each file's outcome, from the staging threads one at a time.
+    """
+
+    lock = threading.Lock()
+
+    def stage_chunk(chunk: list[int]) -> _StagedChunk:
+        staged = _StagedChunk([])
+        try:
+            staged.outcomes = _stage_chunk(
+                [landed[i] for i in chunk],
+                settings,
+                account=account,
+                run_id=run_id,
+                retry_rejected=retry_rejected,
+                reprocess=reprocess,
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        if progress is not None:
+            with lock:
+                for outcome in staged.outcomes:
+                    progress(outcome)
+        return staged
+
+    chunks = _chunks(landed)
+    outcomes: list[StagedBatch | IngestError] = [IngestError("not staged")] * len(landed)
+    for chunk, result in zip(chunks, stage_in_parallel(stage_chunk, chunks), strict=True):
+        for position, index in enumerate(chunk):
+            outcomes[index] = (
+                result if isinstance(result, IngestError) else result.outcomes[position]
+            )
+    return outcomes
+
+
+def _chunks(landed: Sequence[tuple[str, LandedFile]]) -> list[list[int]]:
+    """The files as chunks of one thread's work: pages of one grouped format together (a
+    share of them per thread, at most ``GROUP_FILES``), any other file alone."""
+    grouped: dict[tuple[str, str], list[int]] = {}
+    alone: list[list[int]] = []
+    for index, (_, file) in enumerate(landed):
+        fmt = landed_format(file) if file.format else None
+        if fmt is None or fmt.native_group is None:
+            alone.append([index])
+        else:
+            grouped.setdefault((fmt.platform, fmt.name), []).append(index)
+    chunks: list[list[int]] = []
+    for indices in grouped.values():
+        size = max(1, min(GROUP_FILES, -(-len(indices) // STAGE_THREADS)))
+        chunks += [indices[start : start + size] for start in range(0, len(indices), size)]
+    return sorted(chunks + alone)
+
+
+def _stage_chunk(
+    chunk: list[tuple[str, LandedFile]],
+    settings: Settings,
+    *,
+    account: str | None,
+    run_id: str | None,
+    retry_rejected: bool,
+    reprocess: bool,
+) -> list[StagedBatch | IngestError]:
+    """Stage a chunk's files: those to be read in one group where the format has a group
+    stager, then each file left over the per-file way."""
+    outcomes: dict[int, StagedBatch | IngestError] = {}
+    to_read: list[int] = []
+    for index, (shown, file) in enumerate(chunk):
+        try:
+            skipped = _not_read(
+                file,
+                settings,
+                source=shown,
+                account=account,
+                run_id=run_id,
+                retry_rejected=retry_rejected,
+                reprocess=reprocess,
+            )
+        except Exception as exc:
+            outcomes[index] = _as_refusal(exc)
+            continue
+        if skipped is not None:
+            outcomes[index] = skipped
+        else:
+            to_read.append(index)
+    try:
+        if len(to_read) > 1:
+            outcomes.update(
+                _stage_together(
+                    {i: chunk[i] for i in to_read},
+                    settings,
+                    account=account,
+                    run_id=run_id,
+                    reprocess=reprocess,
+                )
+            )
+        for index, (shown, file) in enumerate(chunk):
+            if index in outcomes:
+                continue
+            try:
+                outcomes[index] = _read_or_reject(
+                    file,
+                    settings,
+                    source=shown,
+                    account=account,
+                    run_id=run_id,
+                    retry_rejected=retry_rejected,
+                    reprocess=reprocess,
+                )
+            except Exception as exc:
+                outcomes[index] = _as_refusal(exc)
+    except BaseException:
+        _StagedChunk(list(outcomes.values())).discard()
+        raise
+    return [outcomes[i] for i in range(len(chunk))]
+
+
+def _stage_together(
+    files: dict[int, tuple[str, LandedFile]],
+    settings: Settings,
+    *,
+    account: str | None,
+    run_id: str | None,
+    reprocess: bool,
+) -> dict[int, StagedBatch]:
+    """The files one group stager stages at once, by index; the others are left out."""
+    requests: dict[int, StageRequest] = {}
+    fmt: Format | None = None
+    for index, (shown, file) in files.items():
+        try:
+            fmt, ctx = _read_as(file, shown, account)
+        except Exception as exc:
+            if _stopping(exc):
+                raise
+            continue  # the per-file way rejects it, with its reason
+        owner = BatchOwner(run_id or new_run_id(), file.platform, file.day)
+        requests[index] = StageRequest(file.path, ctx, new_load_id(file.sha256), file.sha256, owner)
+    if fmt is None or len(requests) < 2:
+        return {}
+    try:
+        staged = stage_group(fmt, list(requests.values()), staging_root=settings.staging)
+    except Exception as exc:
+        if _stopping(exc):
+            raise
+        log.warning(
+            "staging %d files together failed; staging them one by one", len(requests), exc_info=exc
+        )
+        return {}
+    done: dict[int, StagedBatch] = {}
+    for index, batch in zip(requests, staged, strict=True):
+        if batch is not None:
+            done[index] = _staged(batch, files[index][1], settings, reprocess=reprocess)
+    return done
 
 
 def stage_files(
@@ -755,17 +1022,20 @@ def stage_files(
                 raise
             refuse(shown, exc if isinstance(exc, IngestError) else _named(shown, exc))
         emit("land", done=done, total=len(inputs), detail=shown)
-    outcomes = stage_in_parallel(
-        lambda item: stage_or_reject(
-            item[1],
-            settings,
-            source=item[0],
-            account=account,
-            retry_rejected=True,
-            reprocess=reprocess,
-        ),
+    staged_so_far = 0
+
+    def heard(outcome: StagedBatch | IngestError) -> None:
+        nonlocal staged_so_far
+        staged_so_far += 1
+        emit("stage", done=staged_so_far, total=len(landed))
+
+    outcomes = stage_landed_files(
         landed,
-        progress=lambda done: emit("stage", done=done, total=len(landed)),
+        settings,
+        account=account,
+        retry_rejected=True,
+        reprocess=reprocess,
+        progress=heard,
     )
     staged: list[StagedBatch] = []
     for (shown, _), outcome in zip(landed, outcomes, strict=True):

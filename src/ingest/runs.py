@@ -21,7 +21,7 @@ from typing import Any
 from ingest import progress, refresh
 from ingest.config import Settings, inbox_folder
 from ingest.errors import IngestError, ParseError
-from ingest.landing import LandedFile, land_file, landed_files
+from ingest.landing import land_file, landed_files
 from ingest.parsing import Format
 from ingest.pipeline import (
     OK_STATUSES,
@@ -31,8 +31,7 @@ from ingest.pipeline import (
     publish_and_refresh,
     publish_audited,
     record_rejected,
-    stage_in_parallel,
-    stage_or_reject,
+    stage_landed_files,
     vanished_batch,
 )
 from ingest.platforms import names as platform_names
@@ -301,21 +300,21 @@ def stage_platform_day(
 
     staged_so_far = _Tally()
 
-    def stage_one(landed: LandedFile) -> StagedBatch:
-        shown = f"{platform}/{day.isoformat()}/{landed.source_name}"
-        batch = stage_or_reject(
-            landed,
-            settings,
-            source=shown,
-            run_id=owner.run_id,
-            retry_rejected=retry_rejected,
-            reprocess=reprocess,
-        )
-        done, rows = staged_so_far.add(batch.rows_read)
-        progress.emit("stage", done=done, total=len(landed_day), rows=rows, detail=shown)
-        return batch
+    def heard(outcome: StagedBatch | IngestError) -> None:
+        rows = outcome.rows_read if isinstance(outcome, StagedBatch) else 0
+        done, rows_done = staged_so_far.add(rows)
+        shown = outcome.source_file if isinstance(outcome, StagedBatch) else ""
+        progress.emit("stage", done=done, total=len(landed_day), rows=rows_done, detail=shown)
 
-    for batch in stage_in_parallel(stage_one, landed_day):
+    named = [(f"{platform}/{day.isoformat()}/{f.source_name}", f) for f in landed_day]
+    for batch in stage_landed_files(
+        named,
+        settings,
+        run_id=owner.run_id,
+        retry_rejected=retry_rejected,
+        reprocess=reprocess,
+        progress=heard,
+    ):
         if isinstance(batch, FileRejected):
             result.rejections.append(batch.rejection.to_dict())
             continue

@@ -21,7 +21,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +37,7 @@ from ingest.model import ENTITIES, Entity
 from ingest.parsing import (
     Format,
     Item,
+    NativeMember,
     NativeStaged,
     Note,
     ParseContext,
@@ -342,21 +343,8 @@ def stage(
     folder is named after it; without, after the load id alone. Without ``save``, the caller
     writes ``batch.json`` (once, after adding what it knows of the batch).
     """
-    folder = owner.folder(staging_root, load_id) if owner else staging_root / load_id
-    folder.mkdir(parents=True, exist_ok=True)
-    batch = StagedBatch(
-        load_id=load_id,
-        platform=fmt.platform,
-        format=fmt.name,
-        source_file=ctx.source,
-        source_sha256=source_sha256,
-        account=ctx.account,
-        observed_at=ctx.observed_at.isoformat(),
-        folder=str(folder),
-        started_at=datetime.now(UTC).isoformat(),
-        run_id=owner.run_id if owner else "",
-        day=owner.day.isoformat() if owner else "",
-    )
+    batch = _new_batch(fmt, ctx, staging_root, load_id, source_sha256, owner)
+    folder = Path(batch.folder)
     native = fmt.native(landed_path, ctx, folder) if fmt.native is not None else None
     if native is not None:
         return _finish_native(batch, native, save=save)
@@ -398,6 +386,76 @@ def stage(
     if save:
         batch.save()
     return batch
+
+
+def _new_batch(
+    fmt: Format,
+    ctx: ParseContext,
+    staging_root: Path,
+    load_id: str,
+    source_sha256: str,
+    owner: BatchOwner | None,
+) -> StagedBatch:
+    """An empty batch and its folder."""
+    folder = owner.folder(staging_root, load_id) if owner else staging_root / load_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return StagedBatch(
+        load_id=load_id,
+        platform=fmt.platform,
+        format=fmt.name,
+        source_file=ctx.source,
+        source_sha256=source_sha256,
+        account=ctx.account,
+        observed_at=ctx.observed_at.isoformat(),
+        folder=str(folder),
+        started_at=datetime.now(UTC).isoformat(),
+        run_id=owner.run_id if owner else "",
+        day=owner.day.isoformat() if owner else "",
+    )
+
+
+@dataclass(frozen=True)
+class StageRequest:
+    """One landed file to stage in a group, and the load it will be."""
+
+    landed_path: Path
+    ctx: ParseContext
+    load_id: str
+    source_sha256: str
+    owner: BatchOwner
+
+
+def stage_group(
+    fmt: Format, requests: Sequence[StageRequest], *, staging_root: Path
+) -> list[StagedBatch | None]:
+    """Stage many files of one format with its group stager, in one pass over them.
+
+    Each file staged gets the batch ``stage`` would give it (``batch.json`` is the caller's
+    to write); a file the group stager leaves alone gets None and no folder, for the caller
+    to stage the per-file way.
+    """
+    assert fmt.native_group is not None
+    batches = [
+        _new_batch(fmt, r.ctx, staging_root, r.load_id, r.source_sha256, r.owner) for r in requests
+    ]
+    try:
+        members = [
+            NativeMember(r.landed_path, r.ctx, Path(b.folder))
+            for r, b in zip(requests, batches, strict=True)
+        ]
+        staged = fmt.native_group(members)
+    except BaseException:
+        for batch in batches:
+            batch.discard()
+        raise
+    done: list[StagedBatch | None] = []
+    for batch, native in zip(batches, staged, strict=True):
+        if native is None:
+            batch.discard()
+            done.append(None)
+        else:
+            done.append(_finish_native(batch, native, save=False))
+    return done
 
 
 def _finish_native(batch: StagedBatch, native: NativeStaged, *, save: bool) -> StagedBatch:
@@ -477,6 +535,14 @@ def repeats(entity: Entity, relation: str) -> str:
     return f"select count(*) from (select 1 from {relation} group by {keys} having count(*) > 1)"
 
 
+def settled_columns(entity: Entity) -> list[str]:
+    """The columns of a settled entity's Parquet file, in the order ``settle`` writes them."""
+    if entity.partition is None:
+        return [*entity.column_names, LINE_COLUMN, RECORD_COLUMN]
+    values = [c for c in entity.column_names if c not in entity.primary_key]
+    return [*entity.primary_key, *values, LINE_COLUMN, RECORD_COLUMN]
+
+
 def settle(
     conn: duckdb.DuckDBPyConnection, folder: Path, parts: dict[str, RawEntity]
 ) -> tuple[dict[str, StagedEntity], list[dict[str, Any]]]:
@@ -540,11 +606,7 @@ def settle(
             keys = ", ".join(entity.primary_key)
             values = [c for c in entity.column_names if c not in entity.primary_key]
             if name not in repeated_keys:
-                columns = (
-                    "*"
-                    if entity.partition is None
-                    else ", ".join([*entity.primary_key, *values, LINE_COLUMN, RECORD_COLUMN])
-                )
+                columns = ", ".join(settled_columns(entity))
                 query = f"select {columns} from {part.relation} where {keep}"
             elif entity.partition is None:
                 query = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest.parsing import Format
 from ingest.platforms.tiktok import exports
-from ingest.platforms.tiktok.stagers import stage_video_query
+from ingest.platforms.tiktok.stagers import stage_video_queries, stage_video_query
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
@@ -22,6 +22,7 @@ FORMATS: tuple[Format, ...] = (
         exports.parse_research_video_query,
         exports.sniff_research_video_query,
         native=stage_video_query,
+        native_group=stage_video_queries,
         dating=SNAPSHOT,
     ),
     Format(

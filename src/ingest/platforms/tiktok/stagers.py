@@ -6,25 +6,35 @@ statements are in this package's ``sql/`` folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from ingest.coerce import INT64_MAX
 from ingest.model import ENTITIES
 from ingest.native import (
     INT32_LIMIT,
     MAX_DOCUMENT_BYTES,
-    Plans,
+    MEMBER_COLUMN,
+    GroupMember,
     reference_rows,
     select_list,
-    write_staged,
+    write_staged_group,
 )
-from ingest.parsing import Item, NativeStaged, ParseContext, RowError, guarded, require
+from ingest.parsing import (
+    Item,
+    NativeMember,
+    NativeStaged,
+    ParseContext,
+    RowError,
+    guarded,
+    require,
+)
 from ingest.platforms.tiktok import exports
 from ingest.platforms.tiktok import settings as s
 from ingest.sqlfiles import run_package_sql
@@ -51,81 +61,151 @@ def _usable_account(account: str | None) -> str | None:
 
 def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
     """Research API ``video/query`` pages through DuckDB; see ``ingest.native``."""
-    latest = ctx.observed_at + FUTURE_SKEW
-    if not EARLIEST_DAY <= ctx.day <= latest.date():
-        return None  # every row fails the day rule; the reference says so row by row
-    size = path.stat().st_size
-    if size == 0 or size > MAX_DOCUMENT_BYTES:
-        return None
-    source = {"path": str(path), "max_object_size": size + 1}
+    return stage_video_queries([NativeMember(path, ctx, folder)])[0]
+
+
+def stage_video_queries(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
+    """Many ``video/query`` pages in one DuckDB pass: per page what ``stage_video_query`` gives.
+
+    A page DuckDB cannot read as the reference does gets None. DuckDB refuses a whole read when
+    one page of it is not of the page shape (a video that is not an object): the group is then
+    halved until that page is alone, so the others still stage together.
+    """
+    results: list[NativeStaged | None] = [None] * len(members)
+    sizes = {number: _usable_size(member) for number, member in enumerate(members)}
+    pending = [{n: members[n] for n, size in sizes.items() if size}]
+    while pending:
+        candidates = pending.pop()
+        if not candidates:
+            continue
+        staged = _stage_pages(candidates, max(sizes[n] for n in candidates) + 1)
+        if staged is not None:
+            for number, batch in staged.items():
+                results[number] = batch
+        elif len(candidates) > 1:
+            numbers = list(candidates)
+            half = len(numbers) // 2
+            pending.append({n: candidates[n] for n in numbers[:half]})
+            pending.append({n: candidates[n] for n in numbers[half:]})
+    return results
+
+
+def _stage_pages(
+    candidates: dict[int, NativeMember], max_object_size: int
+) -> dict[int, NativeStaged] | None:
+    """The pages DuckDB reads natively, by member number; None when it cannot read them all."""
+    paths = [str(m.path) for m in candidates.values()]
     with scratch() as conn:
         try:
-            _run(conn, "research_video_pages", {**source, "error_ok": s.ERROR_OK})
-            head = _run(conn, "research_video_head").fetchone()
+            given = pa.table(
+                {
+                    "path": paths,
+                    "member": list(candidates),
+                    "account": pa.array(
+                        [_usable_account(m.ctx.account) for m in candidates.values()], pa.string()
+                    ),
+                    "day": [m.ctx.day for m in candidates.values()],
+                    "latest": [
+                        int((m.ctx.observed_at + FUTURE_SKEW).timestamp())
+                        for m in candidates.values()
+                    ],
+                }
+            )
+            conn.register("given_members", given)
+            try:
+                _run(conn, "research_video_members")
+            finally:
+                conn.unregister("given_members")
+            _run(
+                conn,
+                "research_video_pages",
+                {"paths": paths, "max_object_size": max_object_size, "error_ok": s.ERROR_OK},
+            )
         except duckdb.Error:
-            return None  # not one well-formed v2 object: the reference parser explains why
-        if head is None or head[0] != 1 or not head[1] or not head[2]:
             return None
-        account = _usable_account(ctx.account)
+        usable = [int(row[0]) for row in _run(conn, "research_video_head").fetchall()]
+        if not usable:
+            return {}
         rules = {
-            "has_account": account is not None,
+            "usable": usable,
             "earliest": int(datetime.combine(EARLIEST_DAY, time(), UTC).timestamp()),
-            "latest": int(latest.timestamp()),
             "int32_max": INT32_LIMIT - 1,
             "int64_max": INT64_MAX,
         }
         _run(conn, "research_video_videos", rules)
-        _run(
+        _run(conn, "research_video_good", {"platform": s.PLATFORM, "video_url": s.VIDEO_URL})
+        # one statement: per page the count, the lines left to the reference, the fields present
+        counted = _run(conn, "research_video_count", {"usable": usable})
+        names = [d[0] for d in counted.description or ()][3:]
+        found = {int(row[0]): row for row in counted.fetchall()}
+        present = _present(
             conn,
-            "research_video_good",
-            {
-                "has_account": account is not None,
-                "account": account,
-                "platform": s.PLATFORM,
-                "day": ctx.day,
-                "video_url": s.VIDEO_URL,
-            },
+            {n: str(candidates[n].path) for n in found},
+            max_object_size,
+            {n: dict(zip(names, row[3:], strict=True)) for n, row in found.items()},
         )
-        # one statement: the count, the lines left to the reference, the fields present
-        counted = _run(conn, "research_video_count")
-        names = [d[0] for d in counted.description or ()][2:]
-        found = counted.fetchone()
-        assert found is not None
-        rows_read = int(found[0])
-        odd: list[int] = found[1] or []
-        present = _present(conn, source, dict(zip(names, found[2:], strict=True)))
-        post_cols = {c: c for c in ("platform", "post_id", "account_id", "media_type", "permalink")}
-        post_cols.update({c: c for c, f in _OPTIONAL.items() if f in present})
-        daily_cols = {c: c for c in ("platform", "post_id", "account_id", "day")}
-        if "create_time" in present:
-            daily_cols["published_at"] = "published_at"
-        daily_cols.update({c: c for c, f in s.RESEARCH_VIDEO_DAILY.items() if f in present})
-        plans: Plans = {
-            "posts": (
-                f"select {select_list(ENTITIES['posts'], post_cols)} from good",
-                set(post_cols),
-            ),
-            "post_daily": (
-                f"select {select_list(ENTITIES['post_daily'], daily_cols)} from good",
-                set(daily_cols),
-            ),
+        group: dict[int, GroupMember] = {}
+        for number, row in found.items():
+            member = candidates[number]
+            odd: list[int] = row[2] or []
+            group[number] = GroupMember(
+                folder=member.folder,
+                rows_read=int(row[1]),
+                columns={e: set(c) for e, c in _provided(present[number]).items()},
+                reference=reference_rows(
+                    _reference_items(member.path, member.ctx, set(odd)), member.ctx.observed_at
+                ),
+            )
+        # every column: a field a page lacks is null in its rows, and left out of its columns
+        every_field = {*_OPTIONAL.values(), *s.RESEARCH_VIDEO_DAILY.values()}
+        plans = {
+            name: f"select {select_list(ENTITIES[name], columns)}, member as {MEMBER_COLUMN}"
+            " from good"
+            for name, columns in _provided(every_field).items()
         }
-        reference = reference_rows(_reference_items(path, ctx, set(odd)), ctx.observed_at)
-        return write_staged(conn, folder, plans, reference, rows_read)
+        return write_staged_group(conn, plans, group)
+
+
+def _usable_size(member: NativeMember) -> int:
+    """The page's size when DuckDB may read it natively, else 0."""
+    latest = member.ctx.observed_at + FUTURE_SKEW
+    if not EARLIEST_DAY <= member.ctx.day <= latest.date():
+        return 0  # every row fails the day rule; the reference says so row by row
+    size = member.path.stat().st_size
+    return size if 0 < size <= MAX_DOCUMENT_BYTES else 0
+
+
+def _provided(present: set[str]) -> dict[str, dict[str, str]]:
+    """Per entity, the canonical columns a page gives when its videos carry ``present``."""
+    post_cols = {c: c for c in ("platform", "post_id", "account_id", "media_type", "permalink")}
+    post_cols.update({c: c for c, f in _OPTIONAL.items() if f in present})
+    daily_cols = {c: c for c in ("platform", "post_id", "account_id", "day")}
+    if "create_time" in present:
+        daily_cols["published_at"] = "published_at"
+    daily_cols.update({c: c for c, f in s.RESEARCH_VIDEO_DAILY.items() if f in present})
+    return {"posts": post_cols, "post_daily": daily_cols}
 
 
 def _present(
-    conn: duckdb.DuckDBPyConnection, source: dict[str, Any], with_value: dict[str, Any]
-) -> set[str]:
-    """The optional fields that some clean video carries, even where every value is null.
-
-    ``with_value`` says per field whether some clean video gives it a value.
+    conn: duckdb.DuckDBPyConnection,
+    paths: dict[int, str],
+    max_object_size: int,
+    with_value: dict[int, dict[str, Any]],
+) -> dict[int, set[str]]:
+    """Per page, the optional fields that some clean video carries, even where every value
+    is null. ``with_value`` says per page and field whether some clean video gives it a value.
     """
-    names = list(with_value)
-    present = {n for n, hit in with_value.items() if hit}
-    if len(present) < len(names):
-        raw = _run(conn, "research_video_present_raw", source).fetchone()
-        present.update(n for n, hit in zip(names, raw or (), strict=False) if hit)
+    present = {n: {f for f, hit in fields.items() if hit} for n, fields in with_value.items()}
+    lacking = [paths[n] for n, fields in with_value.items() if len(present[n]) < len(fields)]
+    if lacking:
+        raw = _run(
+            conn,
+            "research_video_present_raw",
+            {"paths": lacking, "max_object_size": max_object_size},
+        )
+        names = [d[0] for d in raw.description or ()][1:]
+        for row in raw.fetchall():
+            present[int(row[0])].update(n for n, hit in zip(names, row[1:], strict=True) if hit)
     return present
 
 

@@ -1,4 +1,5 @@
--- The clean videos as canonical values: one row per video, for posts and post_daily.
+-- The clean videos as canonical values: one row per video, for posts and post_daily, with
+-- the account and day of its page.
 -- The permalink fills settings.VIDEO_URL; the video id first, as it holds digits only.
 -- The counts are those of settings.RESEARCH_VIDEO_DAILY.
 create temp table good as
@@ -6,14 +7,19 @@ with
 
 clean_videos as (
     select
-        line,
-        v
+        videos.member,
+        videos.line,
+        videos.v,
+        members.account,
+        members.day
     from videos
-    where clean
+    join members using (member)
+    where videos.clean
 ),
 
 typed as (
     select
+        member,
         line,
         $platform as platform,
         case
@@ -21,12 +27,13 @@ typed as (
             else cast(v.id as varchar)
         end as post_id,
         case
-            when $has_account and (v.username is null or json_extract_string(v.username, '$') = '')
-                then $account
+            when account is not null
+                and (v.username is null or json_extract_string(v.username, '$') = '')
+                then account
             else json_extract_string(v.username, '$')
         end as account_id,
         'video' as media_type,
-        $day as day,
+        day,
         to_timestamp(try_cast(v.create_time as bigint)) as published_at,
         nullif(json_extract_string(v.video_description, '$'), '') as caption,
         try_cast(v.video_duration as bigint) as duration_seconds,

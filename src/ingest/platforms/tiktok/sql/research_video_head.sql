@@ -1,3 +1,5 @@
--- the file is usable natively when it is exactly one v2 object with videos and no error
-select count(*) as objects, bool_and(has_videos) as has_videos, bool_and(ok) as ok
+-- a page is usable natively when it is exactly one v2 object with videos and no error
+select member
 from pages
+group by member
+having count(*) = 1 and bool_and(has_videos) and bool_and(ok)

@@ -1,7 +1,8 @@
--- A Research API video/query page, each video field read as JSON so that its JSON type can be
--- checked, never silently cast. One row per well-formed v2 object in the file.
+-- Research API video/query pages, each video field read as JSON so that its JSON type can be
+-- checked, never silently cast. One row per well-formed v2 object, with its page's member.
 create temp table pages as
 select
+    m.member,
     data.videos as videos,
     data.videos is not null as has_videos,
     error is null
@@ -11,7 +12,8 @@ select
         and json_extract_string(error, '$.code') = $error_ok
     ) as ok
 from read_json(
-    $path,
+    $paths,
+    filename = true,
     format = 'unstructured',
     columns = {
         data: 'STRUCT(videos STRUCT(
@@ -30,3 +32,4 @@ from read_json(
     },
     maximum_object_size = $max_object_size
 )
+join members as m on m.path = filename

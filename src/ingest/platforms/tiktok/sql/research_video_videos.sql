@@ -3,6 +3,7 @@
 -- Counts are those of settings.RESEARCH_VIDEO_DAILY.
 create temp table videos as
 select
+    member,
     line,
     v,
     coalesce(
@@ -21,7 +22,7 @@ select
             )
             -- a video without a username belongs to the account the user named
             or (
-                $has_account
+                account is not null
                 and (v.username is null or json_extract_string(v.username, '$') = '')
             )
         )
@@ -29,7 +30,7 @@ select
             v.create_time is null
             or (
                 json_type(v.create_time) in ('UBIGINT', 'BIGINT')
-                and try_cast(v.create_time as hugeint) between $earliest and $latest
+                and try_cast(v.create_time as hugeint) between $earliest and latest
             )
         )
         and (v.video_description is null or json_type(v.video_description) = 'VARCHAR')
@@ -72,6 +73,8 @@ select
         false
     ) as clean
 from (
-    select unnest(videos) as v, generate_subscripts(videos, 1) as line
+    select member, unnest(videos) as v, generate_subscripts(videos, 1) as line
     from pages
+    where member in (select unnest(cast($usable as integer[])))
 )
+join members using (member)

@@ -1,0 +1,148 @@
+"""A group stager gives every file of its group exactly what the file staged alone gets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.parsing import NativeMember, NativeStaged, ParseContext
+from ingest.platforms import registry
+from tests.conftest import context
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+import gen
+
+OBSERVED = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
+
+# pages of every shape the per-file equivalence tests cover, in one group
+EDGE_VIDEOS: list[list[Any]] = [
+    [],
+    [{"id": 1, "username": "a", "create_time": None, "video_description": None}],
+    [{"id": 1, "username": "a"}, {"id": 2, "username": "b", "view_count": None}],
+    [{"id": 1, "username": "a", "view_count": 5}, {"id": 1, "username": "a", "view_count": 6}],
+    [{"id": 2**64 - 1, "username": "a", "video_duration": 2**31 - 1}],
+    [{"id": 3, "username": "a", "video_duration": 2**31}],
+    [{"id": 4, "username": "ü", "video_description": 'caf\u00e9 "q" \\ \n'}],
+    [{"id": 5, "username": "a", "create_time": 1104537600}],
+    [{"id": 6, "username": "", "create_time": 1104537599}],
+    [5, {"id": 7, "username": "a"}],
+    [{"id": 8, "username": "a", "like_count": 9, "view_count": 3, "share_count": "2"}],
+]
+ODD_DOCUMENTS = [
+    '{"data": {"videos": null}, "error": {"code": "ok"}}',
+    '{"data": {"videos": []}, "error": {"code": "rate_limit_exceeded", "message": "slow"}}',
+    '{"data": {"videos": [{"id": 1, "username": "a"}]}}\n{"data": {"videos": []}}',
+    '\ufeff{"data": {"videos": [{"id": 9, "username": "a"}]}, "error": {"code": "ok"}}',
+]
+
+
+def _rows(path: Path) -> list[tuple[Any, ...]]:
+    conn = duckdb.connect()
+    try:
+        conn.execute("set TimeZone = 'UTC'")
+        return conn.execute(f"select * from read_parquet('{path}') order by all").fetchall()
+    finally:
+        conn.close()
+
+
+def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None:
+    if staged is None:
+        return None
+    return {
+        "rows_read": staged.rows_read,
+        "rows_quarantined": staged.rows_quarantined,
+        "notes": staged.notes,
+        "entities": {
+            name: {"columns": e.columns, "rows": e.rows, "data": _rows(Path(e.path))}
+            for name, e in staged.entities.items()
+        },
+        "quarantine": _rows(folder / "quarantine.parquet"),
+    }
+
+
+def _pages(folder: Path) -> list[tuple[Path, ParseContext]]:
+    folder.mkdir(parents=True)
+    pages: list[tuple[Path, ParseContext]] = []
+    for number, videos in enumerate(EDGE_VIDEOS):
+        path = folder / f"edge{number}.json"
+        path.write_text(json.dumps({"data": {"videos": videos}, "error": {"code": "ok"}}))
+        account = "fallback_user" if number % 2 else None
+        pages.append((path, context("tiktok", path.name, account=account, observed_at=OBSERVED)))
+    for number, text in enumerate(ODD_DOCUMENTS):
+        path = folder / f"odd{number}.json"
+        path.write_text(text, encoding="utf-8")
+        pages.append((path, context("tiktok", path.name, observed_at=OBSERVED)))
+    generated = gen.tiktok_pages(
+        folder / "gen", rows=600, page_rows=100, bad_every=9, duplicate_every=31
+    )
+    for number, path in enumerate(generated):
+        # pages of several days and accounts: what a page's rows are held to is its own
+        ctx = context(
+            "tiktok",
+            path.name,
+            account=["someone", None, "   "][number % 3],
+            day=date(2026, 9, 1) - timedelta(days=number % 2),
+            observed_at=OBSERVED - timedelta(days=number % 2),
+        )
+        pages.append((path, ctx))
+    # a day no platform existed on: every row fails, so the stager leaves the page alone
+    early = folder / "early.json"
+    early.write_text(json.dumps({"data": {"videos": [{"id": 1, "username": "a"}]}}))
+    pages.append((early, context("tiktok", early.name, day=date(2004, 12, 31))))
+    return pages
+
+
+def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
+    fmt = registry(("tiktok",)).get("tiktok", "research_video_query", "x")
+    assert fmt.native is not None and fmt.native_group is not None
+    pages = _pages(tmp_path / "in")
+    alone = []
+    for number, (path, ctx) in enumerate(pages):
+        folder = tmp_path / "alone" / str(number)
+        folder.mkdir(parents=True)
+        alone.append(_summary(fmt.native(path, ctx, folder), folder))
+    members = [
+        NativeMember(path, ctx, tmp_path / "group" / str(number))
+        for number, (path, ctx) in enumerate(pages)
+    ]
+    for member in members:
+        member.folder.mkdir(parents=True)
+    grouped = fmt.native_group(members)
+    assert len(grouped) == len(members)
+    together = [_summary(s, m.folder) for s, m in zip(grouped, members, strict=True)]
+    for number, (path, _) in enumerate(pages):
+        assert together[number] == alone[number], path.name
+    # the group really staged most pages natively, bad rows and duplicates included
+    staged = [s for s in together if s is not None]
+    assert len(staged) >= len(pages) - 6
+    assert sum(s["rows_quarantined"] for s in staged) > 20
+    # nothing of the group's own work is left in any batch folder
+    assert not list((tmp_path / "group").rglob(".group"))
+
+
+def test_a_page_duckdb_cannot_read_is_left_alone_and_the_others_still_stage(
+    tmp_path: Path,
+) -> None:
+    fmt = registry(("tiktok",)).get("tiktok", "research_video_query", "x")
+    assert fmt.native_group is not None
+    pages = []
+    for number in range(5):
+        path = tmp_path / f"good{number}.json"
+        path.write_text(json.dumps({"data": {"videos": [{"id": number, "username": "a"}]}}))
+        pages.append(path)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"data": {"videos": [{"id": 1, "username": "a"}]')
+    pages.insert(3, broken)
+    members = []
+    for path in pages:
+        folder = tmp_path / path.stem
+        folder.mkdir()
+        members.append(NativeMember(path, context("tiktok", path.name), folder))
+    staged = fmt.native_group(members)
+    assert [s is not None for s in staged] == [True, True, True, False, True, True]
+    assert [s.rows_read for s in staged if s is not None] == [1] * 5
