@@ -7,8 +7,9 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -63,11 +64,11 @@ def extension(name: str) -> str:
 class Incoming:
     """Bytes on their way into the landing zone, and what their manifest will say of them.
 
-    ``content`` is the bytes themselves, the local file holding them or a stream of them; the
-    other fields are ``land_stream``'s.
+    ``content`` is the bytes themselves (or a file's, read and hashed already), the local file
+    holding them or a stream of them; the other fields are ``land_stream``'s.
     """
 
-    content: bytes | Path | BinaryIO
+    content: bytes | HashedFile | Path | BinaryIO
     platform: str
     day: date
     source_name: str
@@ -272,8 +273,13 @@ def _write(
     return landing
 
 
-def _copy(content: bytes | Path | BinaryIO, fd: int) -> tuple[str, int]:
+def _copy(content: bytes | HashedFile | Path | BinaryIO, fd: int) -> tuple[str, int]:
     """Write the bytes to ``fd``, hashing them on the way: their SHA-256 and size."""
+    if isinstance(content, HashedFile):
+        if content.data is None:
+            raise ValueError("a hashed file lands from its bytes: its path is needed instead")
+        _write_all(fd, content.data)
+        return content.sha256, content.size
     if isinstance(content, bytes):
         _write_all(fd, content)
         return hashlib.sha256(content).hexdigest(), len(content)
@@ -316,22 +322,44 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _fsync_all(landings: list[_Landing]) -> None:
     """Make every temporary file durable; a file whose fsync fails fails alone."""
-
-    def sync(landing: _Landing) -> None:
-        try:
-            for fd in landing.open_fds:
-                os.fsync(fd)
-            landing.close()
-        except Exception as exc:
-            landing.fail(exc)
-
     if len(landings) <= 1:
         for landing in landings:
-            sync(landing)
+            _sync(landing)
         return
     # why: an fsync waits for a journal commit; fsyncs waiting side by side share commits
-    with ThreadPoolExecutor(min(SYNC_THREADS, len(landings))) as pool:
-        list(pool.map(sync, landings))
+    futures = [_sync_pool().submit(_sync, landing) for landing in landings]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        # the files are closed and removed once no thread holds them any more
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
+
+
+def _sync(landing: _Landing) -> None:
+    try:
+        for fd in landing.open_fds:
+            os.fsync(fd)
+        landing.close()
+    except Exception as exc:
+        landing.fail(exc)
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    # why: starting threads for every batch costs more than the syncs save; a forked child
+    # inherits the pool but not its threads, so it starts its own
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(SYNC_THREADS, "landing-sync"))
+        return _pool[1]
 
 
 def _rename_all(landings: list[_Landing], *, manifests: bool) -> None:
@@ -390,7 +418,10 @@ def already_landed(
     root: Path, platform: str, day: date, sha256: str, source_name: str = ""
 ) -> LandedFile | None:
     """The file landed with these bytes for (platform, day), if any: a replay needs no copy."""
-    earlier = _landed_copy(root / platform / day.isoformat(), sha256, extension(source_name))
+    day_folder = os.path.join(root, platform, day.isoformat())
+    if not os.path.exists(os.path.join(day_folder, sha256 + ".manifest.json")):
+        return None  # why: the usual answer, asked for each platform a new file may be of
+    earlier = _landed_copy(Path(day_folder), sha256, extension(source_name))
     return None if earlier is None else _read_landed(earlier, new=False)
 
 

@@ -17,6 +17,7 @@ import duckdb
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError, WarehouseBusyError
 from ingest.landing import (
+    HashedFile,
     Incoming,
     LandedFile,
     already_landed,
@@ -208,8 +209,8 @@ def land_inputs(
                 raise
             item = exc if isinstance(exc, IngestError) else _named(shown, exc)
         batch.append((shown, item))
-        if isinstance(item, Incoming) and isinstance(item.content, bytes):
-            held += len(item.content)
+        if isinstance(item, Incoming) and isinstance(item.content, HashedFile):
+            held += item.content.size
         if len(batch) >= LAND_BATCH_FILES or held >= LAND_BATCH_BYTES:
             land_batch()
             held = 0
@@ -240,7 +241,7 @@ def _incoming(
     )
     if landed is not None:
         return landed
-    content = path if hashed.data is None else hashed.data
+    content = path if hashed.data is None else hashed
     before = _pending_before(hashed.sha256, pending, platform=platform, account=account, day=day)
     if before is not None:
         # the same bytes as a file of this batch: landing them again finds that file
