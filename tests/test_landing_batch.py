@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import multiprocessing
 import os
 import shutil
 from datetime import date
@@ -293,3 +294,23 @@ def test_detection_from_the_bytes_in_memory_picks_what_reading_the_file_picks():
         except IngestError as exc:
             found = str(exc)
         assert found == expected, path
+
+
+def _land_in_child(root: Path) -> None:
+    outcomes = landing.land_files([incoming(page(n), f"child{n}.json") for n in (20, 21)], root)
+    assert all(isinstance(o, LandedFile) for o in outcomes), outcomes
+
+
+def test_a_forked_child_lands_a_batch_with_threads_of_its_own(tmp_path: Path):
+    # a scheduler may fork a worker from a process that has landed before: the child
+    # inherits the syncing threads' pool, but none of its threads
+    root = tmp_path / "landing"
+    landing.land_files([incoming(page(n), f"parent{n}.json") for n in (10, 11)], root)
+    child = multiprocessing.get_context("fork").Process(target=_land_in_child, args=(root,))
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
+    assert len(data_files(root)) == 4
+    assert_whole(root)
