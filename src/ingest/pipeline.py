@@ -168,7 +168,6 @@ def land_inputs(
     batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
     # what this batch will land, as if landed already: (platform, day, sha256) -> format
     pending: dict[tuple[str, date, str], str] = {}
-
     done = 0
 
     def land_batch() -> None:
@@ -242,7 +241,7 @@ def _incoming(
     if landed is not None:
         return landed
     content = path if hashed.data is None else hashed
-    before = _pending_before(hashed.sha256, pending, platform=platform, account=account, day=day)
+    before = _pending_before(hashed.sha256, pending, platform=platform, day=day)
     if before is not None:
         # the same bytes as a file of this batch: landing them again finds that file
         name, fmt_name = before
@@ -290,21 +289,16 @@ def _landed_before(
 
 
 def _pending_before(
-    sha: str,
-    pending: dict[tuple[str, date, str], str],
-    *,
-    platform: str | None,
-    account: str | None,
-    day: date,
+    sha: str, pending: dict[tuple[str, date, str], str], *, platform: str | None, day: date
 ) -> tuple[str, str] | None:
-    """``_landed_before`` for the files of the batch under way: their platform and format."""
+    """``_landed_before`` for the files of the batch under way: their platform and format.
+
+    The account check is not needed again: a file enters ``pending`` only once it passed.
+    """
     for candidate in (platform,) if platform else platform_names():
         fmt_name = pending.get((candidate, day, sha))
-        if fmt_name is None:
-            continue
-        if registry((candidate,)).get(candidate, fmt_name, fmt_name).needs_account and not account:
-            return None
-        return candidate, fmt_name
+        if fmt_name is not None:
+            return candidate, fmt_name
     return None
 
 
