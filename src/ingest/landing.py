@@ -21,6 +21,7 @@ from ingest.redaction import redact
 CHUNK = 1024 * 1024
 # files landed together: each holds two open files until their shared sync
 FILES_PER_SYNC = 128
+# fsyncs waiting side by side: they wait on the disk, not on a core
 SYNC_THREADS = 16
 _EXT_RE = re.compile(r"^[a-z0-9]{1,8}$")
 
