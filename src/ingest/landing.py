@@ -7,7 +7,11 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,6 +19,10 @@ from typing import Any, BinaryIO
 from ingest.redaction import redact
 
 CHUNK = 1024 * 1024
+# files landed together: each holds two open files until their shared sync
+FILES_PER_SYNC = 128
+# fsyncs waiting side by side: they wait on the disk, not on a core
+SYNC_THREADS = 16
 _EXT_RE = re.compile(r"^[a-z0-9]{1,8}$")
 
 
@@ -53,6 +61,26 @@ def extension(name: str) -> str:
     return suffix if _EXT_RE.match(suffix) else "bin"
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """Bytes on their way into the landing zone, and what their manifest will say of them.
+
+    ``content`` is the bytes themselves (or a file's, read and hashed already), the local file
+    holding them or a stream of them; the other fields are ``land_stream``'s.
+    """
+
+    content: bytes | HashedFile | Path | BinaryIO
+    platform: str
+    day: date
+    source_name: str
+    account: str | None = None
+    format: str | None = None
+    request: dict[str, Any] | None = None
+    fetched_at: datetime | None = None
+    observed_at: datetime | None = None
+    snapshot_grace: timedelta | None = None
+
+
 def land_stream(
     stream: BinaryIO,
     root: Path,
@@ -72,8 +100,9 @@ def land_stream(
     The bytes are hashed while they are written to a temporary file in the target folder,
     then renamed into place, so a crash never leaves a partial file under a real name.
     Landing bytes that are already there is a no-op, under any name or extension: the first
-    file and its manifest are kept (the manifest is named by the hash alone). Each rename is
-    made durable by an fsync of its folder, and new folders by an fsync of their parents.
+    file and its manifest are kept (the manifest is named by the hash alone). The manifest is
+    made durable and renamed into place before the bytes are; each rename is made durable by
+    an fsync of its folder, and new folders by an fsync of their parents.
 
     Args:
         stream: the bytes to keep.
@@ -90,50 +119,26 @@ def land_stream(
         snapshot_grace: the grace that rule was applied with, kept so every replay decides
             as the pull did whatever the configuration says later.
     """
-    folder = root / platform / day.isoformat()
-    _make_durable_dirs(folder)
-    digest = hashlib.sha256()
-    size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".landing-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        sha = digest.hexdigest()
-        target = folder / f"{sha}.{extension(source_name)}"
-        earlier = _landed_copy(folder, sha, extension(source_name))
-        if earlier is not None:
-            tmp.unlink()
-            return _read_landed(earlier, new=False)
-        received = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-        manifest = {
-            "sha256": sha,
-            "size": size,
-            "platform": platform,
-            "day": day.isoformat(),
-            # a name saved from a URL can carry ?access_token=…; the manifest outlives the token
-            "source_name": redact(Path(source_name).name),
-            "account": account,
-            "format": format,
-            "request": request,
-            "fetched_at": received.isoformat(),
-        }
-        if observed_at is not None:
-            manifest["observed_at"] = observed_at.astimezone(UTC).isoformat()
-        if snapshot_grace is not None:
-            manifest["snapshot_grace_hours"] = snapshot_grace / timedelta(hours=1)
-        _write_atomic(manifest_path(target), json.dumps(manifest, indent=2).encode())
-        os.replace(tmp, target)
-        _fsync_dir(folder)
-        return _read_landed(target, new=True)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    (outcome,) = land_files(
+        [
+            Incoming(
+                stream,
+                platform=platform,
+                day=day,
+                source_name=source_name,
+                account=account,
+                format=format,
+                request=request,
+                fetched_at=fetched_at,
+                observed_at=observed_at,
+                snapshot_grace=snapshot_grace,
+            )
+        ],
+        root,
+    )
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
@@ -143,20 +148,281 @@ def land_file(path: Path, root: Path, **kwargs: Any) -> LandedFile:
         return land_stream(stream, root, **kwargs)
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a local file's bytes, as its landed name would carry it."""
+def land_files(items: Sequence[Incoming], root: Path) -> list[LandedFile | Exception]:
+    """Land several inputs as ``land_stream`` lands one, sharing the syncs between them.
+
+    Every file and its manifest are written to temporary names first; then all of them are
+    made durable together (their fsyncs run side by side, and the filesystem commits them
+    together); then the manifests are renamed into place and each folder is fsynced once; then
+    the bytes, and each folder once more. So nothing is returned as landed before its renames
+    are durable, no manifest reaches its name before it is durable, and no file reaches its
+    name before its manifest has. The same bytes given twice for one platform and day land
+    once: the later ones are reported as landed before (``new`` false), as if the files had
+    landed one after the other.
+
+    Returns:
+        for each item, in order, its landed file, or the exception that kept it out (the
+        others land all the same).
+    """
+    outcomes: list[LandedFile | Exception] = []
+    for start in range(0, len(items), FILES_PER_SYNC):
+        outcomes.extend(_land_some(items[start : start + FILES_PER_SYNC], root))
+    return outcomes
+
+
+@dataclass
+class _Landing:
+    """One file on its way into its folder: its temporary files until they are renamed."""
+
+    folder: Path
+    tmp: Path
+    target: Path
+    manifest: dict[str, Any]
+    manifest_tmp: Path | None = None
+    open_fds: list[int] = field(default_factory=list)
+    error: Exception | None = None
+    reported: bool = False
+
+    def outcome(self) -> LandedFile | Exception:
+        """The landed file the first time it is asked for; later ones repeat the same bytes."""
+        if self.error is not None:
+            return self.error
+        first, self.reported = not self.reported, True
+        return _landed_from(self.manifest, self.target, new=first)
+
+    def close(self) -> None:
+        for fd in self.open_fds:
+            os.close(fd)
+        self.open_fds.clear()
+
+    def fail(self, error: Exception) -> None:
+        self.error = self.error or error
+        self.discard()
+
+    def discard(self) -> None:
+        self.close()
+        self.tmp.unlink(missing_ok=True)
+        if self.manifest_tmp is not None:
+            self.manifest_tmp.unlink(missing_ok=True)
+
+
+def _land_some(items: Sequence[Incoming], root: Path) -> list[LandedFile | Exception]:
+    # the outcome of each item: landed before, its own landing, or the landing it repeats
+    outcomes: list[LandedFile | Exception | _Landing | None] = [None] * len(items)
+    landings: dict[tuple[Path, str], _Landing] = {}
+    folders: dict[Path, Exception | None] = {}
+    try:
+        for at, item in enumerate(items):
+            folder = root / item.platform / item.day.isoformat()
+            try:
+                if folder not in folders:
+                    folders[folder] = None
+                    _make_durable_dirs(folder)
+            except Exception as exc:
+                folders[folder] = exc
+            if (folder_error := folders[folder]) is not None:
+                outcomes[at] = folder_error
+                continue
+            try:
+                outcomes[at] = _write(item, folder, landings)
+            except Exception as exc:
+                outcomes[at] = exc
+        pending = [landing for landing in landings.values() if landing.error is None]
+        _fsync_all(pending)
+        _rename_all(pending, manifests=True)
+        _rename_all(pending, manifests=False)
+    except BaseException:
+        for landing in landings.values():
+            landing.discard()
+        raise
+    result: list[LandedFile | Exception] = []
+    for outcome in outcomes:
+        assert outcome is not None
+        if isinstance(outcome, _Landing):
+            result.append(outcome.outcome())
+        else:
+            result.append(outcome)
+    return result
+
+
+def _write(
+    item: Incoming, folder: Path, landings: dict[tuple[Path, str], _Landing]
+) -> LandedFile | _Landing:
+    """Write one item's bytes and manifest to temporary files, not yet durable.
+
+    Returns the landing under way, or the file or landing that already holds these bytes.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".landing-")
+    landing = _Landing(folder, Path(tmp_name), folder, {}, open_fds=[fd])
+    try:
+        sha, size = _copy(item.content, fd)
+        ext = extension(item.source_name)
+        earlier = landings.get((folder, sha)) or _landed_copy(folder, sha, ext)
+        if earlier is not None:
+            landing.discard()
+            return earlier if isinstance(earlier, _Landing) else _read_landed(earlier, new=False)
+        landing.target = folder / f"{sha}.{ext}"
+        landing.manifest = _manifest(item, sha, size)
+        manifest_fd, manifest_tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-")
+        landing.open_fds.append(manifest_fd)
+        landing.manifest_tmp = Path(manifest_tmp)
+        _write_all(manifest_fd, json.dumps(landing.manifest, indent=2).encode())
+    except BaseException:
+        landing.discard()
+        raise
+    landings[(folder, sha)] = landing
+    return landing
+
+
+def _copy(content: bytes | HashedFile | Path | BinaryIO, fd: int) -> tuple[str, int]:
+    """Write the bytes to ``fd``, hashing them on the way: their SHA-256 and size."""
+    if isinstance(content, HashedFile):
+        if content.data is None:
+            raise ValueError("a hashed file lands from its bytes: its path is needed instead")
+        _write_all(fd, content.data)
+        return content.sha256, content.size
+    if isinstance(content, bytes):
+        _write_all(fd, content)
+        return hashlib.sha256(content).hexdigest(), len(content)
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    size = 0
+    with content.open("rb") if isinstance(content, Path) else nullcontext(content) as stream:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            _write_all(fd, chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _manifest(item: Incoming, sha: str, size: int) -> dict[str, Any]:
+    received = (item.fetched_at or datetime.now(UTC)).astimezone(UTC)
+    manifest = {
+        "sha256": sha,
+        "size": size,
+        "platform": item.platform,
+        "day": item.day.isoformat(),
+        # a name saved from a URL can carry ?access_token=…; the manifest outlives the token
+        "source_name": redact(Path(item.source_name).name),
+        "account": item.account,
+        "format": item.format,
+        "request": item.request,
+        "fetched_at": received.isoformat(),
+    }
+    if item.observed_at is not None:
+        manifest["observed_at"] = item.observed_at.astimezone(UTC).isoformat()
+    if item.snapshot_grace is not None:
+        manifest["snapshot_grace_hours"] = item.snapshot_grace / timedelta(hours=1)
+    return manifest
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_all(landings: list[_Landing]) -> None:
+    """Make every temporary file durable; a file whose fsync fails fails alone."""
+    if len(landings) <= 1:
+        for landing in landings:
+            _sync(landing)
+        return
+    # why: an fsync waits for a journal commit; fsyncs waiting side by side share commits
+    futures = [_sync_pool().submit(_sync, landing) for landing in landings]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        # the files are closed and removed once no thread holds them any more
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
+
+
+def _sync(landing: _Landing) -> None:
+    try:
+        for fd in landing.open_fds:
+            os.fsync(fd)
+        landing.close()
+    except Exception as exc:
+        landing.fail(exc)
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    # why: starting threads for every batch costs more than the syncs save; a forked child
+    # inherits the pool but not its threads, so it starts its own
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(SYNC_THREADS, "landing-sync"))
+        return _pool[1]
+
+
+def _rename_all(landings: list[_Landing], *, manifests: bool) -> None:
+    """Rename the manifests (or the bytes) into place; then fsync each folder once."""
+    renamed: dict[Path, list[_Landing]] = {}
+    for landing in landings:
+        if landing.error is not None:
+            continue
+        try:
+            if manifests:
+                assert landing.manifest_tmp is not None
+                os.replace(landing.manifest_tmp, manifest_path(landing.target))
+                landing.manifest_tmp = None
+            else:
+                os.replace(landing.tmp, landing.target)
+        except Exception as exc:
+            landing.fail(exc)
+            continue
+        renamed.setdefault(landing.folder, []).append(landing)
+    for folder, done in renamed.items():
+        try:
+            _fsync_dir(folder)
+        except Exception as exc:
+            for landing in done:
+                landing.fail(exc)
+
+
+@dataclass(frozen=True)
+class HashedFile:
+    """A local file's SHA-256 and size, and its bytes when it was small enough to hold."""
+
+    sha256: str
+    size: int
+    data: bytes | None
+
+
+def hash_file(path: Path, *, hold: int = 0) -> HashedFile:
+    """The SHA-256 of a local file's bytes, as its landed name would carry it.
+
+    A file of at most ``hold`` bytes is kept in memory as well, so that one read serves to
+    hash it, detect its format and land it.
+    """
+    with path.open("rb") as stream:
+        if os.fstat(stream.fileno()).st_size <= hold:
+            data = stream.read()
+            return HashedFile(hashlib.sha256(data).hexdigest(), len(data), data)
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return HashedFile(digest.hexdigest(), size, None)
 
 
 def already_landed(
     root: Path, platform: str, day: date, sha256: str, source_name: str = ""
 ) -> LandedFile | None:
     """The file landed with these bytes for (platform, day), if any: a replay needs no copy."""
-    earlier = _landed_copy(root / platform / day.isoformat(), sha256, extension(source_name))
+    day_folder = os.path.join(root, platform, day.isoformat())
+    if not os.path.exists(os.path.join(day_folder, sha256 + ".manifest.json")):
+        return None  # why: the usual answer, asked for each platform a new file may be of
+    earlier = _landed_copy(Path(day_folder), sha256, extension(source_name))
     return None if earlier is None else _read_landed(earlier, new=False)
 
 
@@ -180,6 +446,10 @@ def landed_files(root: Path, platform: str, day: date) -> list[LandedFile]:
 
 def _read_landed(target: Path, *, new: bool) -> LandedFile:
     manifest = json.loads(manifest_path(target).read_text(encoding="utf-8"))
+    return _landed_from(manifest, target, new=new)
+
+
+def _landed_from(manifest: dict[str, Any], target: Path, *, new: bool = True) -> LandedFile:
     return LandedFile(
         path=target,
         sha256=manifest["sha256"],
@@ -202,24 +472,16 @@ def _read_landed(target: Path, *, new: bool) -> LandedFile:
 
 def _landed_copy(folder: Path, sha: str, likely: str = "bin") -> Path | None:
     """The file already landed with these bytes, whatever its extension, if its manifest is."""
-    if not manifest_path(folder / f"{sha}.bin").exists():
+    # why: plain string paths; this runs for every file given, once per platform it may be of
+    named = os.path.join(folder, sha)
+    if not os.path.exists(named + ".manifest.json"):
         return None
-    if (folder / f"{sha}.{likely}").is_file():
+    if os.path.isfile(f"{named}.{likely}"):
         return folder / f"{sha}.{likely}"  # why: a glob reads the whole day folder
     for path in folder.glob(f"{sha}.*"):
         if not path.name.endswith(".manifest.json"):
             return path
     return None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".manifest-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp_name, path)
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,11 @@ class Sample:
 
     def json_head(self) -> str:
         """The head as text with whitespace removed, for cheap key checks on JSON."""
+        return self._json_head
+
+    @cached_property
+    def _json_head(self) -> str:
+        # every JSON sniffer asks for it: made once per sample, not once per format tried
         text = self.head.decode("utf-8", errors="replace").lstrip("\ufeff")
         return "".join(text.split())
 
@@ -192,9 +198,14 @@ class Registry:
             f" know (known {platform} formats: {known or 'none'})",
         )
 
-    def detect(self, path: Path, source: str, platform: str | None = None) -> Format:
-        """Pick the format of a file from its content (and name), optionally within a platform."""
-        sample = take_sample(path, source)
+    def detect(
+        self, path: Path, source: str, platform: str | None = None, *, sample: Sample | None = None
+    ) -> Format:
+        """Pick the format of a file from its content (and name), optionally within a platform.
+
+        ``sample`` is the file's sample when the caller has already read its start.
+        """
+        sample = sample or take_sample(path, source)
         candidates = [f for f in self.formats if platform is None or f.platform == platform]
         for fmt in candidates:
             if fmt.sniff(sample):
@@ -217,9 +228,13 @@ def source_base_name(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def take_sample(path: Path, source: str | None = None) -> Sample:
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
+def take_sample(path: Path, source: str | None = None, *, head: bytes | None = None) -> Sample:
+    """The sample detection reads; ``head`` is the file's start when it is already in memory."""
+    if head is None:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    else:
+        head = head[:SNIFF_BYTES]
     members: tuple[str, ...] = ()
     if head.startswith(b"PK\x03\x04"):
         members = member_names(path, source)

@@ -17,8 +17,16 @@ import duckdb
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError, WarehouseBusyError
-from ingest.landing import LandedFile, already_landed, file_sha256, land_file, read_landed
-from ingest.parsing import Format, ParseContext, parser_version
+from ingest.landing import (
+    HashedFile,
+    Incoming,
+    LandedFile,
+    already_landed,
+    hash_file,
+    land_files,
+    read_landed,
+)
+from ingest.parsing import Format, ParseContext, parser_version, take_sample
 from ingest.platforms import names as platform_names
 from ingest.platforms import registry
 from ingest.progress import emit
@@ -78,6 +86,11 @@ RESULTS_PER_GROUP_STATEMENT = 5000
 # outcomes of a file that leave nothing to do: published now, published before with the same
 # bytes and parser (a replay), or rejected before by the same parser (skipped)
 OK_STATUSES = ("published", "unchanged", "skipped")
+# files landed together, sharing one round of syncs, and the bytes held for them at most
+LAND_BATCH_FILES = 128
+LAND_BATCH_BYTES = 32 * 1024 * 1024
+# a file up to this size is read once: hashed, detected and landed from memory
+HOLD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -143,29 +156,136 @@ def land_input(
     Raises:
         ParseError: not a file, not a known format, or an account is needed and not given.
     """
+    incoming = _incoming(
+        path, settings, platform=platform, account=account, day=day, shown=shown, pending={}
+    )
+    if isinstance(incoming, LandedFile):
+        return incoming
+    (landed,) = land_files([incoming], settings.landing)
+    if isinstance(landed, Exception):
+        raise landed
+    return landed
+
+
+def land_inputs(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    platform: str | None,
+    account: str | None,
+    day: date | None,
+    refuse: Callable[[str, IngestError], None],
+) -> list[tuple[str, LandedFile]]:
+    """``land_input`` for each file (folders expanded): the landed ones, as shown, in order.
+
+    A file that cannot be landed goes to ``refuse`` with its error, in its turn; the others go
+    on. Each file is read once (hashed, detected and copied from memory), and files land in
+    batches sharing their syncs (``landing.land_files``). Of the same bytes given twice, the
+    first keeps its manifest, as when files landed one after the other.
+    """
+    inputs = list(expand_paths(paths))
+    landed: list[tuple[str, LandedFile]] = []
+    batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
+    # what this batch will land, as if landed already: (platform, day, sha256) -> format
+    pending: dict[tuple[str, date, str], str] = {}
+    done = 0
+
+    def land_batch() -> None:
+        nonlocal done
+        outcomes = iter(
+            land_files([i for _, i in batch if isinstance(i, Incoming)], settings.landing)
+        )
+        for shown, item in batch:
+            outcome = next(outcomes) if isinstance(item, Incoming) else item
+            if isinstance(outcome, LandedFile):
+                landed.append((shown, outcome))
+            elif isinstance(outcome, IngestError):
+                refuse(shown, outcome)
+            else:
+                if _stopping(outcome):
+                    raise outcome
+                refuse(shown, _named(shown, outcome))
+            done += 1
+            emit("land", done=done, total=len(inputs), detail=shown)
+        batch.clear()
+        pending.clear()
+
+    held = 0
+    for path in inputs:
+        shown = redact(str(path))
+        try:
+            item: LandedFile | Incoming | IngestError = _incoming(
+                path,
+                settings,
+                platform=platform,
+                account=account,
+                day=day,
+                shown=shown,
+                pending=pending,
+            )
+        except Exception as exc:
+            if _stopping(exc):
+                raise
+            item = exc if isinstance(exc, IngestError) else _named(shown, exc)
+        batch.append((shown, item))
+        if isinstance(item, Incoming) and isinstance(item.content, HashedFile):
+            held += item.content.size
+        if len(batch) >= LAND_BATCH_FILES or held >= LAND_BATCH_BYTES:
+            land_batch()
+            held = 0
+    land_batch()
+    return landed
+
+
+def _incoming(
+    path: Path,
+    settings: Settings,
+    *,
+    platform: str | None,
+    account: str | None,
+    day: date | None,
+    shown: str,
+    pending: dict[tuple[str, date, str], str],
+) -> LandedFile | Incoming:
+    """A file as it is to land, or its landed copy when its bytes are there already.
+
+    ``pending`` holds what is about to land, which counts as landed; a file to land is added.
+    """
     if not path.is_file():
         raise ParseError(shown, "no such file")
     day = day or datetime.now(UTC).date()
-    landed = _landed_before(path, settings, platform=platform, account=account, day=day)
+    hashed = hash_file(path, hold=HOLD_BYTES)
+    landed = _landed_before(
+        hashed.sha256, path.name, settings, platform=platform, account=account, day=day
+    )
     if landed is not None:
         return landed
-    fmt = registry((platform,) if platform else None).detect(path, shown, platform)
+    content = path if hashed.data is None else hashed
+    before = _pending_before(hashed.sha256, pending, platform=platform, day=day)
+    if before is not None:
+        # the same bytes as a file of this batch: landing them again finds that file
+        name, fmt_name = before
+        return Incoming(content, platform=name, day=day, source_name=path.name, format=fmt_name)
+    sample = None if hashed.data is None else take_sample(path, shown, head=hashed.data)
+    fmt = registry((platform,) if platform else None).detect(path, shown, platform, sample=sample)
     if fmt.needs_account and not account:
         raise ParseError(
             shown, f"{fmt.platform} {fmt.name} files do not name their account: pass --account"
         )
-    return land_file(
-        path,
-        settings.landing,
+    pending[(fmt.platform, day, hashed.sha256)] = fmt.name
+    return Incoming(
+        content,
         platform=fmt.platform,
         day=day,
+        source_name=path.name,
         account=account,
         format=fmt.name,
     )
 
 
 def _landed_before(
-    path: Path,
+    sha: str,
+    name: str,
     settings: Settings,
     *,
     platform: str | None,
@@ -177,15 +297,28 @@ def _landed_before(
     A replay (the same pages loaded again) then costs one read to hash the bytes: no
     detection, no copy, no fsync. The checks ``land_input`` makes on a new file still hold.
     """
-    sha = file_sha256(path)
-    for name in (platform,) if platform else platform_names():
-        landed = already_landed(settings.landing, name, day, sha, path.name)
+    for candidate in (platform,) if platform else platform_names():
+        landed = already_landed(settings.landing, candidate, day, sha, name)
         if landed is None or not landed.format:
             continue
-        fmt = registry((name,)).get(name, landed.format, landed.source_name)
+        fmt = registry((candidate,)).get(candidate, landed.format, landed.source_name)
         if fmt.needs_account and not account:
             return None  # detection says so, naming the file as given
         return landed
+    return None
+
+
+def _pending_before(
+    sha: str, pending: dict[tuple[str, date, str], str], *, platform: str | None, day: date
+) -> tuple[str, str] | None:
+    """``_landed_before`` for the files of the batch under way: their platform and format.
+
+    The account check is not needed again: a file enters ``pending`` only once it passed.
+    """
+    for candidate in (platform,) if platform else platform_names():
+        fmt_name = pending.get((candidate, day, sha))
+        if fmt_name is not None:
+            return candidate, fmt_name
     return None
 
 
@@ -998,30 +1131,15 @@ def stage_files(
     Files given by name are always read, even when an earlier run rejected them; bytes
     already published by the same parser version are not, unless ``reprocess``.
     """
-    landed: list[tuple[str, LandedFile]] = []
     failed: list[LoadResult] = []
 
     def refuse(shown: str, error: IngestError) -> None:
         log.error("%s", error)
         failed.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(error)))
 
-    inputs = list(expand_paths(paths))
-    for done, path in enumerate(inputs, 1):
-        shown = redact(str(path))
-        try:
-            landed.append(
-                (
-                    shown,
-                    land_input(
-                        path, settings, platform=platform, account=account, day=day, shown=shown
-                    ),
-                )
-            )
-        except Exception as exc:
-            if _stopping(exc):
-                raise
-            refuse(shown, exc if isinstance(exc, IngestError) else _named(shown, exc))
-        emit("land", done=done, total=len(inputs), detail=shown)
+    landed = land_inputs(
+        paths, settings, platform=platform, account=account, day=day, refuse=refuse
+    )
     staged_so_far = 0
 
     def heard(outcome: StagedBatch | IngestError) -> None:

@@ -10,6 +10,7 @@ from tests.conftest import FIXTURES
 
 from ingest.parsing import take_sample
 from ingest.platforms import registry
+from ingest.platforms.instagram import exports
 from ingest.platforms.instagram.formats import FORMATS
 
 IG_DIR = FIXTURES / "instagram"
@@ -99,3 +100,38 @@ def test_empty_insights_response_is_not_guessed() -> None:
     # {"data": []} could be any Graph edge: the caller must name the format
     sample = take_sample(IG_DIR / "media_insights_empty.json")
     assert [f.name for f in FORMATS if f.sniff(sample)] == []
+
+
+SUITE_LOOKALIKES = {
+    "plain.csv": b"Date,Primary\n2026-08-22,1\n",
+    "quoted.csv": b'"Date","Primary"\n"2026-08-22","1"\n',
+    "split_quotes.csv": b'"Da"te,"Pri"mary\n1,2\n',
+    "padded.csv": b"  Date  ,   Primary ,x\n1,2\n",
+    "fifth_line.csv": b"a\nb\nc\nd\nDate,Primary\n",
+    "utf16.csv": "\ufeffDate,Primary\n1,2\n".encode("utf-16"),
+    "utf16_bare.csv": "Date,Primary\n1,2\n".encode("utf-16-le"),
+    "one_line.json": b'{"data":[{"Date":"x","Primary":"y"}],"n":"Date,Primary"}',
+    "second_cell_first.csv": b"Primary,Date\n",
+}
+
+
+def _suite_sniff_as_before(sample) -> bool:  # the sniffer before its cheap first look
+    lines = exports._head_lines(sample.head)
+    return any(exports._cells(line)[:2] == ["Date", "Primary"] for line in lines[:4])
+
+
+@pytest.mark.parametrize("name", sorted(SUITE_LOOKALIKES))
+def test_the_suite_sniffer_s_first_look_rules_out_nothing_the_csv_parse_takes(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(SUITE_LOOKALIKES[name])
+    sample = take_sample(path)
+    assert exports.sniff_suite_csv(sample) == _suite_sniff_as_before(sample)
+
+
+def test_the_suite_sniffer_judges_every_fixture_as_before() -> None:
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.is_file():
+            sample = take_sample(path)
+            assert exports.sniff_suite_csv(sample) == _suite_sniff_as_before(sample), path
