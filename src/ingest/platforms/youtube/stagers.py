@@ -77,12 +77,12 @@ _DAILY_COLUMNS = (
 def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
     """Data API ``videos.list`` pages through DuckDB; see ``ingest.native``.
 
-    The statements read a list of files (one here), so that many pages could be read in one
+    The statements take a list of files (one here), so that many pages can be read in one
     go. A page is left to the reference parser (``None``) when DuckDB would read it more
-    laxly than ``parsing.decode_json`` (see ``sql/videos_list_docs.sql``) or when an object
-    the row builder reads repeats a key. A key repeated deeper, inside an object no column
-    is read from (``snippet.thumbnails``), is not looked for: the reference refuses such a
-    file, this stager loads it. The API never writes one.
+    laxly than ``parsing.decode_json`` does (see ``sql/videos_list_items.sql``), including
+    a key repeated in an object the row builder reads. A key repeated deeper, inside an
+    object no column is read from (``snippet.thumbnails``), is not looked for: the
+    reference refuses such a file, this stager loads it. The API never writes one.
     """
     latest = ctx.observed_at + FUTURE_SKEW
     if not EARLIEST_DAY <= ctx.day <= latest.date():
@@ -108,12 +108,14 @@ def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
                     "day": ctx.day,
                 },
             )
-            summary = _run(conn, "videos_list_summary", {"max_depth": _MAX_NATIVE_DEPTH}).fetchall()
+            found = _run(conn, "videos_list_odd").fetchall()
         except duckdb.Error:
             return None  # not a file DuckDB reads as the reference does: the parser explains
-        if len(summary) != 1 or not summary[0][1]:
+        # the file's own row first, then the items left to the reference row builder
+        if not found or found[0][1] != 0 or any(refused for *_, refused in found):
             return None
-        _, _, rows_read, odd = summary[0]
+        rows_read = int(found[0][2])
+        odd = {line for _, line, _, _ in found[1:]}
         posts = {c: c for c in _POST_COLUMNS}
         daily = {c: c for c in _DAILY_COLUMNS}
         plans: Plans = {
@@ -127,8 +129,8 @@ def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
                 set(daily),
             ),
         }
-        reference = reference_rows(_odd_videos(path, ctx, set(odd)), ctx.observed_at)
-        return write_staged(conn, folder, plans, reference, int(rows_read))
+        reference = reference_rows(_odd_videos(path, ctx, odd), ctx.observed_at)
+        return write_staged(conn, folder, plans, reference, rows_read)
 
 
 def _odd_videos(path: Path, ctx: ParseContext, lines: set[int]) -> Iterator[Item]:
