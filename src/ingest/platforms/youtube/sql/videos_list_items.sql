@@ -106,7 +106,7 @@ objects as (
     from items
 ),
 
-typed as (
+leaves as (
     select
         filename,
         line,
@@ -114,27 +114,40 @@ typed as (
         openings,
         usable,
         keys,
-        v,
-        trim(v.id, '"') as post_id,
-        trim(v.snippet.channelId, '"') as account_id,
-        try_cast(trim(v.snippet.publishedAt, '"') as timestamptz) as published_at,
-        json_extract_string(v.snippet.title, '$') as caption,
+        v.id as id_json,
+        v.snippet.channelId as channel_json,
+        v.snippet.publishedAt as published_json,
+        v.snippet.title as title_json,
+        v.contentDetails.duration as duration_json,
+        v.statistics.viewCount as views_json,
+        v.statistics.likeCount as likes_json,
+        v.statistics.commentCount as comments_json
+    from objects
+),
+
+typed as (
+    select
+        *,
+        trim(id_json, '"') as post_id,
+        trim(channel_json, '"') as account_id,
+        try_cast(trim(published_json, '"') as timestamptz) as published_at,
+        json_extract_string(title_json, '$') as caption,
         if(
-            v.contentDetails.duration is null,
+            duration_json is null,
             null,
             (
                 (
-                    coalesce(try_cast(regexp_extract(v.contentDetails.duration, '([0-9]+)D', 1) as bigint), 0) * 24
-                    + coalesce(try_cast(regexp_extract(v.contentDetails.duration, '([0-9]+)H', 1) as bigint), 0)
+                    coalesce(try_cast(regexp_extract(duration_json, '([0-9]+)D', 1) as bigint), 0) * 24
+                    + coalesce(try_cast(regexp_extract(duration_json, '([0-9]+)H', 1) as bigint), 0)
                 ) * 60
-                + coalesce(try_cast(regexp_extract(v.contentDetails.duration, '([0-9]+)M', 1) as bigint), 0)
+                + coalesce(try_cast(regexp_extract(duration_json, '([0-9]+)M', 1) as bigint), 0)
             ) * 60
-            + coalesce(try_cast(regexp_extract(v.contentDetails.duration, '([0-9]+)S', 1) as bigint), 0)
+            + coalesce(try_cast(regexp_extract(duration_json, '([0-9]+)S', 1) as bigint), 0)
         ) as duration_seconds,
-        try_cast(trim(v.statistics.viewCount, '"') as hugeint) as views,
-        try_cast(trim(v.statistics.likeCount, '"') as hugeint) as likes,
-        try_cast(trim(v.statistics.commentCount, '"') as hugeint) as comments
-    from objects
+        try_cast(trim(views_json, '"') as hugeint) as views,
+        try_cast(trim(likes_json, '"') as hugeint) as likes,
+        try_cast(trim(comments_json, '"') as hugeint) as comments
+    from leaves
 )
 
 select
@@ -156,42 +169,42 @@ select
     ) as refused,
     coalesce(
         line > 0
-        and regexp_full_match(v.id, '"[A-Za-z0-9_-]+"')
-        and regexp_full_match(v.snippet.channelId, '"[A-Za-z0-9_-]+"')
+        and regexp_full_match(id_json, '"[A-Za-z0-9_-]+"')
+        and regexp_full_match(channel_json, '"[A-Za-z0-9_-]+"')
         and (
-            v.snippet.publishedAt is null
+            published_json is null
             or (
                 regexp_full_match(
-                    v.snippet.publishedAt,
+                    published_json,
                     '"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
                     || '(\.[0-9]{1,6})?Z"'
                 )
                 and published_at between $earliest and $latest
             )
         )
-        and (v.snippet.title is null or starts_with(v.snippet.title, '"'))
+        and (title_json is null or starts_with(title_json, '"'))
         and (
-            v.contentDetails.duration is null
+            duration_json is null
             or (
                 regexp_full_match(
-                    v.contentDetails.duration,
+                    duration_json,
                     '"P([0-9]{1,9}D)?(T([0-9]{1,9}H)?([0-9]{1,9}M)?([0-9]{1,12}S)?)?"'
                 )
                 and duration_seconds <= $int32_max
             )
         )
         and (
-            v.statistics.viewCount is null
-            or (regexp_full_match(v.statistics.viewCount, '"[0-9]{1,19}"') and views <= $int64_max)
+            views_json is null
+            or (regexp_full_match(views_json, '"[0-9]{1,19}"') and views <= $int64_max)
         )
         and (
-            v.statistics.likeCount is null
-            or (regexp_full_match(v.statistics.likeCount, '"[0-9]{1,19}"') and likes <= $int64_max)
+            likes_json is null
+            or (regexp_full_match(likes_json, '"[0-9]{1,19}"') and likes <= $int64_max)
         )
         and (
-            v.statistics.commentCount is null
+            comments_json is null
             or (
-                regexp_full_match(v.statistics.commentCount, '"[0-9]{1,19}"')
+                regexp_full_match(comments_json, '"[0-9]{1,19}"')
                 and comments <= $int64_max
             )
         ),
