@@ -49,7 +49,7 @@ _TEXT_CELLS = {
 _run = partial(run_package_sql, __package__ or __name__)
 
 # Python's JSON decoder fails past about 1,000 levels of nesting, fewer the deeper the stack
-# it is called from; an API page nests 5 deep, and a deeper file is left to the reference
+# it is called from; an API page nests 6 deep, and a deeper file is left to the reference
 _MAX_NATIVE_DEPTH = 100
 _POST_COLUMNS = (
     "platform",

