@@ -65,7 +65,7 @@ def sniff_studio_zip(sample: Sample) -> bool:
 
 def parse_channels_list(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """``channels.list`` (part=snippet,statistics): one account and one account-day per channel."""
-    for index, item in _items(path, ctx, s.CHANNEL_LIST_KIND):
+    for index, item in list_items(path, ctx, s.CHANNEL_LIST_KIND):
         yield from guarded(index, item, partial(_channel, item, ctx))
 
 
@@ -121,11 +121,12 @@ def _channel(item: Any, ctx: ParseContext) -> list[Item]:
 
 def parse_videos_list(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """``videos.list`` (part=snippet,statistics,contentDetails): a post and its counts that day."""
-    for index, item in _items(path, ctx, s.VIDEO_LIST_KIND):
-        yield from guarded(index, item, partial(_video, item, ctx))
+    for index, item in list_items(path, ctx, s.VIDEO_LIST_KIND):
+        yield from guarded(index, item, partial(video_rows, item, ctx))
 
 
-def _video(item: Any, ctx: ParseContext) -> list[Item]:
+def video_rows(item: Any, ctx: ParseContext) -> list[Item]:
+    """The post of one ``videos.list`` item, and its counts that day when it has statistics."""
     post_id = require(dig(item, "id"), "id")
     account_id = require(dig(item, "snippet.channelId"), "snippet.channelId")
     published_at = convert(
@@ -138,7 +139,7 @@ def _video(item: Any, ctx: ParseContext) -> list[Item]:
         "published_at": published_at,
         "caption": dig(item, "snippet.title"),
         "media_type": "video",
-        "permalink": f"https://www.youtube.com/watch?v={post_id}",
+        "permalink": f"{s.WATCH_URL}{post_id}",
         "duration_seconds": convert(
             dig(item, "contentDetails.duration"), iso_duration_seconds, "contentDetails.duration"
         ),
@@ -174,7 +175,7 @@ def _video(item: Any, ctx: ParseContext) -> list[Item]:
 
 def parse_playlist_items(path: Path, ctx: ParseContext) -> Iterator[Item]:
     """``playlistItems.list`` of an uploads playlist: the channel's posts (no counts)."""
-    for index, item in _items(path, ctx, s.PLAYLIST_ITEM_LIST_KIND):
+    for index, item in list_items(path, ctx, s.PLAYLIST_ITEM_LIST_KIND):
         yield from guarded(index, item, partial(_playlist_item, item))
 
 
@@ -201,13 +202,14 @@ def _playlist_item(item: Any) -> list[Item]:
                 ),
                 "caption": dig(item, "snippet.title"),
                 "media_type": "video",
-                "permalink": f"https://www.youtube.com/watch?v={post_id}",
+                "permalink": f"{s.WATCH_URL}{post_id}",
             },
         )
     ]
 
 
-def _items(path: Path, ctx: ParseContext, kind: str) -> Iterator[tuple[int, Any]]:
+def list_items(path: Path, ctx: ParseContext, kind: str) -> Iterator[tuple[int, Any]]:
+    """The items of a Data API list response of ``kind``, numbered from 1."""
     doc = load_json(path, ctx.source)
     if not isinstance(doc, dict) or doc.get("kind") != kind:
         raise ParseError(ctx.source, f"not a YouTube {kind} document", field="kind")
@@ -315,7 +317,7 @@ def studio_row(
             "account_id": account,
             "caption": values.get("Video title") or None,
             "media_type": "video",
-            "permalink": f"https://www.youtube.com/watch?v={post_id}",
+            "permalink": f"{s.WATCH_URL}{post_id}",
         }
         if published_at is not None:
             post["published_at"] = published_at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest.parsing import Format
 from ingest.platforms.youtube import exports
-from ingest.platforms.youtube.stagers import stage_studio_zip
+from ingest.platforms.youtube.stagers import stage_studio_zip, stage_videos_list
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
@@ -20,6 +20,7 @@ FORMATS: tuple[Format, ...] = (
         "videos_list",
         exports.parse_videos_list,
         exports.sniff_videos_list,
+        native=stage_videos_list,
         dating=SNAPSHOT,
     ),
     Format(

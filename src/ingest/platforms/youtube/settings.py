@@ -9,6 +9,9 @@ VIDEO_LIST_KIND = "youtube#videoListResponse"
 PLAYLIST_ITEM_LIST_KIND = "youtube#playlistItemListResponse"
 ANALYTICS_KIND = "youtubeAnalytics#resultTable"
 
+# a video's permalink is this followed by its id
+WATCH_URL = "https://www.youtube.com/watch?v="
+
 # public subscriber counts are cut to 3 significant figures from this size on (Sept 2019)
 SUBSCRIBER_ROUNDING_FROM = 1000
 

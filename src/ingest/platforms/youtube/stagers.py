@@ -1,4 +1,5 @@
-"""The native (DuckDB) stager of a Studio export's ``Table data.csv``.
+"""The native (DuckDB) stagers of YouTube: Data API ``videos.list`` pages and a Studio export's
+``Table data.csv``.
 
 See ``ingest.native`` for how a native stager and the reference parser share the work; the
 statements are in this package's ``sql/`` folder.
@@ -7,18 +8,20 @@ statements are in this package's ``sql/`` folder.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from ingest.archives import open_zip
+from ingest.coerce import INT64_MAX
 from ingest.csvfiles import FIELD_LIMIT, csv_layout, read_csv
 from ingest.errors import ParseError
 from ingest.model import ENTITIES
 from ingest.native import (
     INT32_LIMIT,
+    MAX_DOCUMENT_BYTES,
     Plans,
     copy_checked,
     merge_references,
@@ -26,7 +29,7 @@ from ingest.native import (
     select_list,
     write_staged,
 )
-from ingest.parsing import Item, NativeStaged, Note, ParseContext
+from ingest.parsing import Item, NativeStaged, Note, ParseContext, guarded
 from ingest.platforms.youtube import exports
 from ingest.platforms.youtube import settings as s
 from ingest.sqlfiles import quote_identifier, run_package_sql
@@ -44,6 +47,99 @@ _TEXT_CELLS = {
 
 # runs a statement of this package's sql/ folder: _run(conn, name, params)
 _run = partial(run_package_sql, __package__ or __name__)
+
+# Python's JSON decoder fails past about 1,000 levels of nesting, fewer the deeper the stack
+# it is called from; an API page nests 6 deep, and a deeper file is left to the reference
+_MAX_NATIVE_DEPTH = 100
+_POST_COLUMNS = (
+    "platform",
+    "post_id",
+    "account_id",
+    "published_at",
+    "caption",
+    "media_type",
+    "permalink",
+    "duration_seconds",
+)
+_DAILY_COLUMNS = (
+    "platform",
+    "post_id",
+    "account_id",
+    "day",
+    "published_at",
+    "views",
+    "likes",
+    "comments",
+    "likes_hidden",
+)
+
+
+def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
+    """Data API ``videos.list`` pages through DuckDB; see ``ingest.native``.
+
+    The statements take a list of files (one here), so that many pages can be read in one
+    go. A page is left to the reference parser (``None``) when DuckDB would read it more
+    laxly than ``parsing.decode_json`` does (see ``sql/videos_list_items.sql``), including
+    a key repeated in an object the row builder reads. A key repeated deeper, inside an
+    object no column is read from (``snippet.thumbnails``), is not looked for: the
+    reference refuses such a file, this stager loads it. The API never writes one.
+    """
+    latest = ctx.observed_at + FUTURE_SKEW
+    if not EARLIEST_DAY <= ctx.day <= latest.date():
+        return None  # every row fails the day rule; the reference says so row by row
+    size = path.stat().st_size
+    if size == 0 or size > MAX_DOCUMENT_BYTES:
+        return None
+    with scratch() as conn:
+        try:
+            _run(
+                conn,
+                "videos_list_items",
+                {
+                    "paths": [str(path)],
+                    "kind": s.VIDEO_LIST_KIND,
+                    "max_depth": _MAX_NATIVE_DEPTH,
+                    "earliest": datetime.combine(EARLIEST_DAY, time(), UTC),
+                    "latest": latest,
+                    "int32_max": INT32_LIMIT - 1,
+                    "int64_max": INT64_MAX,
+                    "platform": s.PLATFORM,
+                    "watch_url": s.WATCH_URL,
+                    "day": ctx.day,
+                },
+            )
+            found = _run(conn, "videos_list_odd").fetchall()
+        except duckdb.Error:
+            return None  # not a file DuckDB reads as the reference does: the parser explains
+        # the file's own row first, then the items left to the reference row builder
+        if not found or found[0][1] != 0 or any(refused for *_, refused in found):
+            return None
+        rows_read = int(found[0][2])
+        odd = {line for _, line, _, _ in found[1:]}
+        posts = {c: c for c in _POST_COLUMNS}
+        daily = {c: c for c in _DAILY_COLUMNS}
+        plans: Plans = {
+            "posts": (
+                f"select {select_list(ENTITIES['posts'], posts)} from yt_items where clean",
+                set(posts),
+            ),
+            "post_daily": (
+                f"select {select_list(ENTITIES['post_daily'], daily)}"
+                " from yt_items where clean and has_statistics",
+                set(daily),
+            ),
+        }
+        reference = reference_rows(_odd_videos(path, ctx, odd), ctx.observed_at)
+        return write_staged(conn, folder, plans, reference, rows_read)
+
+
+def _odd_videos(path: Path, ctx: ParseContext, lines: set[int]) -> Iterator[Item]:
+    """The reference rows of the items at ``lines`` (numbered from 1)."""
+    if not lines:
+        return
+    for index, item in exports.list_items(path, ctx, s.VIDEO_LIST_KIND):
+        if index in lines:
+            yield from guarded(index, item, partial(exports.video_rows, item, ctx))
 
 
 def stage_studio_zip(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
