@@ -97,10 +97,12 @@ def _pages(folder: Path) -> list[tuple[Path, ParseContext]]:
     return pages
 
 
-def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
-    fmt = registry(("tiktok",)).get("tiktok", "research_video_query", "x")
+def _group_matches_alone(
+    tmp_path: Path, platform: str, name: str, pages: list[tuple[Path, ParseContext]]
+) -> list[dict[str, Any] | None]:
+    """Stage the pages alone and as one group; each page's outcome must be the same."""
+    fmt = registry((platform,)).get(platform, name, "x")
     assert fmt.native is not None and fmt.native_group is not None
-    pages = _pages(tmp_path / "in")
     alone = []
     for number, (path, ctx) in enumerate(pages):
         folder = tmp_path / "alone" / str(number)
@@ -117,12 +119,40 @@ def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) ->
     together = [_summary(s, m.folder) for s, m in zip(grouped, members, strict=True)]
     for number, (path, _) in enumerate(pages):
         assert together[number] == alone[number], path.name
+    # nothing of the group's own work is left in any batch folder
+    assert not list((tmp_path / "group").rglob(".group"))
+    return together
+
+
+def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
+    pages = _pages(tmp_path / "in")
+    together = _group_matches_alone(tmp_path, "tiktok", "research_video_query", pages)
     # the group really staged most pages natively, bad rows and duplicates included
     staged = [s for s in together if s is not None]
     assert len(staged) >= len(pages) - 6
     assert sum(s["rows_quarantined"] for s in staged) > 20
-    # nothing of the group's own work is left in any batch folder
-    assert not list((tmp_path / "group").rglob(".group"))
+
+
+def test_a_youtube_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
+    from tests.perf.test_native_equivalence import VIDEO_ITEMS, _video
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pages = []
+    for number, (case, items) in enumerate(VIDEO_ITEMS.items()):
+        if "surrogate" in case:
+            continue  # not writable as UTF-8; its own test covers it
+        doc = {"kind": "youtube#videoListResponse", "items": [_video(), *items, _video()]}
+        path = folder / f"case{number}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        day = date(2026, 9, 1) - timedelta(days=number % 2)
+        observed = OBSERVED - timedelta(days=number % 2)
+        pages.append((path, context("youtube", path.name, day=day, observed_at=observed)))
+    trailing = folder / "trailing.json"
+    trailing.write_text('{"kind": "youtube#videoListResponse", "items": [],}')
+    pages.append((trailing, context("youtube", trailing.name, observed_at=OBSERVED)))
+    together = _group_matches_alone(tmp_path, "youtube", "videos_list", pages)
+    assert sum(s is not None for s in together) >= len(pages) // 2
 
 
 def test_a_page_duckdb_cannot_read_is_left_alone_and_the_others_still_stage(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ingest.parsing import Format
 from ingest.platforms.youtube import exports
-from ingest.platforms.youtube.stagers import stage_studio_zip, stage_videos_list
+from ingest.platforms.youtube.stagers import (
+    stage_studio_zip,
+    stage_videos_list,
+    stage_videos_lists,
+)
 from ingest.snapshots import SERIES, SNAPSHOT
 
 FORMATS: tuple[Format, ...] = (
@@ -21,6 +25,7 @@ FORMATS: tuple[Format, ...] = (
         exports.parse_videos_list,
         exports.sniff_videos_list,
         native=stage_videos_list,
+        native_group=stage_videos_lists,
         dating=SNAPSHOT,
     ),
     Format(

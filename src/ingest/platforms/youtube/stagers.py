@@ -7,12 +7,13 @@ statements are in this package's ``sql/`` folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from functools import partial
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ingest.archives import open_zip
 from ingest.coerce import INT64_MAX
@@ -22,14 +23,17 @@ from ingest.model import ENTITIES
 from ingest.native import (
     INT32_LIMIT,
     MAX_DOCUMENT_BYTES,
+    MEMBER_COLUMN,
+    GroupMember,
     Plans,
     copy_checked,
     merge_references,
     reference_rows,
     select_list,
     write_staged,
+    write_staged_group,
 )
-from ingest.parsing import Item, NativeStaged, Note, ParseContext, guarded
+from ingest.parsing import Item, NativeMember, NativeStaged, Note, ParseContext, guarded
 from ingest.platforms.youtube import exports
 from ingest.platforms.youtube import settings as s
 from ingest.sqlfiles import quote_identifier, run_package_sql
@@ -77,60 +81,110 @@ _DAILY_COLUMNS = (
 def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
     """Data API ``videos.list`` pages through DuckDB; see ``ingest.native``.
 
-    The statements take a list of files (one here), so that many pages can be read in one
-    go. A page is left to the reference parser (``None``) when DuckDB would read it more
+    A page is left to the reference parser (``None``) when DuckDB would read it more
     laxly than ``parsing.decode_json`` does (see ``sql/videos_list_items.sql``), including
     a key repeated in an object the row builder reads. A key repeated deeper, inside an
     object no column is read from (``snippet.thumbnails``), is not looked for: the
     reference refuses such a file, this stager loads it. The API never writes one.
     """
-    latest = ctx.observed_at + FUTURE_SKEW
-    if not EARLIEST_DAY <= ctx.day <= latest.date():
-        return None  # every row fails the day rule; the reference says so row by row
-    size = path.stat().st_size
-    if size == 0 or size > MAX_DOCUMENT_BYTES:
-        return None
+    return stage_videos_lists([NativeMember(path, ctx, folder)])[0]
+
+
+def stage_videos_lists(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
+    """Many ``videos.list`` pages in one pass: per page what ``stage_videos_list`` gives.
+
+    A page that DuckDB cannot read at all fails the whole statement: the group is then halved
+    until that page is alone, so the others still stage together.
+    """
+    results: list[NativeStaged | None] = [None] * len(members)
+    pending = [{n: m for n, m in enumerate(members) if _readable(m)}]
+    while pending:
+        candidates = pending.pop()
+        if not candidates:
+            continue
+        staged = _stage_lists(candidates)
+        if staged is not None:
+            for number, batch in staged.items():
+                results[number] = batch
+        elif len(candidates) > 1:
+            numbers = list(candidates)
+            half = len(numbers) // 2
+            pending.append({n: candidates[n] for n in numbers[:half]})
+            pending.append({n: candidates[n] for n in numbers[half:]})
+    return results
+
+
+def _readable(member: NativeMember) -> bool:
+    latest = member.ctx.observed_at + FUTURE_SKEW
+    if not EARLIEST_DAY <= member.ctx.day <= latest.date():
+        return False  # every row fails the day rule; the reference says so row by row
+    size = member.path.stat().st_size
+    return 0 < size <= MAX_DOCUMENT_BYTES
+
+
+def _stage_lists(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
+    """The pages staged natively, by member number; None when DuckDB cannot read them all."""
+    paths = [str(m.path) for m in candidates.values()]
+    given = pa.table(
+        {
+            "path": paths,
+            "member": list(candidates),
+            "day": [m.ctx.day for m in candidates.values()],
+            "latest": [m.ctx.observed_at + FUTURE_SKEW for m in candidates.values()],
+        }
+    )
     with scratch() as conn:
         try:
+            conn.register("given_members", given)
+            try:
+                _run(conn, "videos_list_members")
+            finally:
+                conn.unregister("given_members")
             _run(
                 conn,
                 "videos_list_items",
                 {
-                    "paths": [str(path)],
+                    "paths": paths,
                     "kind": s.VIDEO_LIST_KIND,
                     "max_depth": _MAX_NATIVE_DEPTH,
                     "earliest": datetime.combine(EARLIEST_DAY, time(), UTC),
-                    "latest": latest,
                     "int32_max": INT32_LIMIT - 1,
                     "int64_max": INT64_MAX,
                     "platform": s.PLATFORM,
                     "watch_url": s.WATCH_URL,
-                    "day": ctx.day,
                 },
             )
             found = _run(conn, "videos_list_odd").fetchall()
         except duckdb.Error:
-            return None  # not a file DuckDB reads as the reference does: the parser explains
-        # the file's own row first, then the items left to the reference row builder
-        if not found or found[0][1] != 0 or any(refused for *_, refused in found):
             return None
-        rows_read = int(found[0][2])
-        odd = {line for _, line, _, _ in found[1:]}
+        # per page: its own row first, then the items left to the reference row builder
+        by_page: dict[int, list[tuple[int, int, bool]]] = {}
+        for member, line, items_read, refused in found:
+            by_page.setdefault(int(member), []).append((int(line), int(items_read or 0), refused))
+        group: dict[int, GroupMember] = {}
+        for number, rows in by_page.items():
+            if rows[0][0] != 0 or any(refused for *_, refused in rows):
+                continue
+            member = candidates[number]
+            odd = {line for line, _, _ in rows[1:]}
+            group[number] = GroupMember(
+                folder=member.folder,
+                rows_read=rows[0][1],
+                columns={"posts": set(_POST_COLUMNS), "post_daily": set(_DAILY_COLUMNS)},
+                reference=reference_rows(
+                    _odd_videos(member.path, member.ctx, odd), member.ctx.observed_at
+                ),
+            )
         posts = {c: c for c in _POST_COLUMNS}
         daily = {c: c for c in _DAILY_COLUMNS}
-        plans: Plans = {
-            "posts": (
-                f"select {select_list(ENTITIES['posts'], posts)} from yt_items where clean",
-                set(posts),
-            ),
-            "post_daily": (
-                f"select {select_list(ENTITIES['post_daily'], daily)}"
-                " from yt_items where clean and has_statistics",
-                set(daily),
-            ),
+        member_column = f"member as {MEMBER_COLUMN}"
+        plans = {
+            "posts": f"select {select_list(ENTITIES['posts'], posts)}, {member_column}"
+            " from yt_items where clean",
+            "post_daily": f"select {select_list(ENTITIES['post_daily'], daily)}, {member_column}"
+            " from yt_items where clean and has_statistics",
         }
-        reference = reference_rows(_odd_videos(path, ctx, odd), ctx.observed_at)
-        return write_staged(conn, folder, plans, reference, rows_read)
+        return write_staged_group(conn, plans, group)
 
 
 def _odd_videos(path: Path, ctx: ParseContext, lines: set[int]) -> Iterator[Item]:

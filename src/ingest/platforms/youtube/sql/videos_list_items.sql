@@ -1,5 +1,6 @@
--- Data API videos.list responses ($paths, a list of files; filename names each): one row per
--- item (line, from 1) and one per file (line 0, with items_read). A file is left to the
+-- Data API videos.list responses ($paths, a list of files; filename names each, and
+-- yt_members gives each its member number, snapshot day and latest publication time allowed):
+-- one row per item (line, from 1) and one per file (line 0, with items_read). A file is left to the
 -- reference parser when some row of it is refused.
 --
 -- A file is read the way the reference decoder (parsing.decode_json) reads it: strict UTF-8
@@ -150,6 +151,7 @@ typed as (
 )
 
 select
+    m.member,
     filename,
     line,
     items_read,
@@ -178,7 +180,7 @@ select
                     '"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
                     || '(\.[0-9]{1,6})?Z"'
                 )
-                and published_at between $earliest and $latest
+                and published_at between $earliest and m.latest
             )
         )
         and (title_json is null or starts_with(title_json, '"'))
@@ -218,9 +220,10 @@ select
     'video' as media_type,
     $watch_url || post_id as permalink,
     duration_seconds,
-    $day as day,
+    m.day,
     try_cast(views as bigint) as views,
     try_cast(likes as bigint) as likes,
     try_cast(comments as bigint) as comments,
     not coalesce(list_contains(keys[4], 'likeCount'), false) as likes_hidden
 from typed
+join yt_members as m on m.path = typed.filename
