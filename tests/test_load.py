@@ -321,3 +321,50 @@ def test_a_load_that_finds_no_file_says_so(tmp_path: Path):
     done = run_cli("load", str(empty), "--warehouse", "w.duckdb", cwd=tmp_path)
     assert done.returncode == 1
     assert f"no files to load in {empty}" in done.stderr
+
+
+def test_pages_staged_many_to_a_pass_load_as_they_would_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """API pages stage many to a DuckDB pass; the result is the per-file one, bad rows,
+    a page given twice (two loads of the same bytes) and a broken page included."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+    import gen
+    import ingest.pipeline
+
+    pages = gen.tiktok_pages(
+        tmp_path / "pages", rows=600, page_rows=100, bad_every=7, duplicate_every=13
+    )
+    again = tmp_path / "pages" / "again.json"
+    shutil.copy(pages[1], again)
+    broken = tmp_path / "pages" / "broken.json"
+    broken.write_text(
+        '{"data": {"videos": [{"id": 1, "username": "a"}, 5]}, "error": {"code": "ok"}}'
+    )
+    files = [*pages, again, broken]
+
+    def load(group_files: int) -> tuple[list[tuple[object, ...]], dict[str, list[tuple]]]:
+        monkeypatch.setattr(ingest.pipeline, "GROUP_FILES", group_files)
+        for name in ("INGEST_WAREHOUSE", "INGEST_LANDING", "INGEST_STAGING"):
+            monkeypatch.delenv(name, raising=False)
+        settings = Settings.from_env(tmp_path / str(group_files) / "creators.duckdb")
+        results = load_files(files, settings, day=DAY)
+        outcomes = sorted(
+            (Path(r.source).name, r.status, r.rows_read, r.rows_loaded, r.rows_quarantined)
+            for r in results
+        )
+        tables = {
+            t: query(settings, f"select * exclude (load_id, observed_at) from {t} order by all")
+            for t in ("core.posts", "core.post_daily")
+        }
+        tables["quarantine"] = query(
+            settings,
+            "select source_file, line, field, reason from quarantine.rows order by all",
+        )
+        return outcomes, tables
+
+    grouped = load(500)
+    assert grouped == load(1)
+    outcomes, tables = grouped
+    assert len(outcomes) == 8 and sum(o[2] for o in outcomes) == 702
+    assert len(tables["quarantine"]) > 50

@@ -999,12 +999,15 @@ def _chunks(landed: Sequence[tuple[str, LandedFile]]) -> list[list[int]]:
     share of them per thread, at most ``GROUP_FILES``), any other file alone."""
     grouped: dict[tuple[str, str], list[int]] = {}
     alone: list[list[int]] = []
+    seen: set[Path] = set()
     for index, (_, file) in enumerate(landed):
         fmt = landed_format(file) if file.format else None
-        if fmt is None or fmt.native_group is None:
+        # the same landed bytes given twice are two loads: a pass reads each file once
+        if fmt is None or fmt.native_group is None or file.path in seen:
             alone.append([index])
         else:
             grouped.setdefault((fmt.platform, fmt.name), []).append(index)
+            seen.add(file.path)
     chunks: list[list[int]] = []
     for indices in grouped.values():
         size = max(1, min(GROUP_FILES, -(-len(indices) // STAGE_THREADS)))
