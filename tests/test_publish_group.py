@@ -125,11 +125,24 @@ SECOND = [
 ]
 # two pages of one run that restate each other's key: the later observation wins in order
 OVERLAPPING = [[video(1, 100), video(2, 200)], [video(2, 250), video(3, 300)]]
+# a key on every page (merged in rounds, one per page of it), pages giving other columns, an
+# older observation, a page restating a key unchanged
+WITHOUT_VIEWS = {k: v for k, v in video(1, 90).items() if k != "view_count"}
+OVERLAPPING_MANY = [
+    [video(1, 100), video(2, 200)],
+    [video(2, 250), video(3, 300), video(1, 120)],
+    [WITHOUT_VIEWS, video(2, 250), video(4, 400)],
+    [video(1, 130), video(3, 310)],
+]
 
 
 @pytest.mark.parametrize(
     "runs",
-    [pytest.param([FIRST, SECOND], id="disjoint"), pytest.param([OVERLAPPING], id="overlap")],
+    [
+        pytest.param([FIRST, SECOND], id="disjoint"),
+        pytest.param([OVERLAPPING], id="overlap"),
+        pytest.param([OVERLAPPING_MANY, OVERLAPPING], id="overlap-rounds"),
+    ],
 )
 def test_publishing_together_gives_what_publishing_one_by_one_gives(
     runs: list[list[list[object]]],

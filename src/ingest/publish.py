@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -318,17 +318,17 @@ def _merge_group(
             f"select count(*) from (select 1 from publish_source group by"
             f" {', '.join(q(k) for k in keys)} having count(*) > 1)",
         ).fetchone()
-        if repeated and repeated[0]:
-            # a key in several batches (an account on every page of its media): merged batch
-            # by batch, in order, as publishing them one by one would
-            return _merge_in_order(conn, entity, members)
         counts: dict[str, MergeCounts] = {}
-        # the batches' staged columns may differ (a page without captions): merge each set
-        by_columns: dict[tuple[str, ...], list[str]] = {}
-        for batch, staged in members:
-            by_columns.setdefault(tuple(staged.columns), []).append(batch.load_id)
-        for columns, load_ids in by_columns.items():
-            counts.update(_merge_columns(conn, entity, list(columns), load_ids))
+        if repeated and repeated[0]:
+            # a key in several batches (an account on every page of its media, a post on every
+            # day of a backfill): merged in rounds, the n-th occurrence of every key in round
+            # n, so each key meets its batches in order as publishing them one by one would
+            for round_members in _rounds(conn, entity, members):
+                merged = _merge_members(conn, entity, round_members, source="publish_round")
+                for load_id, found in merged.items():
+                    counts[load_id] = counts.get(load_id, MergeCounts()) + found
+        else:
+            counts = _merge_members(conn, entity, members)
         if entity.partition is not None:
             run_sql(conn, "publish/group_pending_mart_days", {"reach_days": MART_REACH_DAYS})
         return counts
@@ -336,27 +336,64 @@ def _merge_group(
         run_sql(conn, "publish/drop_group_source")
 
 
-def _merge_in_order(
+def _merge_members(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
     members: list[tuple[StagedBatch, StagedEntity]],
+    *,
+    source: str = "publish_source",
 ) -> dict[str, MergeCounts]:
-    counts = {}
+    """Merge the rows of these batches in ``source``, whose keys are all distinct."""
+    counts: dict[str, MergeCounts] = {}
+    # the batches' staged columns may differ (a page without captions): merge each set
+    by_columns: dict[tuple[str, ...], list[str]] = {}
     for batch, staged in members:
-        counts[batch.load_id] = merge_entity(conn, entity, staged, batch)
-        if entity.partition is not None:
-            run_sql(
-                conn,
-                "publish/pending_mart_days",
-                {"path": staged.path, "load_id": batch.load_id, "reach_days": MART_REACH_DAYS},
-            )
+        by_columns.setdefault(tuple(staged.columns), []).append(batch.load_id)
+    for columns, load_ids in by_columns.items():
+        counts.update(_merge_columns(conn, entity, list(columns), load_ids, source))
     return counts
 
 
+def _rounds(
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    members: list[tuple[StagedBatch, StagedEntity]],
+) -> Iterator[list[tuple[StagedBatch, StagedEntity]]]:
+    """Per round, the batches with rows in it, the round's rows made ``publish_round``.
+
+    A batch's rows have distinct keys, so round n holds the n-th batch (in order) of every key:
+    within a round keys are distinct, across rounds each key keeps its batches' order.
+    """
+    keys = ", ".join(quote_identifier(k) for k in entity.primary_key)
+    order = {batch.load_id: number for number, (batch, _) in enumerate(members)}
+    execute(
+        conn,
+        "create or replace temp table publish_source as select s.*,"
+        f" row_number() over (partition by {keys} order by o.position) as _round"
+        " from publish_source s join (select unnest(cast($load_ids as varchar[])) as load_id,"
+        " unnest(cast($positions as integer[])) as position) o on o.load_id = s._load_id",
+        {"load_ids": list(order), "positions": list(order.values())},
+    )
+    by_round: dict[int, set[str]] = {}
+    for round_number, load_id in run_sql(conn, "publish/round_loads").fetchall():
+        by_round.setdefault(int(round_number), set()).add(str(load_id))
+    try:
+        for round_number in sorted(by_round):
+            run_sql(conn, "publish/round_source", {"round": round_number})
+            yield [(b, staged) for b, staged in members if b.load_id in by_round[round_number]]
+    finally:
+        run_sql(conn, "publish/drop_round")
+
+
 def _merge_columns(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str], load_ids: list[str]
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    columns: list[str],
+    load_ids: list[str],
+    rows_from: str,
 ) -> dict[str, MergeCounts]:
-    """``merge_entity`` for the rows of ``load_ids`` in ``publish_source``, giving ``columns``."""
+    """``merge_entity`` for the rows of ``load_ids`` in ``rows_from`` (a temp table of the
+    group's rows), giving ``columns``."""
     q = quote_identifier
     keys = entity.primary_key
     values = [c for c in columns if c not in keys]
@@ -373,7 +410,7 @@ def _merge_columns(
     newer = "t.observed_at <= s._observed_at"
     source = (
         f"(select {', '.join(q(c) for c in columns)}, _load_id, _observed_at"
-        " from publish_source where _load_id in (select unnest(cast($load_ids as varchar[]))))"
+        f" from {rows_from} where _load_id in (select unnest(cast($load_ids as varchar[]))))"
     )
     params = {"load_ids": load_ids}
     found = execute(

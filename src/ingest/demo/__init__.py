@@ -18,7 +18,7 @@ from ingest.demo.files import DemoFile
 from ingest.demo.world import DemoPlatform, build_world
 from ingest.errors import IngestError
 from ingest.landing import land_file
-from ingest.pipeline import LoadResult, publish_batches, stage_in_parallel, stage_landed
+from ingest.pipeline import LoadResult, publish_batches, stage_landed_files
 from ingest.platforms import platforms, registry
 from ingest.plugin import load_object
 from ingest.progress import emit
@@ -98,10 +98,20 @@ def run_demo(
         landed.append((landed_file, str(demo_file.path)))
         emit("land", done=number, total=len(files), detail=demo_file.path.name)
 
-    outcomes = stage_in_parallel(
-        lambda item: stage_landed(item[0], settings, source=item[1]),
-        landed,
-        progress=lambda done: emit("stage", done=done, total=len(files)),
+    staged_so_far = 0
+
+    def heard(_: StagedBatch | IngestError) -> None:
+        nonlocal staged_so_far
+        staged_so_far += 1
+        emit("stage", done=staged_so_far, total=len(files))
+
+    # staged as `ingest load` stages: pages many to a pass, and each batch carries what
+    # lets a run's batches publish many to a transaction
+    outcomes = stage_landed_files(
+        [(source, landed_file) for landed_file, source in landed],
+        settings,
+        retry_rejected=True,
+        progress=heard,
     )
     staged = [o for o in outcomes if isinstance(o, StagedBatch)]
     refused = [o for o in outcomes if isinstance(o, IngestError)]
