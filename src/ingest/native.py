@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import codecs
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
-from ingest.parsing import Item, NativeStaged, Note, Record, StagedEntity
+from ingest.parsing import Item, NativeMember, NativeStaged, Note, Record, StagedEntity
 from ingest.sqlfiles import quote_identifier
 from ingest.staging import (
     LINE_COLUMN,
@@ -160,6 +160,36 @@ def write_staged(
         entities=entities,
         notes=notes or [],
     )
+
+
+def stage_by_halves(
+    members: Sequence[NativeMember],
+    readable: Callable[[NativeMember], bool],
+    stage_some: Callable[[dict[int, NativeMember]], dict[int, NativeStaged] | None],
+) -> list[NativeStaged | None]:
+    """A group stager's outline: per member its batch, or None for the per-file way.
+
+    ``stage_some`` stages the members it is given (by number) in one pass, leaving out those
+    it cannot stage natively, or gives None when DuckDB refuses the whole read (one file of it
+    is not of the format's shape): the group is then halved until that file stands alone, so
+    the others still stage together. Members not ``readable`` are never given to it.
+    """
+    results: list[NativeStaged | None] = [None] * len(members)
+    pending = [{n: m for n, m in enumerate(members) if readable(m)}]
+    while pending:
+        candidates = pending.pop()
+        if not candidates:
+            continue
+        staged = stage_some(candidates)
+        if staged is not None:
+            for number, batch in staged.items():
+                results[number] = batch
+        elif len(candidates) > 1:
+            numbers = list(candidates)
+            half = len(numbers) // 2
+            pending.append({n: candidates[n] for n in numbers[:half]})
+            pending.append({n: candidates[n] for n in numbers[half:]})
+    return results
 
 
 @dataclass

@@ -951,7 +951,6 @@ def stage_landed_files(
     run_id: str | None = None,
     retry_rejected: bool = False,
     reprocess: bool = False,
-    progress: Callable[[StagedBatch | IngestError], None] | None = None,
 ) -> list[StagedBatch | IngestError]:
     """``stage_or_reject`` of each (shown name, landed file), on a few threads, in input order.
 
@@ -959,12 +958,14 @@ def stage_landed_files(
     pass (an API pull is thousands of small pages, and a pass costs about what one page costs
     alone); a page the group leaves alone, or any page when the group fails, is staged the
     per-file way. Whatever the way, each file gets the same batch or the same refusal.
-    ``progress`` hears each file's outcome, from the staging threads one at a time.
+    Progress is told as each chunk ends (files and rows staged so far).
     """
 
     lock = threading.Lock()
+    told = {"files": 0, "rows": 0}
 
     def stage_chunk(chunk: list[int]) -> _StagedChunk:
+        detail = ""
         staged = _StagedChunk([])
         try:
             staged.outcomes = _stage_chunk(
@@ -978,10 +979,13 @@ def stage_landed_files(
         except BaseException:
             staged.discard()
             raise
-        if progress is not None:
-            with lock:
-                for outcome in staged.outcomes:
-                    progress(outcome)
+        with lock:
+            for outcome in staged.outcomes:
+                told["files"] += 1
+                if isinstance(outcome, StagedBatch):
+                    told["rows"] += outcome.rows_read
+                    detail = outcome.source_file
+            emit("stage", done=told["files"], total=len(landed), rows=told["rows"], detail=detail)
         return staged
 
     chunks = _chunks(landed)
@@ -1143,20 +1147,8 @@ def stage_files(
     landed = land_inputs(
         paths, settings, platform=platform, account=account, day=day, refuse=refuse
     )
-    staged_so_far = 0
-
-    def heard(outcome: StagedBatch | IngestError) -> None:
-        nonlocal staged_so_far
-        staged_so_far += 1
-        emit("stage", done=staged_so_far, total=len(landed))
-
     outcomes = stage_landed_files(
-        landed,
-        settings,
-        account=account,
-        retry_rejected=True,
-        reprocess=reprocess,
-        progress=heard,
+        landed, settings, account=account, retry_rejected=True, reprocess=reprocess
     )
     staged: list[StagedBatch] = []
     for (shown, _), outcome in zip(landed, outcomes, strict=True):

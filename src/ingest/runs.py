@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -298,14 +297,6 @@ def stage_platform_day(
     discard_stale_batches(owner, settings)
     result.files = len(landed_day)
 
-    staged_so_far = _Tally()
-
-    def heard(outcome: StagedBatch | IngestError) -> None:
-        rows = outcome.rows_read if isinstance(outcome, StagedBatch) else 0
-        done, rows_done = staged_so_far.add(rows)
-        shown = outcome.source_file if isinstance(outcome, StagedBatch) else ""
-        progress.emit("stage", done=done, total=len(landed_day), rows=rows_done, detail=shown)
-
     named = [(f"{platform}/{day.isoformat()}/{f.source_name}", f) for f in landed_day]
     for batch in stage_landed_files(
         named,
@@ -313,7 +304,6 @@ def stage_platform_day(
         run_id=owner.run_id,
         retry_rejected=retry_rejected,
         reprocess=reprocess,
-        progress=heard,
     ):
         if isinstance(batch, FileRejected):
             result.rejections.append(batch.rejection.to_dict())
@@ -326,21 +316,6 @@ def stage_platform_day(
         result.rows_quarantined += batch.rows_quarantined
     log.info("%s %s: staged %d of %d files", platform, day, len(result.folders), result.files)
     return result
-
-
-class _Tally:
-    """Files and rows staged so far, counted from the staging threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.files = 0
-        self.rows = 0
-
-    def add(self, rows: int) -> tuple[int, int]:
-        with self._lock:
-            self.files += 1
-            self.rows += rows
-            return self.files, self.rows
 
 
 def discard_stale_batches(owner: BatchOwner, settings: Settings) -> int:

@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ingest.parsing import NativeMember, NativeStaged, ParseContext
 from ingest.platforms import registry
 from tests.conftest import context
+from tests.perf.test_native_equivalence import _rows
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
 import gen
@@ -41,15 +40,6 @@ ODD_DOCUMENTS = [
 ]
 
 
-def _rows(path: Path) -> list[tuple[Any, ...]]:
-    conn = duckdb.connect()
-    try:
-        conn.execute("set TimeZone = 'UTC'")
-        return conn.execute(f"select * from read_parquet('{path}') order by all").fetchall()
-    finally:
-        conn.close()
-
-
 def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None:
     if staged is None:
         return None
@@ -58,10 +48,10 @@ def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None
         "rows_quarantined": staged.rows_quarantined,
         "notes": staged.notes,
         "entities": {
-            name: {"columns": e.columns, "rows": e.rows, "data": _rows(Path(e.path))}
+            name: {"columns": e.columns, "rows": e.rows, "data": _rows(e.path)}
             for name, e in staged.entities.items()
         },
-        "quarantine": _rows(folder / "quarantine.parquet"),
+        "quarantine": _rows(str(folder / "quarantine.parquet")),
     }
 
 

@@ -98,20 +98,12 @@ def run_demo(
         landed.append((landed_file, str(demo_file.path)))
         emit("land", done=number, total=len(files), detail=demo_file.path.name)
 
-    staged_so_far = 0
-
-    def heard(_: StagedBatch | IngestError) -> None:
-        nonlocal staged_so_far
-        staged_so_far += 1
-        emit("stage", done=staged_so_far, total=len(files))
-
     # staged as `ingest load` stages: pages many to a pass, and each batch carries what
     # lets a run's batches publish many to a transaction
     outcomes = stage_landed_files(
         [(source, landed_file) for landed_file, source in landed],
         settings,
         retry_rejected=True,
-        progress=heard,
     )
     staged = [o for o in outcomes if isinstance(o, StagedBatch)]
     refused = [o for o in outcomes if isinstance(o, IngestError)]

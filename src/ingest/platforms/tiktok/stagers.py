@@ -24,6 +24,7 @@ from ingest.native import (
     GroupMember,
     reference_rows,
     select_list,
+    stage_by_halves,
     write_staged_group,
 )
 from ingest.parsing import (
@@ -65,35 +66,14 @@ def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
 
 
 def stage_video_queries(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
-    """Many ``video/query`` pages in one DuckDB pass: per page what ``stage_video_query`` gives.
-
-    A page DuckDB cannot read as the reference does gets None. DuckDB refuses a whole read when
-    one page of it is not of the page shape (a video that is not an object): the group is then
-    halved until that page is alone, so the others still stage together.
-    """
-    results: list[NativeStaged | None] = [None] * len(members)
-    sizes = {number: _usable_size(member) for number, member in enumerate(members)}
-    pending = [{n: members[n] for n, size in sizes.items() if size}]
-    while pending:
-        candidates = pending.pop()
-        if not candidates:
-            continue
-        staged = _stage_pages(candidates, max(sizes[n] for n in candidates) + 1)
-        if staged is not None:
-            for number, batch in staged.items():
-                results[number] = batch
-        elif len(candidates) > 1:
-            numbers = list(candidates)
-            half = len(numbers) // 2
-            pending.append({n: candidates[n] for n in numbers[:half]})
-            pending.append({n: candidates[n] for n in numbers[half:]})
-    return results
+    """Many ``video/query`` pages in one DuckDB pass: per page what ``stage_video_query`` gives
+    (``ingest.native.stage_by_halves``)."""
+    return stage_by_halves(members, lambda m: _usable_size(m) > 0, _stage_pages)
 
 
-def _stage_pages(
-    candidates: dict[int, NativeMember], max_object_size: int
-) -> dict[int, NativeStaged] | None:
+def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
     """The pages DuckDB reads natively, by member number; None when it cannot read them all."""
+    max_object_size = max(m.path.stat().st_size for m in candidates.values()) + 1
     paths = [str(m.path) for m in candidates.values()]
     with scratch() as conn:
         try:

@@ -30,6 +30,7 @@ from ingest.native import (
     merge_references,
     reference_rows,
     select_list,
+    stage_by_halves,
     write_staged,
     write_staged_group,
 )
@@ -91,27 +92,9 @@ def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
 
 
 def stage_videos_lists(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
-    """Many ``videos.list`` pages in one pass: per page what ``stage_videos_list`` gives.
-
-    A page that DuckDB cannot read at all fails the whole statement: the group is then halved
-    until that page is alone, so the others still stage together.
-    """
-    results: list[NativeStaged | None] = [None] * len(members)
-    pending = [{n: m for n, m in enumerate(members) if _readable(m)}]
-    while pending:
-        candidates = pending.pop()
-        if not candidates:
-            continue
-        staged = _stage_lists(candidates)
-        if staged is not None:
-            for number, batch in staged.items():
-                results[number] = batch
-        elif len(candidates) > 1:
-            numbers = list(candidates)
-            half = len(numbers) // 2
-            pending.append({n: candidates[n] for n in numbers[:half]})
-            pending.append({n: candidates[n] for n in numbers[half:]})
-    return results
+    """Many ``videos.list`` pages in one pass: per page what ``stage_videos_list`` gives
+    (``ingest.native.stage_by_halves``)."""
+    return stage_by_halves(members, _readable, _stage_lists)
 
 
 def _readable(member: NativeMember) -> bool:
