@@ -966,9 +966,9 @@ def stage_landed_files(
 
     def stage_chunk(chunk: list[int]) -> _StagedChunk:
         detail = ""
-        staged = _StagedChunk([])
-        try:
-            staged.outcomes = _stage_chunk(
+        # on an interrupt _stage_chunk discards what it staged itself
+        staged = _StagedChunk(
+            _stage_chunk(
                 [landed[i] for i in chunk],
                 settings,
                 account=account,
@@ -976,9 +976,7 @@ def stage_landed_files(
                 retry_rejected=retry_rejected,
                 reprocess=reprocess,
             )
-        except BaseException:
-            staged.discard()
-            raise
+        )
         with lock:
             for outcome in staged.outcomes:
                 told["files"] += 1
