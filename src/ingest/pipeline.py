@@ -958,14 +958,13 @@ def stage_landed_files(
     pass (an API pull is thousands of small pages, and a pass costs about what one page costs
     alone); a page the group leaves alone, or any page when the group fails, is staged the
     per-file way. Whatever the way, each file gets the same batch or the same refusal.
-    Progress is told as each chunk ends (files and rows staged so far).
+    Progress is told per file as each chunk ends (files and rows staged so far).
     """
 
     lock = threading.Lock()
     told = {"files": 0, "rows": 0}
 
     def stage_chunk(chunk: list[int]) -> _StagedChunk:
-        detail = ""
         # on an interrupt _stage_chunk discards what it staged itself
         staged = _StagedChunk(
             _stage_chunk(
@@ -980,10 +979,13 @@ def stage_landed_files(
         with lock:
             for outcome in staged.outcomes:
                 told["files"] += 1
+                detail = ""
                 if isinstance(outcome, StagedBatch):
                     told["rows"] += outcome.rows_read
                     detail = outcome.source_file
-            emit("stage", done=told["files"], total=len(landed), rows=told["rows"], detail=detail)
+                emit(
+                    "stage", done=told["files"], total=len(landed), rows=told["rows"], detail=detail
+                )
         return staged
 
     chunks = _chunks(landed)
