@@ -91,7 +91,7 @@ def connect_lake(
         catalog = quote_identifier(LAKE_CATALOG)
         conn.execute(f"attach {quote_literal(lake.uri)} as {catalog} ({', '.join(options)})")
         conn.execute(f"use {catalog}")
-        run_sql(conn, "warehouse/use_utc")
+        run_sql(conn, "warehouse/session")
     except duckdb.Error as exc:
         conn.close()
         message = str(exc).replace(lake.conninfo, "<conninfo>")

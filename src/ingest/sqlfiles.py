@@ -65,6 +65,14 @@ def run_package_sql(
     return execute(conn, read_package_sql(package, name), params)
 
 
+def in_memory() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection with the settings every connection here starts with
+    (``sql/warehouse/session.sql``)."""
+    conn = duckdb.connect()
+    run_sql(conn, "warehouse/session")
+    return conn
+
+
 def quote_identifier(name: str) -> str:
     """``name`` as a quoted SQL identifier, for the table and column names of the model.
 

@@ -48,7 +48,7 @@ from ingest.parsing import (
 
 # re-exported: batches, publishing and audits know it as staging's
 from ingest.parsing import StagedEntity as StagedEntity
-from ingest.sqlfiles import quote_identifier
+from ingest.sqlfiles import in_memory, quote_identifier
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -722,8 +722,7 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
     """
     conn: duckdb.DuckDBPyConnection | None = getattr(_LOCAL, "conn", None)
     if conn is None or getattr(_LOCAL, "pid", None) != os.getpid():
-        conn = duckdb.connect()
-        conn.execute("set TimeZone = 'UTC'")
+        conn = in_memory()
         _LOCAL.conn, _LOCAL.pid, _LOCAL.depth = conn, os.getpid(), 0
         _LOCAL.registration = _Registration(conn)
     _LOCAL.depth += 1

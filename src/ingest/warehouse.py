@@ -53,7 +53,7 @@ def open_warehouse(
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
             continue
-        run_sql(conn, "warehouse/use_utc")
+        run_sql(conn, "warehouse/session")
         return conn
 
 

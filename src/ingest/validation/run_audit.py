@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from ingest.config import Settings
 from ingest.model import ENTITIES
-from ingest.sqlfiles import read_sql
+from ingest.sqlfiles import in_memory, read_sql
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity
 from ingest.validation.docs import render_page, write_index
 from ingest.validation.frames import CHUNK_ROWS, LOAD_COLUMN, ROW_COLUMN, Rows
@@ -73,7 +74,7 @@ def audit_batch(
     ]
     if not tables:
         return AuditReport(load_id=batch.load_id, checked_at=now or datetime.now(UTC))
-    conn = duckdb.connect()
+    conn = in_memory()
     try:
         return audit_tables(
             conn, batch.load_id, tables, settings=settings, chunk_rows=chunk_rows, now=now
@@ -127,7 +128,7 @@ def audit_batches(
     reports = [AuditReport(load_id=b.load_id, checked_at=checked_at) for b in batches]
     found: dict[str, _RunSuite] = {}
     params = expectation_parameters(checked_at)
-    conn = duckdb.connect()
+    conn = in_memory()
     try:
         for name in CANONICAL_SUITES:
             members = [
@@ -139,6 +140,9 @@ def audit_batches(
                 found[name] = _audit_run_suite(conn, load_suite(name), members, params, chunk_rows)
     finally:
         conn.close()
+        # Arrow's allocator keeps freed chunks for reuse; a run's chunks (up to ``chunk_rows``
+        # rows of every suite) would otherwise stay resident through the publish that follows
+        pa.default_memory_pool().release_unused()
     dirty = set().union(*(f.dirty for f in found.values()))
     for batch, report in zip(batches, reports, strict=True):
         if batch.load_id in dirty:

@@ -1,2 +1,0 @@
--- timestamps are read and written in UTC whatever the machine's zone
-set TimeZone = 'UTC'
