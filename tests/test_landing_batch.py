@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import landing, pipeline
+from ingest import intake, landing
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.landing import Incoming, LandedFile
@@ -228,7 +228,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, batch_files: int
 ):
-    monkeypatch.setattr(pipeline, "LAND_BATCH_FILES", batch_files)
+    monkeypatch.setattr(intake, "LAND_BATCH_FILES", batch_files)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     channels = FIXTURES / "youtube" / "channels_list.json"
@@ -240,7 +240,7 @@ def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     refused: list[tuple[str, IngestError]] = []
     events: list[Event] = []
     with listening(events.append):
-        landed = pipeline.land_inputs(
+        landed = intake.land_inputs(
             [inbox, missing],
             settings,
             platform=None,
@@ -266,7 +266,7 @@ def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     assert_whole(settings.landing)
     # a replay finds every landed file and refuses the same ones
     refused.clear()
-    replayed = pipeline.land_inputs(
+    replayed = intake.land_inputs(
         [inbox, missing],
         settings,
         platform=None,
