@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from ingest.config import Settings
-from ingest.pipeline import land_input, stage_landed
+from ingest.intake import land_input
+from ingest.pipeline import stage_landed
 from ingest.redaction import redact
 from ingest.staging import StagedBatch
 

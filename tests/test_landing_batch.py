@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import landing, pipeline
+from ingest import intake, landing, runs
 from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.landing import Incoming, LandedFile
@@ -228,7 +228,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, batch_files: int
 ):
-    monkeypatch.setattr(pipeline, "LAND_BATCH_FILES", batch_files)
+    monkeypatch.setattr(intake, "LAND_BATCH_FILES", batch_files)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     channels = FIXTURES / "youtube" / "channels_list.json"
@@ -240,7 +240,7 @@ def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     refused: list[tuple[str, IngestError]] = []
     events: list[Event] = []
     with listening(events.append):
-        landed = pipeline.land_inputs(
+        landed = intake.land_inputs(
             [inbox, missing],
             settings,
             platform=None,
@@ -266,7 +266,7 @@ def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     assert_whole(settings.landing)
     # a replay finds every landed file and refuses the same ones
     refused.clear()
-    replayed = pipeline.land_inputs(
+    replayed = intake.land_inputs(
         [inbox, missing],
         settings,
         platform=None,
@@ -276,6 +276,89 @@ def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
     )
     assert [f for _, f in replayed] == [dataclasses.replace(f, new=False) for _, f in landed]
     assert len(refused) == 2
+
+
+# ---- the landing step of a day's run: the inbox
+
+TOKEN = "EAAGsecret0123456789"
+VIDEOS = FIXTURES / "tiktok" / "research_video_query.json"
+VIDEO_LIST = FIXTURES / "tiktok" / "display_video_list.json"  # does not name its account
+UNKNOWN = b'{"unknown": true}\n'
+# (path in the day's inbox folder, its bytes, what the pick-up makes of it), in inbox order
+INBOX: list[tuple[str, Path | bytes, str]] = [
+    ("a-videos.json", VIDEOS, "landed"),
+    ("acct1/list.json", VIDEO_LIST, "landed"),
+    ("b-unknown.json", UNKNOWN, "landed"),
+    ("c-videos-again.json", VIDEOS, "landed before"),
+    # the same bytes as acct1's, outside an account's subfolder, in a name saved from a URL
+    (f"list?access_token={TOKEN}.json", VIDEO_LIST, "failed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("batch_files", "batches"), [(128, [4]), (1, [1, 1, 1])], ids=["one-batch", "file-by-file"]
+)
+def test_an_inbox_lands_in_batches_and_each_file_keeps_its_own_outcome(
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_files: int,
+    batches: list[int],
+):
+    monkeypatch.setattr(intake, "LAND_BATCH_FILES", batch_files)
+    landed_together: list[int] = []
+    real_land_files = intake.land_files
+
+    def land_files(items: list[Incoming], root: Path) -> list[LandedFile | Exception]:
+        if items:
+            landed_together.append(len(items))
+        return real_land_files(items, root)
+
+    monkeypatch.setattr(intake, "land_files", land_files)
+    inbox = tmp_path / "inbox"
+    folder = inbox / "tiktok" / DAY.isoformat()
+    for name, content, _ in INBOX:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copy(content, folder / name)
+        else:
+            (folder / name).write_bytes(content)
+    events: list[Event] = []
+    with listening(events.append):
+        new, failures = runs.pick_up_inbox("tiktok", DAY, settings, inbox=inbox)
+
+    assert landed_together == batches
+    assert new == sum(outcome == "landed" for _, _, outcome in INBOX)
+    # a token in a name is masked to the end of its value, which takes in the extension
+    shown = [
+        f"tiktok/{DAY.isoformat()}/{name}".replace(f"{TOKEN}.json", "***") for name, _, _ in INBOX
+    ]
+    (failure,) = failures
+    assert failure.startswith(shown[-1]) and TOKEN not in failure
+    assert failure.endswith(
+        "tiktok display_video_list files do not name their account:"
+        f" put them in {DAY.isoformat()}/<account id>/"
+    )
+    lands = [e for e in events if e.step == "land"]
+    assert [(e.done, e.total, e.detail) for e in lands] == [
+        (number, len(INBOX), name) for number, name in enumerate(shown, start=1)
+    ]
+    manifests = {
+        (f.source_name, f.account, f.format)
+        for f in landing.landed_files(settings.landing, "tiktok", DAY)
+    }
+    assert manifests == {
+        ("a-videos.json", None, "research_video_query"),
+        ("list.json", "acct1", "display_video_list"),
+        ("b-unknown.json", None, None),
+    }
+    assert_whole(settings.landing)
+    # picked up again: nothing lands anew, the same file fails; only the file of no known
+    # format is detected (and handed to landing) again
+    landed_together.clear()
+    assert runs.pick_up_inbox("tiktok", DAY, settings, inbox=inbox) == (0, failures)
+    assert landed_together == [1]
+    assert len(data_files(settings.landing)) == 3
 
 
 def test_detection_from_the_bytes_in_memory_picks_what_reading_the_file_picks():

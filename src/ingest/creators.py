@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 from ingest.backends import claim, retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.intake import expand_paths
 from ingest.parsing import SNIFF_BYTES, Reject
-from ingest.pipeline import LoadResult, expand_paths, new_load_id
+from ingest.pipeline import LoadResult, new_load_id
 from ingest.platforms import names as platform_names
 from ingest.publish import record_quarantine
 from ingest.redaction import redact

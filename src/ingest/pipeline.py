@@ -6,7 +6,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -17,21 +17,15 @@ import duckdb
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError, WarehouseBusyError
+from ingest.intake import land_inputs
 from ingest.landing import (
-    HashedFile,
-    Incoming,
     LandedFile,
-    already_landed,
-    hash_file,
-    land_files,
     read_landed,
 )
-from ingest.parsing import Format, ParseContext, parser_version, take_sample
-from ingest.platforms import names as platform_names
+from ingest.parsing import Format, ParseContext, parser_version
 from ingest.platforms import registry
 from ingest.progress import emit
 from ingest.publish import GROUP_BATCHES, MergeCounts, groupable, publish, publish_group
-from ingest.redaction import redact
 from ingest.refresh import MartsRefresh, refresh_marts
 from ingest.rejections import (
     FileRejected,
@@ -54,7 +48,7 @@ from ingest.staging import (
     stage,
     stage_group,
 )
-from ingest.stops import stopping
+from ingest.stops import stopped_by as _stopping
 from ingest.validation import (
     AuditReport,
     audit_batches,
@@ -86,11 +80,6 @@ RESULTS_PER_GROUP_STATEMENT = 5000
 # outcomes of a file that leave nothing to do: published now, published before with the same
 # bytes and parser (a replay), or rejected before by the same parser (skipped)
 OK_STATUSES = ("published", "unchanged", "skipped")
-# files landed together, sharing one round of syncs, and the bytes held for them at most
-LAND_BATCH_FILES = 128
-LAND_BATCH_BYTES = 32 * 1024 * 1024
-# a file up to this size is read once: hashed, detected and landed from memory
-HOLD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -124,202 +113,6 @@ def new_run_id() -> str:
     """An id for one run outside Airflow (an ``ingest`` command); a DAG run uses its own id."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     return f"cli-{stamp}-{secrets.token_hex(4)}"
-
-
-def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files as given, and the files inside given folders (sorted, hidden ones skipped).
-
-    Only the parts below a given folder decide what is hidden: the folder itself may well be
-    ``~/.cache/exports`` or ``../exports``.
-    """
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                below = child.relative_to(path).parts
-                if child.is_file() and not any(p.startswith(".") for p in below):
-                    yield child
-        else:
-            yield path
-
-
-def land_input(
-    path: Path,
-    settings: Settings,
-    *,
-    platform: str | None,
-    account: str | None,
-    day: date | None,
-    shown: str,
-) -> LandedFile:
-    """Detect a file's format and keep its bytes in the landing zone (a no-op if already there).
-
-    Raises:
-        ParseError: not a file, not a known format, or an account is needed and not given.
-    """
-    incoming = _incoming(
-        path, settings, platform=platform, account=account, day=day, shown=shown, pending={}
-    )
-    if isinstance(incoming, LandedFile):
-        return incoming
-    (landed,) = land_files([incoming], settings.landing)
-    if isinstance(landed, Exception):
-        raise landed
-    return landed
-
-
-def land_inputs(
-    paths: Iterable[Path],
-    settings: Settings,
-    *,
-    platform: str | None,
-    account: str | None,
-    day: date | None,
-    refuse: Callable[[str, IngestError], None],
-) -> list[tuple[str, LandedFile]]:
-    """``land_input`` for each file (folders expanded): the landed ones, as shown, in order.
-
-    A file that cannot be landed goes to ``refuse`` with its error, in its turn; the others go
-    on. Each file is read once (hashed, detected and copied from memory), and files land in
-    batches sharing their syncs (``landing.land_files``). Of the same bytes given twice, the
-    first keeps its manifest, as when files landed one after the other.
-    """
-    inputs = list(expand_paths(paths))
-    landed: list[tuple[str, LandedFile]] = []
-    batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
-    # what this batch will land, as if landed already: (platform, day, sha256) -> format
-    pending: dict[tuple[str, date, str], str] = {}
-    done = 0
-
-    def land_batch() -> None:
-        nonlocal done
-        outcomes = iter(
-            land_files([i for _, i in batch if isinstance(i, Incoming)], settings.landing)
-        )
-        for shown, item in batch:
-            outcome = next(outcomes) if isinstance(item, Incoming) else item
-            if isinstance(outcome, LandedFile):
-                landed.append((shown, outcome))
-            elif isinstance(outcome, IngestError):
-                refuse(shown, outcome)
-            else:
-                if _stopping(outcome):
-                    raise outcome
-                refuse(shown, _named(shown, outcome))
-            done += 1
-            emit("land", done=done, total=len(inputs), detail=shown)
-        batch.clear()
-        pending.clear()
-
-    held = 0
-    for path in inputs:
-        shown = redact(str(path))
-        try:
-            item: LandedFile | Incoming | IngestError = _incoming(
-                path,
-                settings,
-                platform=platform,
-                account=account,
-                day=day,
-                shown=shown,
-                pending=pending,
-            )
-        except Exception as exc:
-            if _stopping(exc):
-                raise
-            item = exc if isinstance(exc, IngestError) else _named(shown, exc)
-        batch.append((shown, item))
-        if isinstance(item, Incoming) and isinstance(item.content, HashedFile):
-            held += item.content.size
-        if len(batch) >= LAND_BATCH_FILES or held >= LAND_BATCH_BYTES:
-            land_batch()
-            held = 0
-    land_batch()
-    return landed
-
-
-def _incoming(
-    path: Path,
-    settings: Settings,
-    *,
-    platform: str | None,
-    account: str | None,
-    day: date | None,
-    shown: str,
-    pending: dict[tuple[str, date, str], str],
-) -> LandedFile | Incoming:
-    """A file as it is to land, or its landed copy when its bytes are there already.
-
-    ``pending`` holds what is about to land, which counts as landed; a file to land is added.
-    """
-    if not path.is_file():
-        raise ParseError(shown, "no such file")
-    day = day or datetime.now(UTC).date()
-    hashed = hash_file(path, hold=HOLD_BYTES)
-    landed = _landed_before(
-        hashed.sha256, path.name, settings, platform=platform, account=account, day=day
-    )
-    if landed is not None:
-        return landed
-    content = path if hashed.data is None else hashed
-    before = _pending_before(hashed.sha256, pending, platform=platform, day=day)
-    if before is not None:
-        # the same bytes as a file of this batch: landing them again finds that file
-        name, fmt_name = before
-        return Incoming(content, platform=name, day=day, source_name=path.name, format=fmt_name)
-    sample = None if hashed.data is None else take_sample(path, shown, head=hashed.data)
-    fmt = registry((platform,) if platform else None).detect(path, shown, platform, sample=sample)
-    if fmt.needs_account and not account:
-        raise ParseError(
-            shown, f"{fmt.platform} {fmt.name} files do not name their account: pass --account"
-        )
-    pending[(fmt.platform, day, hashed.sha256)] = fmt.name
-    return Incoming(
-        content,
-        platform=fmt.platform,
-        day=day,
-        source_name=path.name,
-        account=account,
-        format=fmt.name,
-    )
-
-
-def _landed_before(
-    sha: str,
-    name: str,
-    settings: Settings,
-    *,
-    platform: str | None,
-    account: str | None,
-    day: date,
-) -> LandedFile | None:
-    """The landed copy of a file's bytes for its day, when its manifest names the format.
-
-    A replay (the same pages loaded again) then costs one read to hash the bytes: no
-    detection, no copy, no fsync. The checks ``land_input`` makes on a new file still hold.
-    """
-    for candidate in (platform,) if platform else platform_names():
-        landed = already_landed(settings.landing, candidate, day, sha, name)
-        if landed is None or not landed.format:
-            continue
-        fmt = registry((candidate,)).get(candidate, landed.format, landed.source_name)
-        if fmt.needs_account and not account:
-            return None  # detection says so, naming the file as given
-        return landed
-    return None
-
-
-def _pending_before(
-    sha: str, pending: dict[tuple[str, date, str], str], *, platform: str | None, day: date
-) -> tuple[str, str] | None:
-    """``_landed_before`` for the files of the batch under way: their platform and format.
-
-    The account check is not needed again: a file enters ``pending`` only once it passed.
-    """
-    for candidate in (platform,) if platform else platform_names():
-        fmt_name = pending.get((candidate, day, sha))
-        if fmt_name is not None:
-            return candidate, fmt_name
-    return None
 
 
 def stage_landed(
@@ -563,11 +356,6 @@ def audit_staged(batches: list[StagedBatch], settings: Settings) -> list[AuditRe
     ]
     emit("audit", done=len(parsed), total=len(parsed))
     return reports
-
-
-def _stopping(error: Exception) -> bool:
-    # DuckDB reports a query interrupted by SIGTERM as an ordinary error: not the file's fault
-    return isinstance(error, duckdb.InterruptException) or stopping()
 
 
 def publish_audited(
@@ -1160,11 +948,6 @@ def stage_files(
         else:
             refuse(shown, outcome)
     return staged, failed
-
-
-def _named(shown: str, error: Exception) -> IngestError:
-    log.warning("%s: refused after an unexpected error", shown, exc_info=error)
-    return ParseError(shown, f"cannot be read ({type(error).__name__}: {error})")
 
 
 def load_files(

@@ -19,9 +19,9 @@ from typing import Any
 
 from ingest import progress, refresh
 from ingest.config import Settings, inbox_folder
-from ingest.errors import IngestError, ParseError
-from ingest.landing import land_file, landed_files
-from ingest.parsing import Format
+from ingest.errors import IngestError
+from ingest.intake import GivenFile, land_given
+from ingest.landing import landed_files
 from ingest.pipeline import (
     OK_STATUSES,
     LoadResult,
@@ -34,7 +34,6 @@ from ingest.pipeline import (
     vanished_batch,
 )
 from ingest.platforms import names as platform_names
-from ingest.platforms import registry
 from ingest.redaction import redact
 from ingest.rejections import FileRejected, Rejection
 from ingest.settings import read_core
@@ -147,52 +146,30 @@ def pick_up_inbox(
     Files in a subfolder belong to the account the subfolder is named after (for formats that
     do not name their account). Landing is by content hash, so picking a file up twice is a
     no-op; the inbox is left as it is. A file of no known format is landed too, for staging
-    to reject once. Returns (files landed for the first time, failures).
+    to reject once. Files land in batches, as ``ingest load`` lands them
+    (``intake.land_given``). Returns (files landed for the first time, failures).
     """
     folder = (inbox or default_inbox(settings)) / platform / day.isoformat()
     if not folder.is_dir():
         return 0, []
-    formats = registry((platform,))
-    new = 0
     failures: list[str] = []
-    files = _inbox_files(folder)
-    for number, path in enumerate(files, start=1):
+    files: list[GivenFile] = []
+    for path in _inbox_files(folder):
         relative = path.relative_to(folder)
         # a page saved under its request URL carries ?access_token=… in its name
         shown = redact(f"{platform}/{day.isoformat()}/{relative.as_posix()}")
         account = relative.parts[0] if len(relative.parts) > 1 else None
-        try:
-            fmt: Format | None = formats.detect(path, shown, platform)
-        except Exception:
-            # kept like any input: staging rejects it once with its reason, and later runs of
-            # the day skip it (a parser that learns the format reads it from landing)
-            fmt = None
-        try:
-            if fmt is not None and fmt.needs_account and not account:
-                raise ParseError(
-                    shown,
-                    f"{platform} {fmt.name} files do not name their account:"
-                    f" put them in {folder.name}/<account id>/",
-                )
-            landed = land_file(
-                path,
-                settings.landing,
-                platform=platform,
-                day=day,
-                account=account,
-                format=fmt.name if fmt else None,
-            )
-        except IngestError as exc:
-            failures.append(redact(str(exc)))
-            continue
-        except Exception as exc:
-            # a file that cannot even be landed is that file's problem only
-            log.warning("%s: refused after an unexpected error", shown, exc_info=exc)
-            failures.append(redact(f"{shown}: cannot be read ({type(exc).__name__}: {exc})"))
-            continue
-        new += landed.new
-        progress.emit("land", done=number, total=len(files), detail=shown)
-    return new, failures
+        files.append(GivenFile(path, shown, account))
+    landed = land_given(
+        files,
+        settings,
+        platform=platform,
+        day=day,
+        refuse=lambda shown, error: failures.append(redact(str(error))),
+        keep_unknown=True,
+        account_hint=f"put them in {folder.name}/<account id>/",
+    )
+    return sum(file.new for _, file in landed), failures
 
 
 def _inbox_files(folder: Path) -> list[Path]:

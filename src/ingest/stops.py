@@ -57,6 +57,17 @@ def stopping() -> bool:
     return _stopped.is_set()
 
 
+def stopped_by(error: BaseException) -> bool:
+    """Whether an error is a stop's echo rather than the fault of the work it broke off."""
+    if stopping():
+        return True
+    # DuckDB reports a query interrupted by a stop as an ordinary error of its own; imported
+    # here, because the command line reads this module before it needs DuckDB
+    import duckdb
+
+    return isinstance(error, duckdb.InterruptException)
+
+
 def exit_code() -> int:
     """The exit status a stop asks for: 128 + the signal's number (130 when none arrived)."""
     return _stop_code
