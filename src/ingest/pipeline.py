@@ -48,7 +48,7 @@ from ingest.staging import (
     stage,
     stage_group,
 )
-from ingest.stops import stopped_by as _stopping
+from ingest.stops import stopped_by
 from ingest.validation import (
     AuditReport,
     audit_batches,
@@ -249,7 +249,7 @@ def _read_or_reject(
             landed, settings, source=source, account=account, run_id=run_id, save=False
         )
     except Exception as exc:
-        if _stopping(exc):
+        if stopped_by(exc):
             raise
         raise reject(landed, source, exc, account=account, retried=retry_rejected) from exc
     return _staged(batch, landed, settings, reprocess=reprocess)
@@ -301,7 +301,12 @@ def _replayed(
     account: str | None,
     run_id: str | None,
 ) -> StagedBatch | None:
-    """An empty batch for bytes the index says were published read the same way, else None."""
+    """An empty batch for bytes the index says were published read the same way, else None.
+
+    It stays in memory (a replay of thousands of pages would otherwise cost a folder and a
+    file each, more than the rest of the replay); a caller handing batches on by folder saves
+    it.
+    """
     fmt = landed_format(landed)
     if fmt is None:
         return None
@@ -320,9 +325,7 @@ def _replayed(
         return None
     load_id = new_load_id(landed.sha256)
     owner = BatchOwner(run_id or new_run_id(), landed.platform, landed.day)
-    folder = owner.folder(settings.staging, load_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    batch = StagedBatch(
+    return StagedBatch(
         load_id=load_id,
         platform=landed.platform,
         format=fmt.name,
@@ -330,7 +333,7 @@ def _replayed(
         source_sha256=landed.sha256,
         account=account,
         observed_at=landed.fetched_at.isoformat(),
-        folder=str(folder),
+        folder=str(owner.folder(settings.staging, load_id)),
         started_at=datetime.now(UTC).isoformat(),
         rows_read=earlier.rows_read,
         rows_quarantined=earlier.rows_quarantined,
@@ -341,8 +344,6 @@ def _replayed(
         replay_of=earlier.load_id,
         landed_path=str(landed.path),
     )
-    batch.save()
-    return batch
 
 
 def audit_staged(batches: list[StagedBatch], settings: Settings) -> list[AuditReport]:
@@ -447,7 +448,7 @@ def _publish_some(
                 ),
             )
         except Exception as exc:
-            if _stopping(exc):
+            if stopped_by(exc):
                 raise
             log.info(
                 "%d loads could not be published together (%s); publishing them one by one",
@@ -459,7 +460,7 @@ def _publish_some(
         try:
             counts.append(publish(conn, batch))
         except Exception as exc:
-            if _stopping(exc) or isinstance(exc, WarehouseBusyError):
+            if stopped_by(exc) or isinstance(exc, WarehouseBusyError):
                 raise
             # this file's publish failed and was rolled back: the others still publish
             log.error("%s: publish failed: %s", batch.source_file, exc)
@@ -698,7 +699,7 @@ def stage_in_parallel(
 def _as_refusal(error: Exception) -> IngestError:
     if isinstance(error, IngestError):
         return error
-    if _stopping(error):
+    if stopped_by(error):
         raise error
     log.warning("staging failed unexpectedly", exc_info=error)
     return IngestError(f"cannot be read ({type(error).__name__}: {error})")
@@ -885,7 +886,7 @@ def _stage_together(
         try:
             fmt, ctx = _read_as(file, shown, account)
         except Exception as exc:
-            if _stopping(exc):
+            if stopped_by(exc):
                 raise
             continue  # the per-file way rejects it, with its reason
         owner = BatchOwner(run_id or new_run_id(), file.platform, file.day)
@@ -895,7 +896,7 @@ def _stage_together(
     try:
         staged = stage_group(fmt, list(requests.values()), staging_root=settings.staging)
     except Exception as exc:
-        if _stopping(exc):
+        if stopped_by(exc):
             raise
         log.warning(
             "staging %d files together failed; staging them one by one", len(requests), exc_info=exc
@@ -920,8 +921,9 @@ def stage_files(
 ) -> tuple[list[StagedBatch], list[LoadResult]]:
     """Stage files: the batches, and a failed result for each refused file, in input order.
 
-    Files land one after the other, so of the same bytes given twice the first keeps its
-    manifest; parsing then runs side by side. A landed file that cannot be read is appended
+    Files land in batches (``intake.land_inputs``); of the same bytes given twice the first
+    keeps its manifest, as if they had landed one after the other. Parsing then runs side by
+    side. A landed file that cannot be read is appended
     to ``rejected`` when given (for the writer to record), else refused like the others.
     Files given by name are always read, even when an earlier run rejected them; bytes
     already published by the same parser version are not, unless ``reprocess``.

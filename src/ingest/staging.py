@@ -194,7 +194,10 @@ class StagedBatch:
         return self.rows_read - self.rows_quarantined
 
     def save(self) -> None:
-        Path(self.folder, "batch.json").write_text(json.dumps(asdict(self), indent=2))
+        folder = Path(self.folder)
+        # a replay's batch has no files but this one, and no folder until it is saved
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "batch.json").write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
     def open(cls, folder: Path) -> StagedBatch:
