@@ -109,8 +109,13 @@ def _group_matches_alone(
     together = [_summary(s, m.folder) for s, m in zip(grouped, members, strict=True)]
     for number, (path, _) in enumerate(pages):
         assert together[number] == alone[number], path.name
-    # nothing of the group's own work is left in any batch folder
-    assert not list((tmp_path / "group").rglob(".group"))
+    # each batch folder holds the files it holds alone, and nothing of the group's own work
+    for number in range(len(pages)):
+        names = {
+            label: sorted(p.name for p in (tmp_path / label / str(number)).iterdir())
+            for label in ("alone", "group")
+        }
+        assert names["group"] == names["alone"], pages[number][0].name
     return together
 
 
