@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import codecs
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -191,6 +192,22 @@ def stage_by_halves(
             pending.append({n: candidates[n] for n in numbers[:half]})
             pending.append({n: candidates[n] for n in numbers[half:]})
     return results
+
+
+@contextmanager
+def given_members(
+    conn: duckdb.DuckDBPyConnection, columns: Mapping[str, pa.Array | list[Any]]
+) -> Iterator[None]:
+    """The members of a group as the relation ``given_members`` (one row each) while inside.
+
+    A group stager's members statement types them into its own temp table from it: bound
+    list parameters holding nulls are slow to type, a registered Arrow table is not.
+    """
+    conn.register("given_members", pa.table(dict(columns)))
+    try:
+        yield
+    finally:
+        conn.unregister("given_members")
 
 
 @dataclass

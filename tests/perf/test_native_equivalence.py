@@ -159,6 +159,7 @@ def _page(tmp_path: Path, videos: list[Any], **extra: Any) -> Path:
         ([{"id": 5, "username": "a", "create_time": 1104537600}], True),
         ([{"id": 6, "username": "a", "create_time": 1104537599}], True),
         ([5, {"id": 7, "username": "a"}], False),
+        ([None, {"id": 7, "username": "a"}], True),
     ],
 )
 def test_tiktok_edge_pages(tmp_path: Path, videos: list[Any], native: bool) -> None:
@@ -166,6 +167,18 @@ def test_tiktok_edge_pages(tmp_path: Path, videos: list[Any], native: bool) -> N
     path = _page(tmp_path, videos)
     ctx = context("tiktok", path.name, observed_at=OBSERVED)
     _both(tmp_path, path, fmt, ctx, native=native)
+
+
+def _tiktok_text(video: str = '{"id": 1, "username": "a"}', data: str = "", error: str = "") -> str:
+    """A page's text with ``video`` as its one video and ``data``/``error`` members appended."""
+    return (
+        f'{{"data": {{"videos": [{video}], "cursor": 1{data}}},'
+        f' "error": {{"code": "ok", "message": ""{error}}}}}'
+    )
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
 
 
 @pytest.mark.parametrize(
@@ -186,13 +199,105 @@ def test_tiktok_edge_pages(tmp_path: Path, videos: list[Any], native: bool) -> N
         ('{"data": {"videos": [{"id": 1, "username": "a"}]}}\n{"data": {"videos": []}}', False),
         ('\ufeff{"data": {"videos": [{"id": 1, "username": "a"}]}, "error": {"code": "ok"}}', True),
         ("", False),
+        ("  \n ", False),
+        (_tiktok_text(), True),
+        ('{"data": {"videos": [{"id": 1, "username": "a"}]}}', True),
+        ('{"data": {"videos": [{"id": 1, "username": "a"}]}, "error": null}', True),
+        # what DuckDB's reader accepts and Python's refuses: a comma before a closing bracket
+        ('{"data": {"videos": [{"id": 1, "username": "a"},]}, "error": {"code": "ok"}}', False),
+        ('{"data": {"videos": [{"id": 1, "username": "a"} ,\n ]}, "error": {"code": "ok"}}', False),
+        (_tiktok_text('{"id": 1, "username": "a",}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "hashtag_names": ["fyp",]}'), False),
+        (_tiktok_text(data=", "), False),
+        (_tiktok_text(error=",\t"), False),
+        (_tiktok_text()[:-1] + ",}", False),
+        # ... and look-alikes inside strings, which are fine
+        (_tiktok_text('{"id": 1, "username": "a", "video_description": "a,]b, }"}'), True),
+        (_tiktok_text('{"id": 1, "username": "a", "video_description": "x: inf, [nan"}'), True),
+        # NaN and (-)Infinity are Python's own spellings; any other DuckDB reads is refused
+        (_tiktok_text('{"id": 1, "username": "a", "x": NaN}'), True),
+        (_tiktok_text('{"id": 1, "username": "a", "view_count": NaN}'), True),
+        (_tiktok_text('{"id": 1, "username": "a", "x": Infinity}'), True),
+        (_tiktok_text('{"id": 1, "username": "a", "x": [-Infinity]}'), True),
+        (_tiktok_text(data=', "x": -Infinity'), True),
+        (_tiktok_text('{"id": 1, "username": "a", "x": nan}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "like_count": nan}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": -NaN}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": NAN}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": inf}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": -inf}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": infinity}'), False),
+        (_tiktok_text(error=', "x": [ Inf]'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": 01}'), False),
+        # a key twice in any object, read or not
+        (_tiktok_text(data=', "cursor": 2'), False),
+        (_tiktok_text(data=', "videos": []'), False),
+        (_tiktok_text(error=', "code": "ok"'), False),
+        (_tiktok_text()[:-1] + ', "error": {"code": "ok"}}', False),
+        (_tiktok_text()[:-1] + ', "x": {"a": 1, "a": 2}}', False),
+        (_tiktok_text(error=', "x": {"a": 1, "a": 2}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": {"a": 1, "a": 2}}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": [{"a": 1}, {"a": 1, "a": 2}]}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": {"y": {"a": 1, "a": 2}}}'), False),
+        (_tiktok_text('[{"id": 1, "id": 2}]'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "\\u0069d": 2}'), False),
+        # objects nested in a video, their keys once each: staged (the API's *_info_list fields)
+        (
+            _tiktok_text(
+                '{"id": 1, "username": "a", "video_label": {"content": "x"},'
+                ' "hashtag_info_list": [{"hashtag_id": 1, "hashtag_name": "a"}, {"hashtag_id": 2}],'
+                ' "effect_ids": [], "empty": {}}'
+            ),
+            True,
+        ),
+        # one level deeper is not looked into: left to the reference, duplicate or not
+        (_tiktok_text('{"id": 1, "username": "a", "x": {"y": {"a": 1}}}'), False),
+        (_tiktok_text(error=', "x": {"a": 1}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "video_description": "{x}"}'), True),
+        (
+            _tiktok_text(
+                '{"id": 1, "username": "a", "video_description": "{x} {}",'
+                ' "video_label": {"content": "}{"}}'
+            ),
+            True,
+        ),
+        (
+            _tiktok_text(
+                '{"id": 1, "username": "a", "video_description": "{", "x": {"a": 1, "a": 2}}'
+            ),
+            False,
+        ),
+        (_tiktok_text('"{not a video}"'), False),
+        (_tiktok_text('[{"a": 1}]'), False),
+        (_tiktok_text(error=', "x": "{"'), False),
+        # an escaped bracket would hide nesting from the stager's count
+        (_tiktok_text('{"id": 1, "username": "a", "video_description": "\\u005b"}'), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": "\\u007B"}'), False),
+        # deep nesting: Python's decoder gives up near 1,000 levels; past 100 the stager does
+        (_tiktok_text('{"id": 1, "username": "a", "x": ' + _nested(2000) + "}"), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": ' + _nested(120) + "}"), False),
+        (_tiktok_text(data=', "x": ' + _nested(2000)), False),
+        (_tiktok_text(error=', "x": ' + _nested(120)), False),
+        (_tiktok_text('{"id": 1, "username": "a", "x": ' + _nested(20) + "}"), True),
+        # strings Python reads and DuckDB refuses, or the other way round
+        (_tiktok_text('{"id": 1, "username": "a", "x": "\\ud800"}'), False),
+        (_tiktok_text('{"id": 1, "username": "a\tb"}'), False),
+        ("\ufeff\ufeff" + _tiktok_text(), False),
+        (_tiktok_text().encode() + b"\xff", False),
+        (_tiktok_text('{"id": 1, "username": "caf\u00e9"}').encode("latin-1"), False),
+        (_tiktok_text('{"id": 1, "username": "\u00e9\U0001f600"}'), True),
     ],
 )
-def test_tiktok_odd_documents(tmp_path: Path, text: str, native: bool) -> None:
-    """Documents not of the plain page shape are left to the parser (``native`` False)."""
+def test_tiktok_odd_documents(tmp_path: Path, text: str | bytes, native: bool) -> None:
+    """Documents not of the plain page shape are left to the parser (``native`` False), as is
+    any DuckDB would read more laxly than ``parsing.decode_json``; the others give the same
+    rows."""
     fmt = _format("tiktok", "research_video_query")
     path = tmp_path / "page.json"
-    path.write_text(text, encoding="utf-8")
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
     ctx = context("tiktok", path.name, observed_at=OBSERVED)
     _both(tmp_path, path, fmt, ctx, native=native)
 

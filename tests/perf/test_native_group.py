@@ -37,6 +37,11 @@ ODD_DOCUMENTS = [
     '{"data": {"videos": []}, "error": {"code": "rate_limit_exceeded", "message": "slow"}}',
     '{"data": {"videos": [{"id": 1, "username": "a"}]}}\n{"data": {"videos": []}}',
     '\ufeff{"data": {"videos": [{"id": 9, "username": "a"}]}, "error": {"code": "ok"}}',
+    # what DuckDB reads and the reference refuses: each is left to it, the group stages on
+    '{"data": {"videos": [{"id": 10, "username": "a"},]}, "error": {"code": "ok"}}',
+    '{"data": {"videos": [{"id": 11, "username": "a", "x": {"b": 1, "b": 2}}]}, "error": null}',
+    '{"data": {"videos": [{"id": 12, "username": "a", "x": nan}]}, "error": {"code": "ok"}}',
+    '{"data": {"videos": [{"id": 13, "username": "a"}]}, "error": {"code": "ok"}',
 ]
 
 
@@ -124,7 +129,7 @@ def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) ->
     together = _group_matches_alone(tmp_path, "tiktok", "research_video_query", pages)
     # the group really staged most pages natively, bad rows and duplicates included
     staged = [s for s in together if s is not None]
-    assert len(staged) >= len(pages) - 6
+    assert len(staged) >= len(pages) - 10
     assert sum(s["rows_quarantined"] for s in staged) > 20
 
 

@@ -22,6 +22,7 @@ from ingest.native import (
     MAX_DOCUMENT_BYTES,
     MEMBER_COLUMN,
     GroupMember,
+    given_members,
     reference_rows,
     select_list,
     stage_by_halves,
@@ -52,6 +53,10 @@ _OPTIONAL = {
 # runs a statement of this package's sql/ folder: _run(conn, name, params)
 _run = partial(run_package_sql, __package__ or __name__)
 
+# Python's JSON decoder fails past about 1,000 levels of nesting, fewer the deeper the stack
+# it is called from; a page nests 6 deep, and a deeper one is left to the reference
+_MAX_NATIVE_DEPTH = 100
+
 
 def _usable_account(account: str | None) -> str | None:
     try:
@@ -61,23 +66,35 @@ def _usable_account(account: str | None) -> str | None:
 
 
 def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStaged | None:
-    """Research API ``video/query`` pages through DuckDB; see ``ingest.native``."""
+    """Research API ``video/query`` pages through DuckDB; see ``ingest.native``.
+
+    A page is left to the reference parser (``None``) when DuckDB would read it more laxly
+    than ``parsing.decode_json`` does (see ``sql/research_video_pages.sql``): a comma before a
+    closing bracket, NaN or Infinity spelled otherwise than Python's, a key twice in any
+    object, nesting past ``_MAX_NATIVE_DEPTH``, an escaped bracket, text that is not strict
+    UTF-8. Repeated keys are looked for in every object holding keys: the page's, ``data``'s,
+    ``error``'s, each video's, its members' values' and their elements'
+    (``sql/research_video_videos.sql``). The objects are counted by their braces, so a page
+    holding an object with keys anywhere else (deeper in a video, or outside the videos) is
+    left to the reference, as is one with a brace inside a string outside the videos; so is
+    a page with a video that is neither an object nor null.
+    """
     return stage_video_queries([NativeMember(path, ctx, folder)])[0]
 
 
 def stage_video_queries(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
     """Many ``video/query`` pages in one DuckDB pass: per page what ``stage_video_query`` gives
     (``ingest.native.stage_by_halves``)."""
-    return stage_by_halves(members, lambda m: _usable_size(m) > 0, _stage_pages)
+    return stage_by_halves(members, _readable, _stage_pages)
 
 
 def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
     """The pages DuckDB reads natively, by member number; None when it cannot read them all."""
-    max_object_size = max(m.path.stat().st_size for m in candidates.values()) + 1
     paths = [str(m.path) for m in candidates.values()]
     with scratch() as conn:
         try:
-            given = pa.table(
+            with given_members(
+                conn,
                 {
                     "path": paths,
                     "member": list(candidates),
@@ -89,18 +106,10 @@ def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
                         int((m.ctx.observed_at + FUTURE_SKEW).timestamp())
                         for m in candidates.values()
                     ],
-                }
-            )
-            conn.register("given_members", given)
-            try:
+                },
+            ):
                 _run(conn, "research_video_members")
-            finally:
-                conn.unregister("given_members")
-            _run(
-                conn,
-                "research_video_pages",
-                {"paths": paths, "max_object_size": max_object_size, "error_ok": s.ERROR_OK},
-            )
+            _run(conn, "research_video_pages", {"paths": paths, "error_ok": s.ERROR_OK})
         except duckdb.Error:
             return None
         usable = [int(row[0]) for row in _run(conn, "research_video_head").fetchall()]
@@ -113,16 +122,24 @@ def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
             "int64_max": INT64_MAX,
         }
         _run(conn, "research_video_videos", rules)
-        _run(conn, "research_video_good", {"platform": s.PLATFORM, "video_url": s.VIDEO_URL})
+        # of those, the pages whose every object had its keys checked, not nested too deep
+        checked = _run(
+            conn, "research_video_checked", {"usable": usable, "max_depth": _MAX_NATIVE_DEPTH}
+        )
+        usable = [int(row[0]) for row in checked.fetchall()]
+        if not usable:
+            return {}
+        _run(
+            conn,
+            "research_video_good",
+            {"usable": usable, "platform": s.PLATFORM, "video_url": s.VIDEO_URL},
+        )
         # one statement: per page the count, the lines left to the reference, the fields present
         counted = _run(conn, "research_video_count", {"usable": usable})
         names = [d[0] for d in counted.description or ()][3:]
         found = {int(row[0]): row for row in counted.fetchall()}
         present = _present(
-            conn,
-            {n: str(candidates[n].path) for n in found},
-            max_object_size,
-            {n: dict(zip(names, row[3:], strict=True)) for n, row in found.items()},
+            conn, {n: dict(zip(names, row[3:], strict=True)) for n, row in found.items()}
         )
         group: dict[int, GroupMember] = {}
         for number, row in found.items():
@@ -146,13 +163,13 @@ def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
         return write_staged_group(conn, plans, group)
 
 
-def _usable_size(member: NativeMember) -> int:
-    """The page's size when DuckDB may read it natively, else 0."""
+def _readable(member: NativeMember) -> bool:
+    """Whether DuckDB may read the page natively: its day is plausible, its size a page's."""
     latest = member.ctx.observed_at + FUTURE_SKEW
     if not EARLIEST_DAY <= member.ctx.day <= latest.date():
-        return 0  # every row fails the day rule; the reference says so row by row
+        return False  # every row fails the day rule; the reference says so row by row
     size = member.path.stat().st_size
-    return size if 0 < size <= MAX_DOCUMENT_BYTES else 0
+    return 0 < size <= MAX_DOCUMENT_BYTES
 
 
 def _provided(present: set[str]) -> dict[str, dict[str, str]]:
@@ -167,24 +184,17 @@ def _provided(present: set[str]) -> dict[str, dict[str, str]]:
 
 
 def _present(
-    conn: duckdb.DuckDBPyConnection,
-    paths: dict[int, str],
-    max_object_size: int,
-    with_value: dict[int, dict[str, Any]],
+    conn: duckdb.DuckDBPyConnection, with_value: dict[int, dict[str, Any]]
 ) -> dict[int, set[str]]:
     """Per page, the optional fields that some clean video carries, even where every value
     is null. ``with_value`` says per page and field whether some clean video gives it a value.
     """
     present = {n: {f for f, hit in fields.items() if hit} for n, fields in with_value.items()}
-    lacking = [paths[n] for n, fields in with_value.items() if len(present[n]) < len(fields)]
+    lacking = [n for n, fields in with_value.items() if len(present[n]) < len(fields)]
     if lacking:
-        raw = _run(
-            conn,
-            "research_video_present_raw",
-            {"paths": lacking, "max_object_size": max_object_size},
-        )
-        names = [d[0] for d in raw.description or ()][1:]
-        for row in raw.fetchall():
+        keyed = _run(conn, "research_video_present", {"members": lacking})
+        names = [d[0] for d in keyed.description or ()][1:]
+        for row in keyed.fetchall():
             present[int(row[0])].update(n for n, hit in zip(names, row[1:], strict=True) if hit)
     return present
 

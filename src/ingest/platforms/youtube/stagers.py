@@ -13,7 +13,6 @@ from functools import partial
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ingest.archives import open_zip
 from ingest.coerce import INT64_MAX
@@ -27,6 +26,7 @@ from ingest.native import (
     GroupMember,
     Plans,
     copy_checked,
+    given_members,
     merge_references,
     reference_rows,
     select_list,
@@ -108,21 +108,18 @@ def _readable(member: NativeMember) -> bool:
 def _stage_lists(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
     """The pages staged natively, by member number; None when DuckDB cannot read them all."""
     paths = [str(m.path) for m in candidates.values()]
-    given = pa.table(
-        {
-            "path": paths,
-            "member": list(candidates),
-            "day": [m.ctx.day for m in candidates.values()],
-            "latest": [m.ctx.observed_at + FUTURE_SKEW for m in candidates.values()],
-        }
-    )
     with scratch() as conn:
         try:
-            conn.register("given_members", given)
-            try:
+            with given_members(
+                conn,
+                {
+                    "path": paths,
+                    "member": list(candidates),
+                    "day": [m.ctx.day for m in candidates.values()],
+                    "latest": [m.ctx.observed_at + FUTURE_SKEW for m in candidates.values()],
+                },
+            ):
                 _run(conn, "videos_list_members")
-            finally:
-                conn.unregister("given_members")
             _run(
                 conn,
                 "videos_list_items",

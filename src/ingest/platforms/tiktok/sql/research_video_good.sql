@@ -1,5 +1,5 @@
--- The clean videos as canonical values: one row per video, for posts and post_daily, with
--- the account and day of its page.
+-- The clean videos of the pages staged natively ($usable) as canonical values: one row per
+-- video, for posts and post_daily, with the account and day of its page.
 -- The permalink fills settings.VIDEO_URL; the video id first, as it holds digits only.
 -- The counts are those of settings.RESEARCH_VIDEO_DAILY.
 create temp table good as
@@ -14,7 +14,7 @@ clean_videos as (
         members.day
     from videos
     join members using (member)
-    where videos.clean
+    where videos.clean and videos.member in (select unnest(cast($usable as integer[])))
 ),
 
 typed as (
