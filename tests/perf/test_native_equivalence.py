@@ -739,6 +739,8 @@ def test_youtube_videos_list_many_odd_items(tmp_path: Path) -> None:
         ('{"kind": "youtube#videoListResponse", "items": [], "x": nan}', False),
         ('{"kind": "youtube#videoListResponse", "items": [], "x": Infinity}', True),
         ('{"kind": "youtube#videoListResponse", "items": [], "x": -inf}', False),
+        ('{"kind": "youtube#videoListResponse", "items": [], "x": -NaN}', False),
+        ('{"kind": "youtube#videoListResponse", "items": [], "x": NaN}', True),
         ('{"kind": "youtube#videoListResponse", "items": [], "x": 01}', False),
         ('{"kind": "youtube#videoListResponse", "kind": "youtube#videoListResponse"}', False),
         ('{"kind": "youtube#videoListResponse", "items": [{"id": "a", "id": "b"}]}', False),

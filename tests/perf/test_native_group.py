@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ingest.parsing import NativeMember, NativeStaged, ParseContext
 from ingest.platforms import registry
@@ -176,3 +179,57 @@ def test_a_page_duckdb_cannot_read_is_left_alone_and_the_others_still_stage(
     staged = fmt.native_group(members)
     assert [s is not None for s in staged] == [True, True, True, False, True, True]
     assert [s.rows_read for s in staged if s is not None] == [1] * 5
+
+
+@pytest.mark.parametrize(
+    ("platform", "name", "module", "one_pass", "page"),
+    [
+        (
+            "tiktok",
+            "research_video_query",
+            "ingest.platforms.tiktok.stagers",
+            "_stage_pages",
+            {"data": {"videos": [{"id": 1, "username": "a"}]}, "error": {"code": "ok"}},
+        ),
+        (
+            "youtube",
+            "videos_list",
+            "ingest.platforms.youtube.stagers",
+            "_stage_lists",
+            {"kind": "youtube#videoListResponse", "items": []},
+        ),
+    ],
+)
+def test_a_page_that_is_not_json_costs_the_group_no_extra_pass(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    platform: str,
+    name: str,
+    module: str,
+    one_pass: str,
+    page: dict[str, Any],
+) -> None:
+    """The page is declined within the pass; the group is not halved around it."""
+    stagers = importlib.import_module(module)
+    passes: list[int] = []
+    original = getattr(stagers, one_pass)
+
+    def counted(candidates: Any) -> Any:
+        passes.append(len(candidates))
+        return original(candidates)
+
+    monkeypatch.setattr(stagers, one_pass, counted)
+    fmt = registry((platform,)).get(platform, name, "x")
+    assert fmt.native_group is not None
+    members = []
+    for number in range(4):
+        path = tmp_path / f"page{number}.json"
+        path.write_text("not json {" if number == 2 else json.dumps(page))
+        folder = tmp_path / f"batch{number}"
+        folder.mkdir()
+        members.append(
+            NativeMember(path, context(platform, path.name, observed_at=OBSERVED), folder)
+        )
+    staged = fmt.native_group(members)
+    assert [s is not None for s in staged] == [True, True, False, True]
+    assert passes == [4]

@@ -33,23 +33,28 @@ docs as (
         filename,
         text,
         coalesce(
-            json_valid(text)
-            -- an object whose kind is the string (no other JSON value reads as this text)
-            and json_extract_string(text, '$.kind') = $kind
-            and coalesce(json_type(text, '$.items'), 'ARRAY') = 'ARRAY'
-            and len(json_keys(text)) = len(list_distinct(json_keys(text)))
-            and not regexp_matches(text, '\\u00[57][bB]')
-            -- the literals Python reads become 0 and the strings "": what is left is numbers,
-            -- punctuation and anything DuckDB accepts that Python does not
-            and not regexp_matches(
-                regexp_replace(
-                    regexp_replace(text, '"(?:[^"\\]|\\.)*"', '""', 'g'),
-                    'true|false|null|NaN|-?Infinity',
-                    '0',
-                    'g'
-                ),
-                ',[ \t\n\r]*[\]}]|[A-DF-Za-df-z]'
-            ),
+            -- a case, not an and: DuckDB evaluates both sides of an and, and a JSON function
+            -- on text that is not JSON fails the whole pass (and every page in it)
+            case when json_valid(text) then
+                -- an object whose kind is the string (no other JSON value reads as this text)
+                json_extract_string(text, '$.kind') = $kind
+                and coalesce(json_type(text, '$.items'), 'ARRAY') = 'ARRAY'
+                and len(json_keys(text)) = len(list_distinct(json_keys(text)))
+                and not regexp_matches(text, '\\u00[57][bB]')
+                -- the literals Python reads become 0 and the strings "": what is left is numbers,
+                -- punctuation and anything DuckDB accepts that Python does not
+                and not regexp_matches(
+                    regexp_replace(
+                        regexp_replace(text, '"(?:[^"\\]|\\.)*"', '""', 'g'),
+                        'true|false|null|NaN|-?Infinity',
+                        '0',
+                        'g'
+                    ),
+                    ',[ \t\n\r]*[\]}]|[A-DF-Za-df-z]'
+                )
+                -- Python reads NaN but not -NaN; the emptying above would make it -0
+                and not regexp_matches(text, '-[ \t\n\r]*NaN')
+            else false end,
             false
         ) as usable
     from texts
