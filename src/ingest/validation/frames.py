@@ -53,17 +53,14 @@ class Rows:
     index: str | None = None
     scopes: tuple[tuple[str, frozenset[str]], ...] = ()
     total: int | None = None
+    # the rows as pieces read one after the other, each its own ``params`` and row count (a
+    # run's loads, whole): a piece is split by key only when it is larger than a chunk
+    pieces: tuple[tuple[dict[str, Any], int], ...] = ()
 
 
 def chunks(conn: duckdb.DuckDBPyConnection, rows: Rows, chunk_rows: int) -> Iterator[pa.Table]:
-    """The rows an audit reads, in chunks of about ``chunk_rows`` split by a hash of the key."""
-    total = rows.total
-    if total is None:
-        count = execute(conn, f"select count(*) from ({rows.query})", rows.params).fetchone()
-        total = int(count[0]) if count else 0
-    if total == 0:
-        return
-    parts = max(1, math.ceil(total / chunk_rows))
+    """The rows an audit reads, in chunks of about ``chunk_rows``: piece by piece
+    (``Rows.pieces``, else all at once), each split by a hash of the key when larger."""
     scopes = dict(rows.scopes)
     selected = [c for c in used_columns(rows.suite, rows.columns) if c not in scopes]
     if rows.index and rows.index not in selected:
@@ -72,19 +69,24 @@ def chunks(conn: duckdb.DuckDBPyConnection, rows: Rows, chunk_rows: int) -> Iter
         selected.append(LOAD_COLUMN)
     cols = ", ".join(quote_identifier(c) for c in selected)
     key = ", ".join(quote_identifier(c) for c in rows.suite.key) or "1"
-    for part in range(parts):
-        # rows with one key hash to one part: duplicates never straddle two chunks; the
-        # numbers are computed integers written as literals: as parameters they make DuckDB's
-        # filter several times slower
-        split = f" where hash({key}) % {int(parts)} = {int(part)}" if parts > 1 else ""
-        table = execute(
-            conn, f"select {cols} from ({rows.query}){split}", rows.params
-        ).to_arrow_table()
-        for name, loads in rows.scopes:
-            flags = pc.is_in(table.column(LOAD_COLUMN), value_set=pa.array(sorted(loads)))
-            table = table.append_column(name, flags)
-        if table.num_rows:
-            yield table
+    for params, total in rows.pieces or ((rows.params, rows.total),):
+        if total is None:
+            count = execute(conn, f"select count(*) from ({rows.query})", params).fetchone()
+            total = int(count[0]) if count else 0
+        parts = max(1, math.ceil(total / chunk_rows))
+        for part in range(parts if total else 0):
+            # rows with one key hash to one part: duplicates never straddle two chunks; the
+            # numbers are computed integers written as literals: as parameters they make
+            # DuckDB's filter several times slower
+            split = f" where hash({key}) % {int(parts)} = {int(part)}" if parts > 1 else ""
+            table = execute(
+                conn, f"select {cols} from ({rows.query}){split}", params
+            ).to_arrow_table()
+            for name, loads in rows.scopes:
+                flags = pc.is_in(table.column(LOAD_COLUMN), value_set=pa.array(sorted(loads)))
+                table = table.append_column(name, flags)
+            if table.num_rows:
+                yield table
 
 
 def used_columns(suite: Suite, columns: tuple[str, ...]) -> list[str]:
