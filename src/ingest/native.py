@@ -18,7 +18,6 @@ The equivalence of both paths is tested in ``tests/perf/test_native_equivalence.
 from __future__ import annotations
 
 import codecs
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.limits import JSON_DOCUMENT_LIMIT
@@ -346,16 +345,15 @@ def _write_members(
         table = conn.execute(
             f"select {columns}, {MEMBER_COLUMN} from {raw} where {MEMBER_COLUMN} in ({chosen})"
         ).to_arrow_table()
-        owners = table.column(MEMBER_COLUMN).to_numpy()
-        # stable: each member's rows keep the order the query gave them
-        order = np.argsort(owners, kind="stable")
-        table = table.drop_columns([MEMBER_COLUMN]).take(order)
-        owners = owners[order]
-        bounds = [0, *(np.flatnonzero(np.diff(owners)) + 1).tolist(), len(owners)]
-        for start, end in itertools.pairwise(bounds):
-            if end > start:
-                member = members[int(owners[start])]
-                pq.write_table(table.slice(start, end - start), member.folder / f"{name}.parquet")
+        # a stable sort: each member's rows keep the order the query gave them
+        table = table.take(pc.sort_indices(table, sort_keys=[(MEMBER_COLUMN, "ascending")]))
+        runs = pc.run_end_encode(table.column(MEMBER_COLUMN).combine_chunks())
+        table = table.drop_columns([MEMBER_COLUMN])
+        start = 0
+        for end, number in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+            member = members[int(number)]
+            pq.write_table(table.slice(start, end - start), member.folder / f"{name}.parquet")
+            start = end
 
 
 def copy_checked(member: Any, dest: Path) -> tuple[int, bytes] | None:
