@@ -35,6 +35,8 @@ from ingest.model import ENTITIES, Entity
 from ingest.parsing import Item, NativeMember, NativeStaged, Note, Record, StagedEntity
 from ingest.sqlfiles import quote_identifier
 from ingest.staging import (
+    EARLIEST_DAY,
+    FUTURE_SKEW,
     LINE_COLUMN,
     RECORD_COLUMN,
     RawEntity,
@@ -161,6 +163,16 @@ def write_staged(
         entities=entities,
         notes=notes or [],
     )
+
+
+def readable_page(member: NativeMember) -> bool:
+    """Whether a group stager may read an API page natively: its day is plausible (else every
+    row fails the day rule, which the reference says row by row) and its size a page's."""
+    latest = member.ctx.observed_at + FUTURE_SKEW
+    if not EARLIEST_DAY <= member.ctx.day <= latest.date():
+        return False
+    size = member.path.stat().st_size
+    return 0 < size <= MAX_DOCUMENT_BYTES
 
 
 def stage_by_halves(

@@ -19,10 +19,10 @@ from ingest.coerce import INT64_MAX
 from ingest.model import ENTITIES
 from ingest.native import (
     INT32_LIMIT,
-    MAX_DOCUMENT_BYTES,
     MEMBER_COLUMN,
     GroupMember,
     given_members,
+    readable_page,
     reference_rows,
     select_list,
     stage_by_halves,
@@ -85,7 +85,7 @@ def stage_video_query(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
 def stage_video_queries(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
     """Many ``video/query`` pages in one DuckDB pass: per page what ``stage_video_query`` gives
     (``ingest.native.stage_by_halves``)."""
-    return stage_by_halves(members, _readable, _stage_pages)
+    return stage_by_halves(members, readable_page, _stage_pages)
 
 
 def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
@@ -161,15 +161,6 @@ def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
             for name, columns in _provided(every_field).items()
         }
         return write_staged_group(conn, plans, group)
-
-
-def _readable(member: NativeMember) -> bool:
-    """Whether DuckDB may read the page natively: its day is plausible, its size a page's."""
-    latest = member.ctx.observed_at + FUTURE_SKEW
-    if not EARLIEST_DAY <= member.ctx.day <= latest.date():
-        return False  # every row fails the day rule; the reference says so row by row
-    size = member.path.stat().st_size
-    return 0 < size <= MAX_DOCUMENT_BYTES
 
 
 def _provided(present: set[str]) -> dict[str, dict[str, str]]:

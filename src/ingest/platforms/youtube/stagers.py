@@ -21,13 +21,13 @@ from ingest.errors import ParseError
 from ingest.model import ENTITIES
 from ingest.native import (
     INT32_LIMIT,
-    MAX_DOCUMENT_BYTES,
     MEMBER_COLUMN,
     GroupMember,
     Plans,
     copy_checked,
     given_members,
     merge_references,
+    readable_page,
     reference_rows,
     select_list,
     stage_by_halves,
@@ -94,15 +94,7 @@ def stage_videos_list(path: Path, ctx: ParseContext, folder: Path) -> NativeStag
 def stage_videos_lists(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
     """Many ``videos.list`` pages in one pass: per page what ``stage_videos_list`` gives
     (``ingest.native.stage_by_halves``)."""
-    return stage_by_halves(members, _readable, _stage_lists)
-
-
-def _readable(member: NativeMember) -> bool:
-    latest = member.ctx.observed_at + FUTURE_SKEW
-    if not EARLIEST_DAY <= member.ctx.day <= latest.date():
-        return False  # every row fails the day rule; the reference says so row by row
-    size = member.path.stat().st_size
-    return 0 < size <= MAX_DOCUMENT_BYTES
+    return stage_by_halves(members, readable_page, _stage_lists)
 
 
 def _stage_lists(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged] | None:
