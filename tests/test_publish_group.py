@@ -192,9 +192,11 @@ def test_a_file_whose_publish_fails_fails_alone(
 
     def audit_then_break(batches, settings):  # type: ignore[no-untyped-def]
         reports = pipeline.audit_batches(batches, settings)
-        # the second page's staged quarantine turns unreadable after its audit passed
-        target = Path(batches[1].quarantine_path)
+        # the second page's staged quarantine turns unreadable after its audit passed (a
+        # clean page has none: it is given one, which only its publish reads)
+        target = Path(batches[1].folder) / "quarantine.parquet"
         target.write_bytes(b"not parquet")
+        batches[1].quarantine_path = str(target)
         broken.append(batches[1].load_id)
         return reports
 

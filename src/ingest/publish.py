@@ -183,13 +183,14 @@ def record_batch(
     """
     record_load(conn, batch, status=status, message=message)
     record_identity(conn, batch)
-    record_quarantine(
-        conn,
-        load_id=batch.load_id,
-        platform=batch.platform,
-        source_file=batch.source_file,
-        path=batch.quarantine_path,
-    )
+    if batch.quarantine_path:
+        record_quarantine(
+            conn,
+            load_id=batch.load_id,
+            platform=batch.platform,
+            source_file=batch.source_file,
+            path=batch.quarantine_path,
+        )
 
 
 def record_identity(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> None:
@@ -489,13 +490,15 @@ def _record_group(
     }
     run_sql(conn, "publish/record_loads", loads)
     run_sql(conn, "publish/supersede_quarantines", loads)
-    run_sql(
-        conn,
-        "publish/record_quarantines",
-        {
-            "paths": [b.quarantine_path for b in batches],
-            "load_ids": loads["load_ids"],
-            "platforms": loads["platforms"],
-            "source_files": loads["source_files"],
-        },
-    )
+    quarantined = [b for b in batches if b.quarantine_path]
+    if quarantined:
+        run_sql(
+            conn,
+            "publish/record_quarantines",
+            {
+                "paths": [b.quarantine_path for b in quarantined],
+                "load_ids": [b.load_id for b in quarantined],
+                "platforms": [b.platform for b in quarantined],
+                "source_files": [b.source_file for b in quarantined],
+            },
+        )

@@ -2,9 +2,10 @@
 
 Staging never touches the warehouse, so many files can be parsed at once while the single
 writer publishes. A batch is a folder ``<staging>/<run>.<platform>.<day>.<load_id>/`` holding
-one Parquet file per entity, ``quarantine.parquet`` and ``batch.json``, which is all that
-publishing needs. The name says whose batch it is (see ``BatchOwner``), so concurrent runs,
-even over the same bytes, never take each other's batches for their own.
+one Parquet file per entity, ``quarantine.parquet`` when a row was quarantined, and
+``batch.json``, which is all that publishing needs. The name says whose batch it is (see
+``BatchOwner``), so concurrent runs, even over the same bytes, never take each other's batches
+for their own.
 
 The module is long (past 600 lines) because the row rules, the Parquet writing and the batch
 folder's life (naming, owners, scratch space, discarding) are one contract that the Python path
@@ -25,7 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ _RUN_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 QUARANTINE_SCHEMA = pa.schema(
     [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
 )
+QUARANTINE_FILE = "quarantine.parquet"
 
 
 def run_key(run_id: str) -> str:
@@ -174,6 +175,8 @@ class StagedBatch:
     rows_read: int = 0
     rows_quarantined: int = 0
     entities: dict[str, StagedEntity] = field(default_factory=dict)
+    # empty when no row was quarantined: most API pages have none, and a file less per page
+    # is a file less to write, read back and remove
     quarantine_path: str = ""
     notes: list[str] = field(default_factory=list)
     # the run that staged it and the landing day it was staged for (see ``BatchOwner``)
@@ -353,7 +356,7 @@ def stage(
         return _finish_native(batch, native, save=save)
     writers: dict[str, _EntityWriter] = {}
     rejects: list[dict[str, Any]] = []
-    quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
+    quarantine = _QuarantineWriter(folder / QUARANTINE_FILE)
     try:
         for group in record_groups(fmt.parse(landed_path, ctx)):
             if isinstance(group[0], Note):
@@ -364,7 +367,7 @@ def stage(
             if rejected is not None:
                 rejects.append(rejected)
                 if len(rejects) >= FLUSH_ROWS:
-                    quarantine.write_table(pa.Table.from_pylist(rejects, schema=QUARANTINE_SCHEMA))
+                    quarantine.write(rejects)
                     rejects.clear()
                 batch.rows_quarantined += 1
                 continue
@@ -377,15 +380,14 @@ def stage(
                 writers[item.entity].add(item, batch.rows_read)
         for writer in writers.values():
             writer.close()
-        if rejects:
-            quarantine.write_table(pa.Table.from_pylist(rejects, schema=QUARANTINE_SCHEMA))
+        quarantine.write(rejects)
     finally:
         quarantine.close()
         for writer in writers.values():
             if writer._writer is not None:
                 writer._writer.close()
     _settle_duplicates(batch, writers)
-    batch.quarantine_path = str(folder / "quarantine.parquet")
+    batch.quarantine_path = quarantine_path(folder, batch.rows_quarantined)
     if save:
         batch.save()
     return batch
@@ -467,7 +469,7 @@ def _finish_native(batch: StagedBatch, native: NativeStaged, *, save: bool) -> S
     batch.rows_quarantined = native.rows_quarantined
     batch.notes.extend(native.notes)
     batch.entities.update(native.entities)
-    batch.quarantine_path = str(Path(batch.folder) / "quarantine.parquet")
+    batch.quarantine_path = quarantine_path(Path(batch.folder), native.rows_quarantined)
     if save:
         batch.save()
     return batch
@@ -511,7 +513,7 @@ def _settle_duplicates(batch: StagedBatch, writers: dict[str, _EntityWriter]) ->
         writer.path.unlink(missing_ok=True)
     batch.entities.update(entities)
     if duplicates:
-        _append_rejects(Path(batch.folder) / "quarantine.parquet", duplicates)
+        _append_rejects(Path(batch.folder) / QUARANTINE_FILE, duplicates)
         batch.rows_quarantined += len(duplicates)
 
 
@@ -652,6 +654,9 @@ def settle(
 
 
 def _append_rejects(path: Path, extra: list[dict[str, Any]]) -> None:
+    if not path.exists():
+        write_quarantine(extra, path)
+        return
     previous = path.with_suffix(".first.parquet")
     path.rename(previous)
     table = pa.concat_tables(
@@ -662,19 +667,33 @@ def _append_rejects(path: Path, extra: list[dict[str, Any]]) -> None:
 
 
 def write_quarantine(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write quarantine rows as ``path``; most API pages have none, and their file is always
-    the same bytes, so it is written from a copy made once instead of through a Parquet writer."""
+    """Write quarantine rows as ``path``; none, no file (see ``quarantine_path``)."""
     if rows:
         pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), path)
-    else:
-        path.write_bytes(_empty_quarantine())
 
 
-@cache
-def _empty_quarantine() -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(QUARANTINE_SCHEMA.empty_table(), sink)
-    return bytes(sink.getvalue())
+def quarantine_path(folder: Path, rows_quarantined: int) -> str:
+    """A batch's ``quarantine_path``: its folder's quarantine file, or empty when it has none."""
+    return str(folder / QUARANTINE_FILE) if rows_quarantined else ""
+
+
+class _QuarantineWriter:
+    """The Python path's quarantine file, opened at its first row: most files have none."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, QUARANTINE_SCHEMA)
+        self._writer.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def sql_text(value: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from ingest.errors import ParseError
 from ingest.parsing import Format, NativeStaged, ParseContext
 from ingest.platforms import registry
-from ingest.staging import StagedBatch, stage
+from ingest.staging import QUARANTINE_FILE, StagedBatch, stage
 from tests.conftest import FIXTURES, context
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
@@ -39,7 +39,14 @@ def _rows(path: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def _quarantine(path: str | Path, rows_quarantined: int) -> list[tuple[Any, ...]]:
+    """A batch's quarantine rows; its file exists exactly when it quarantined a row."""
+    assert Path(path).is_file() == bool(rows_quarantined)
+    return _rows(str(path)) if rows_quarantined else []
+
+
 def _summary(batch: StagedBatch) -> dict[str, Any]:
+    assert bool(batch.quarantine_path) == bool(batch.rows_quarantined)
     return {
         "rows_read": batch.rows_read,
         "rows_quarantined": batch.rows_quarantined,
@@ -49,7 +56,7 @@ def _summary(batch: StagedBatch) -> dict[str, Any]:
             name: {"columns": e.columns, "rows": e.rows, "data": _rows(e.path)}
             for name, e in batch.entities.items()
         },
-        "quarantine": _rows(batch.quarantine_path),
+        "quarantine": _quarantine(Path(batch.folder) / QUARANTINE_FILE, batch.rows_quarantined),
     }
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from ingest.parsing import NativeMember, NativeStaged, ParseContext
 from ingest.platforms import registry
+from ingest.staging import QUARANTINE_FILE
 from tests.conftest import context
-from tests.perf.test_native_equivalence import _rows
+from tests.perf.test_native_equivalence import _quarantine, _rows
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
 import gen
@@ -59,7 +60,7 @@ def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None
             name: {"columns": e.columns, "rows": e.rows, "data": _rows(e.path)}
             for name, e in staged.entities.items()
         },
-        "quarantine": _rows(str(folder / "quarantine.parquet")),
+        "quarantine": _quarantine(folder / QUARANTINE_FILE, staged.rows_quarantined),
     }
 
 

@@ -15,9 +15,13 @@ from ingest.validation.suites import CRITICAL, WARNING
 RESULTS_PER_STATEMENT = 200
 
 
-@dataclass
+@dataclass(slots=True)
 class ExpectationResult:
-    """The outcome of one expectation over a whole table (all chunks)."""
+    """The outcome of one expectation over a whole table (all chunks).
+
+    Slotted: a run-wide audit keeps one per expectation and load (about 60 for a page of
+    API rows) until the publish has stored them.
+    """
 
     suite: str
     expectation: str
@@ -124,22 +128,35 @@ def _store_rows(
     # snapshot in the catalog; and bounded ones: one insert of a whole marts audit (results
     # times loads) made concurrent writers' publishes conflict until their retries ran out
     # (tests/lake/test_lake_e2e.py, two concurrent writers)
+    import pyarrow as pa
+
+    # the results of one expectation share its kwargs: each is written as JSON once
+    kwargs_json: dict[int, str] = {}
+
+    def as_json(kwargs: dict[str, Any]) -> str:
+        text = kwargs_json.get(id(kwargs))
+        if text is None:
+            text = kwargs_json[id(kwargs)] = json.dumps(kwargs, default=str, sort_keys=True)
+        return text
+
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        run_sql(
-            conn,
-            "validation/record_results",
+        table = pa.table(
             {
-                "load_ids": [load_id for load_id, _ in chunk],
-                "suites": [r.suite for _, r in chunk],
-                "expectations": [r.expectation for _, r in chunk],
-                "column_names": [r.column for _, r in chunk],
-                "kwargs": [json.dumps(r.kwargs, default=str, sort_keys=True) for _, r in chunk],
-                "severities": [r.severity for _, r in chunk],
-                "successes": [r.success for _, r in chunk],
-                "observed_values": [r.observed for _, r in chunk],
-                "element_counts": [r.element_count for _, r in chunk],
-                "unexpected_counts": [r.unexpected_count for _, r in chunk],
-                "checked_at": checked_at,
-            },
+                "load_id": pa.array([load_id for load_id, _ in chunk], pa.string()),
+                "suite": pa.array([r.suite for _, r in chunk], pa.string()),
+                "expectation": pa.array([r.expectation for _, r in chunk], pa.string()),
+                "column_name": pa.array([r.column for _, r in chunk], pa.string()),
+                "kwargs": pa.array([as_json(r.kwargs) for _, r in chunk], pa.string()),
+                "severity": pa.array([r.severity for _, r in chunk], pa.string()),
+                "success": pa.array([r.success for _, r in chunk], pa.bool_()),
+                "observed_value": pa.array([r.observed for _, r in chunk], pa.string()),
+                "element_count": pa.array([r.element_count for _, r in chunk], pa.int64()),
+                "unexpected_count": pa.array([r.unexpected_count for _, r in chunk], pa.int64()),
+            }
         )
+        conn.register("audit_results", table)
+        try:
+            run_sql(conn, "validation/record_results", {"checked_at": checked_at})
+        finally:
+            conn.unregister("audit_results")

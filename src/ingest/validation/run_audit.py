@@ -251,6 +251,8 @@ def _audit_run_suite(
     staged_rows = {b.load_id: e.rows for b, e in members}
     dirty: set[str] = set()
     results: dict[str, list[ExpectationResult]] = {}
+    # most loads' results read alike ("0 of 100 rows unexpected"): one copy of each text
+    texts: dict[str, str] = {}
     for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
         if m.error is not None or not m.attributed or (not m.success and not m.found):
             # nothing points at a load (an error, a column's type): each load alone decides
@@ -271,6 +273,7 @@ def _audit_run_suite(
                 # samples a per-load audit would take chunk by chunk: this load alone decides
                 dirty.add(lid)
             else:
+                result.observed = texts.setdefault(result.observed, result.observed)
                 results.setdefault(lid, []).append(result)
     return _RunSuite(results=results, dirty=dirty, template=template)
 
