@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.delivery_accounts import FILES_PER_READ, staged_accounts
+from ingest.parsing import StagedEntity
 from ingest.pipeline import load_files
 from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
 
@@ -123,3 +131,30 @@ def test_the_same_accounts_returning_far_fewer_rows_still_fail(settings, tmp_pat
     dropped = _videos(tmp_path / "dropped.json", big, per_channel=2)
     assert _load(dropped, settings) == "failed"
     assert _volume_failure(settings).startswith("12 rows vs median 30 of the last 3 deliveries")
+
+
+@pytest.mark.parametrize("files_per_read", [1, 2, FILES_PER_READ])
+def test_the_accounts_of_a_delivery_are_the_same_read_in_pieces(
+    tmp_path: Path, files_per_read: int
+) -> None:
+    # files of different entities (other columns) and a file without the account column
+    tables = {
+        "a": {"post_id": ["p1", "p2"], "account_id": ["acc2", "acc1"], "views": [1, 2]},
+        "b": {"account_id": ["acc3", None], "followers": [10, 20]},
+        "c": {"post_id": ["p3"], "account_id": ["acc1"]},
+        "d": {"post_id": ["p4"], "caption": ["no account here"]},
+        "e": {"account_id": ["acc4"], "day": ["2026-09-01"]},
+    }
+    batches = []
+    for name, columns in tables.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
+        rows = len(next(iter(columns.values())))
+        entity = StagedEntity(name, str(path), list(columns), rows=rows)
+        batches.append(SimpleNamespace(entities={name: entity}))
+    conn = duckdb.connect()
+    try:
+        found = staged_accounts(conn, batches, files_per_read=files_per_read)  # type: ignore[arg-type]
+    finally:
+        conn.close()
+    assert found == ["acc1", "acc2", "acc3", "acc4"]
