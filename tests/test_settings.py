@@ -27,6 +27,7 @@ from ingest.settings import (
     variables,
 )
 from ingest.snapshots import grace_from_env
+from ingest.warehouse import writer
 
 REPO = Path(__file__).resolve().parents[1]
 CONNINFO = "host=db.internal dbname=lake user=etl password=hunter2-catalog"
@@ -99,6 +100,8 @@ BAD_VALUES = [
     ("INGEST_BUSY_TIMEOUT", "abc", "a number of at least 0"),
     ("INGEST_BUSY_TIMEOUT", "nan", "a number of at least 0"),
     ("INGEST_BUSY_TIMEOUT", "-5", "a number of at least 0"),
+    ("INGEST_WRITER_MEMORY_MIB", "32", "a whole number of at least 64"),
+    ("INGEST_WRITER_MEMORY_MIB", "1GB", "a whole number of at least 64"),
     ("INGEST_HTTP_MAX_ATTEMPTS", "0", "a whole number of at least 1"),
     ("INGEST_HTTP_MAX_ATTEMPTS", "2.5", "a whole number of at least 1"),
     ("INGEST_HTTP_BASE_DELAY", "soon", "a number of at least 0"),
@@ -167,6 +170,14 @@ def test_a_secrets_bad_value_is_named_but_never_shown(monkeypatch):
 
 
 # ---- what is read, and when
+
+
+@pytest.mark.parametrize(("value", "limit"), [(None, "512.0 MiB"), ("100", "100.0 MiB")])
+def test_the_writer_holds_duckdb_to_its_memory_limit(monkeypatch, tmp_path, value, limit):
+    if value is not None:
+        monkeypatch.setenv("INGEST_WRITER_MEMORY_MIB", value)
+    with writer(Settings.from_env(tmp_path / "w.duckdb")) as conn:
+        assert conn.execute("select current_setting('memory_limit')").fetchone() == (limit,)
 
 
 def test_values_are_read_when_asked_not_when_imported(monkeypatch, tmp_path):

@@ -65,6 +65,7 @@ class Settings:
         bi_warehouse: the read-only copy of the marts that BI tools open (file backend only;
             on DuckLake readers attach the lake itself at the last audited snapshot).
         busy_timeout: seconds to wait for another writer before giving up (file backend).
+        writer_memory_mib: DuckDB's memory limit while writing the warehouse file.
         lake: the DuckLake warehouse, or None for the embedded DuckDB file.
     """
 
@@ -73,6 +74,7 @@ class Settings:
     staging: Path
     bi_warehouse: Path
     busy_timeout: float = 30.0
+    writer_memory_mib: int = 512
     lake: Lake | None = None
 
     @property
@@ -124,6 +126,7 @@ class Settings:
             staging=core.staging or home / "staging",
             bi_warehouse=path.with_name(path.stem + "_bi" + path.suffix),
             busy_timeout=core.busy_timeout,
+            writer_memory_mib=core.writer_memory_mib,
         )
 
     @classmethod
@@ -159,6 +162,7 @@ class Settings:
             staging=core.staging or home / "staging",
             bi_warehouse=local / "ducklake_bi",
             busy_timeout=core.busy_timeout,
+            writer_memory_mib=core.writer_memory_mib,
             lake=Lake(conninfo=conninfo, data_path=data),
         )
 

@@ -102,6 +102,13 @@ class CoreSettings(BaseSettings):
         validation_alias="INGEST_BUSY_TIMEOUT",
         description='seconds a writer waits for another one before failing with "warehouse busy"',
     )
+    writer_memory_mib: int = Field(
+        512,
+        ge=64,
+        validation_alias="INGEST_WRITER_MEMORY_MIB",
+        description="MiB of memory DuckDB may hold while writing the warehouse file; past"
+        " them it drops cached table blocks and spills to a folder beside the file",
+    )
     snapshot_grace_hours: float = Field(
         6.0,
         ge=0,

@@ -64,6 +64,7 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         if settings.lake is None:
             run_sql(conn, "warehouse/checkpoint_threshold")
+            run_sql(conn, "warehouse/writer_memory", {"limit": f"{settings.writer_memory_mib}MiB"})
         migrate(conn)
         yield conn
     finally:
