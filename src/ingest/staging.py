@@ -277,23 +277,18 @@ def _has_type(value: Any, sql_type: str) -> bool:
     return isinstance(value, _PY_TYPES[sql_type])
 
 
-class _EntityWriter:
-    """Buffers rows of one entity and writes them to Parquet in bounded chunks."""
+class _ParquetRows:
+    """Rows buffered and written to a Parquet file in bounded chunks; the file is created
+    with its first row (a file with no rows, most pages' quarantine, is never written)."""
 
-    def __init__(self, entity: Entity, path: Path) -> None:
-        self.entity = entity
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
-        self.schema = arrow_schema(entity)
+        self.schema = schema
         self.buffer: list[dict[str, Any]] = []
-        self.columns: set[str] = set()
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
 
-    def add(self, record: Record, number: int) -> None:
-        self.columns.update(record.values)
-        row = dict(record.values)
-        row[LINE_COLUMN] = record.line
-        row[RECORD_COLUMN] = number
+    def append(self, row: dict[str, Any]) -> None:
         self.buffer.append(row)
         if len(self.buffer) >= FLUSH_ROWS:
             self.flush()
@@ -308,10 +303,28 @@ class _EntityWriter:
         self.rows += len(self.buffer)
         self.buffer.clear()
 
-    def close(self) -> None:
-        self.flush()
+    def close(self, *, flush: bool = True) -> None:
+        """Close the file, first writing what is buffered unless ``flush`` is False."""
+        if flush:
+            self.flush()
         if self._writer is not None:
             self._writer.close()
+
+
+class _EntityWriter(_ParquetRows):
+    """Buffers rows of one entity and writes them to Parquet in bounded chunks."""
+
+    def __init__(self, entity: Entity, path: Path) -> None:
+        super().__init__(path, arrow_schema(entity))
+        self.entity = entity
+        self.columns: set[str] = set()
+
+    def add(self, record: Record, number: int) -> None:
+        self.columns.update(record.values)
+        row = dict(record.values)
+        row[LINE_COLUMN] = record.line
+        row[RECORD_COLUMN] = number
+        self.append(row)
 
 
 def record_groups(items: Iterable[Item]) -> Iterator[list[Item]]:
@@ -355,8 +368,7 @@ def stage(
     if native is not None:
         return _finish_native(batch, native, save=save)
     writers: dict[str, _EntityWriter] = {}
-    rejects: list[dict[str, Any]] = []
-    quarantine = _QuarantineWriter(folder / QUARANTINE_FILE)
+    quarantine = _ParquetRows(folder / QUARANTINE_FILE, QUARANTINE_SCHEMA)
     try:
         for group in record_groups(fmt.parse(landed_path, ctx)):
             if isinstance(group[0], Note):
@@ -365,10 +377,7 @@ def stage(
             batch.rows_read += 1
             rejected = first_reject(group, ctx.observed_at)
             if rejected is not None:
-                rejects.append(rejected)
-                if len(rejects) >= FLUSH_ROWS:
-                    quarantine.write(rejects)
-                    rejects.clear()
+                quarantine.append(rejected)
                 batch.rows_quarantined += 1
                 continue
             for item in group:
@@ -380,12 +389,12 @@ def stage(
                 writers[item.entity].add(item, batch.rows_read)
         for writer in writers.values():
             writer.close()
-        quarantine.write(rejects)
+        quarantine.flush()
     finally:
-        quarantine.close()
+        # on an error what is buffered is dropped with the batch: only the files are closed
+        quarantine.close(flush=False)
         for writer in writers.values():
-            if writer._writer is not None:
-                writer._writer.close()
+            writer.close(flush=False)
     _settle_duplicates(batch, writers)
     batch.quarantine_path = quarantine_path(folder, batch.rows_quarantined)
     if save:
@@ -675,25 +684,6 @@ def write_quarantine(rows: list[dict[str, Any]], path: Path) -> None:
 def quarantine_path(folder: Path, rows_quarantined: int) -> str:
     """A batch's ``quarantine_path``: its folder's quarantine file, or empty when it has none."""
     return str(folder / QUARANTINE_FILE) if rows_quarantined else ""
-
-
-class _QuarantineWriter:
-    """The Python path's quarantine file, opened at its first row: most files have none."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._writer: pq.ParquetWriter | None = None
-
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, QUARANTINE_SCHEMA)
-        self._writer.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
 
 
 def sql_text(value: str) -> str:

@@ -19,7 +19,7 @@ RESULTS_PER_STATEMENT = 200
 class ExpectationResult:
     """The outcome of one expectation over a whole table (all chunks).
 
-    Slotted: a run-wide audit keeps one per expectation and load (about 60 for a page of
+    Slotted: a run-wide audit keeps one per expectation and load (about 30 for a page of
     API rows) until the publish has stored them.
     """
 
