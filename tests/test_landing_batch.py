@@ -224,11 +224,22 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
 
 
+# the files of a call found landed before by a stat per file and platform, or by one listing
+# of each day folder
+FINDING = pytest.mark.parametrize("list_from", [1, 10**9], ids=["listing", "stats"])
+
+
+@FINDING
 @pytest.mark.parametrize("batch_files", [1, 2, 128])
 def test_land_inputs_refuses_a_file_alone_in_its_turn_and_lands_the_rest(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, batch_files: int
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_files: int,
+    list_from: int,
 ):
     monkeypatch.setattr(intake, "LAND_BATCH_FILES", batch_files)
+    monkeypatch.setattr(intake, "LIST_FROM_FILES", list_from)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     channels = FIXTURES / "youtube" / "channels_list.json"
@@ -295,6 +306,7 @@ INBOX: list[tuple[str, Path | bytes, str]] = [
 ]
 
 
+@FINDING
 @pytest.mark.parametrize(
     ("batch_files", "batches"), [(128, [4]), (1, [1, 1, 1])], ids=["one-batch", "file-by-file"]
 )
@@ -304,8 +316,10 @@ def test_an_inbox_lands_in_batches_and_each_file_keeps_its_own_outcome(
     monkeypatch: pytest.MonkeyPatch,
     batch_files: int,
     batches: list[int],
+    list_from: int,
 ):
     monkeypatch.setattr(intake, "LAND_BATCH_FILES", batch_files)
+    monkeypatch.setattr(intake, "LIST_FROM_FILES", list_from)
     landed_together: list[int] = []
     real_land_files = intake.land_files
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest import replays
 from ingest.config import Settings
 from ingest.pipeline import load_files
 from tests.conftest import FIXTURES
@@ -93,6 +94,13 @@ def test_loading_the_same_files_twice_changes_nothing(settings: Settings):
     assert sum(r.rows_unchanged for r in second) == sum(r.rows_inserted for r in first)
     # a replay of bytes already published is reported, not recorded again
     assert query(settings, "select count(*), count(distinct load_id) from meta.loads") == [(2, 2)]
+    # nor noted again in the index staging reads replays from (it would grow with each replay)
+    (noted,) = (settings.staging / replays.FOLDER).rglob("*.jsonl")
+    lines = noted.read_text().splitlines()
+    assert len(lines) == 2
+    third = load_files(files, settings, day=DAY)
+    assert [r.status for r in third] == ["unchanged", "unchanged"]
+    assert noted.read_text().splitlines() == lines
 
 
 def test_loading_a_file_with_bad_rows_twice_keeps_one_quarantine(settings: Settings):

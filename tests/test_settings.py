@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ingest import pipeline
 from ingest.config import ConfigError, Settings, describe_config
 from ingest.errors import IngestError
 from ingest.extract import PullOptions
@@ -28,6 +31,7 @@ from ingest.settings import (
 )
 from ingest.snapshots import grace_from_env
 from ingest.warehouse import writer
+from tests.conftest import FIXTURES
 
 REPO = Path(__file__).resolve().parents[1]
 CONNINFO = "host=db.internal dbname=lake user=etl password=hunter2-catalog"
@@ -173,11 +177,33 @@ def test_a_secrets_bad_value_is_named_but_never_shown(monkeypatch):
 
 
 @pytest.mark.parametrize(("value", "limit"), [(None, "512.0 MiB"), ("100", "100.0 MiB")])
-def test_the_writer_holds_duckdb_to_its_memory_limit(monkeypatch, tmp_path, value, limit):
+def test_the_writer_holds_duckdb_to_its_memory_limit_while_it_publishes(
+    monkeypatch, tmp_path, value, limit
+):
     if value is not None:
         monkeypatch.setenv("INGEST_WRITER_MEMORY_MIB", value)
-    with writer(Settings.from_env(tmp_path / "w.duckdb")) as conn:
-        assert conn.execute("select current_setting('memory_limit')").fetchone() == (limit,)
+    seen: dict[str, str] = {}
+
+    def watching(step: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def run(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            seen[step] = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+            return real(conn, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(pipeline, "publish_group", watching("publish", pipeline.publish_group))
+    monkeypatch.setattr(pipeline, "refresh_marts", watching("marts", pipeline.refresh_marts))
+    settings = Settings.from_env(tmp_path / "w.duckdb")
+    with writer(settings) as conn:
+        default = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert default != limit
+    youtube = FIXTURES / "youtube"
+    results = pipeline.load_files(
+        [youtube / "channels_list.json", youtube / "videos_list.json"], settings
+    )
+    assert [r.status for r in results] == ["published", "published"]
+    # a year of marts rebuilt for many accounts needs more than the publish's limit
+    assert seen == {"publish": limit, "marts": default}
 
 
 def test_values_are_read_when_asked_not_when_imported(monkeypatch, tmp_path):

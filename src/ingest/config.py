@@ -65,7 +65,7 @@ class Settings:
         bi_warehouse: the read-only copy of the marts that BI tools open (file backend only;
             on DuckLake readers attach the lake itself at the last audited snapshot).
         busy_timeout: seconds to wait for another writer before giving up (file backend).
-        writer_memory_mib: DuckDB's memory limit while writing the warehouse file.
+        writer_memory_mib: DuckDB's memory limit while loads are published.
         lake: the DuckLake warehouse, or None for the embedded DuckDB file.
     """
 

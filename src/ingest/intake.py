@@ -19,6 +19,7 @@ from ingest.landing import (
     HashedFile,
     Incoming,
     LandedFile,
+    LandedListing,
     already_landed,
     hash_file,
     land_files,
@@ -39,6 +40,8 @@ LAND_BATCH_BYTES = 32 * 1024 * 1024
 HOLD_BYTES = 4 * 1024 * 1024
 # what a person does about a file whose format does not name its account, on the command line
 PASS_ACCOUNT = "pass --account"
+# from this many files on, a call lists each day folder once to find what landed before
+LIST_FROM_FILES = 32
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class _Rules:
 
 # the files of the batch under way, as if landed already: (platform, day, sha256) -> format
 _Pending = dict[tuple[str, date, str], Format | None]
+# what landed before with some bytes: (platform, day, sha256, source name) -> the landed file
+_Find = Callable[[str, date, str, str], LandedFile | None]
 
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
@@ -96,7 +101,9 @@ def land_input(
     Raises:
         ParseError: not a file, not a known format, or an account is needed and not given.
     """
-    incoming = _incoming(GivenFile(path, shown, account), settings, _Rules(platform, day), {})
+    incoming = _incoming(
+        GivenFile(path, shown, account), settings, _Rules(platform, day), {}, _finder(settings)
+    )
     if isinstance(incoming, LandedFile):
         return incoming
     (landed,) = land_files([incoming], settings.landing)
@@ -150,6 +157,8 @@ def land_given(
     if keep_unknown and platform is None:
         raise ValueError("a file of no known format lands under a platform given for it")
     rules = _Rules(platform, day, keep_unknown, account_hint)
+    listing = LandedListing(settings.landing) if len(files) >= LIST_FROM_FILES else None
+    find = listing.find if listing is not None else _finder(settings)
     landed: list[tuple[str, LandedFile]] = []
     batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
     pending: _Pending = {}
@@ -164,6 +173,8 @@ def land_given(
             outcome = next(outcomes) if isinstance(item, Incoming) else item
             if isinstance(outcome, LandedFile):
                 landed.append((shown, outcome))
+                if listing is not None:
+                    listing.add(outcome)
             elif isinstance(outcome, IngestError):
                 refuse(shown, outcome)
             else:
@@ -178,7 +189,9 @@ def land_given(
     held = 0
     for file in files:
         try:
-            item: LandedFile | Incoming | IngestError = _incoming(file, settings, rules, pending)
+            item: LandedFile | Incoming | IngestError = _incoming(
+                file, settings, rules, pending, find
+            )
         except Exception as exc:
             if stopped_by(exc):
                 raise
@@ -193,12 +206,20 @@ def land_given(
     return landed
 
 
+def _finder(settings: Settings) -> _Find:
+    def find(platform: str, day: date, sha256: str, source_name: str) -> LandedFile | None:
+        return already_landed(settings.landing, platform, day, sha256, source_name)
+
+    return find
+
+
 def _incoming(
-    file: GivenFile, settings: Settings, rules: _Rules, pending: _Pending
+    file: GivenFile, settings: Settings, rules: _Rules, pending: _Pending, find: _Find
 ) -> LandedFile | Incoming:
     """A file as it is to land, or its landed copy when its bytes are there already.
 
     ``pending`` holds what is about to land, which counts as landed; a file to land is added.
+    ``find`` tells what landed before.
     """
     path, shown, account, platform = file.path, file.shown, file.account, rules.platform
     if not path.is_file():
@@ -206,7 +227,7 @@ def _incoming(
     day = rules.day or datetime.now(UTC).date()
     hashed = hash_file(path, hold=HOLD_BYTES)
     landed = _landed_before(
-        hashed.sha256, path.name, settings, platform=platform, account=account, day=day
+        hashed.sha256, path.name, find, platform=platform, account=account, day=day
     )
     if landed is not None:
         return landed
@@ -252,7 +273,7 @@ def _detect(path: Path, shown: str, hashed: HashedFile, rules: _Rules) -> Format
 def _landed_before(
     sha: str,
     name: str,
-    settings: Settings,
+    find: _Find,
     *,
     platform: str | None,
     account: str | None,
@@ -264,7 +285,7 @@ def _landed_before(
     detection, no copy, no fsync. The checks ``land_input`` makes on a new file still hold.
     """
     for candidate in (platform,) if platform else platform_names():
-        landed = already_landed(settings.landing, candidate, day, sha, name)
+        landed = find(candidate, day, sha, name)
         if landed is None or not landed.format:
             continue
         fmt = registry((candidate,)).get(candidate, landed.format, landed.source_name)

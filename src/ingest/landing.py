@@ -426,6 +426,47 @@ def already_landed(
     return None if earlier is None else _read_landed(earlier, new=False)
 
 
+class LandedListing:
+    """``already_landed`` for the many files of one call, each day folder listed once.
+
+    A pull or a replay gives thousands of files, and each may be of any platform: a few stats
+    per file and platform cost more than one listing of each day folder. The listing only
+    rules bytes out; bytes it names are read as ``already_landed`` reads them. Bytes landed
+    after a folder was listed and not ``add``-ed (by another process) are taken for new, and
+    landing them finds the copy there (``land_files``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # (platform, day) -> the SHA-256 of every file whose manifest the folder holds
+        self._listed: dict[tuple[str, date], set[str]] = {}
+
+    def find(
+        self, platform: str, day: date, sha256: str, source_name: str = ""
+    ) -> LandedFile | None:
+        key = (platform, day)
+        if key not in self._listed:
+            self._listed[key] = _manifested(self.root / platform / day.isoformat())
+        if sha256 not in self._listed[key]:
+            return None
+        return already_landed(self.root, platform, day, sha256, source_name)
+
+    def add(self, landed: LandedFile) -> None:
+        """Count a file this call landed as listed."""
+        listed = self._listed.get((landed.platform, landed.day))
+        if listed is not None:
+            listed.add(landed.sha256)
+
+
+def _manifested(folder: Path) -> set[str]:
+    suffix = ".manifest.json"
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name[: -len(suffix)] for e in entries if e.name.endswith(suffix)}
+    except FileNotFoundError:
+        return set()
+
+
 def read_landed(target: Path) -> LandedFile:
     """A file already in the landing zone, as its manifest describes it."""
     return _read_landed(target, new=False)

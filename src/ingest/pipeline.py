@@ -56,7 +56,7 @@ from ingest.validation import (
     store_reports,
     store_results,
 )
-from ingest.warehouse import writer
+from ingest.warehouse import publishing_memory, writer
 
 log = logging.getLogger(__name__)
 
@@ -373,8 +373,19 @@ def publish_audited(
     file fails alone. Safe to repeat after a crash: a batch whose load is already recorded as
     finished is reported and discarded, never merged or quarantined twice. A batch of bytes
     already published by the same parser version is reported as ``unchanged`` unless it was
-    staged to be reprocessed. Marts are left to the caller.
+    staged to be reprocessed. Marts are left to the caller. DuckDB is held to the publish's
+    memory limit meanwhile (``warehouse.publishing_memory``).
     """
+    with publishing_memory(conn, settings):
+        return _publish_audited(conn, batches, audits, settings)
+
+
+def _publish_audited(
+    conn: duckdb.DuckDBPyConnection,
+    batches: list[StagedBatch],
+    audits: list[AuditReport],
+    settings: Settings,
+) -> list[LoadResult]:
     before = published_before_all(conn, batches)
     finished = finished_loads(conn, [b.load_id for b in batches])
     # each input batch's place in the results: its own outcome, or that of what replaced it

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,13 @@ def reject(
 
 
 def _note_path(settings: Settings, platform: str, day: str, sha256: str) -> Path:
-    return settings.staging / "rejected" / platform / day / f"{sha256}.json"
+    return _notes(settings.staging, platform, day) / f"{sha256}.json"
+
+
+@lru_cache(maxsize=64)
+def _notes(staging: Path, platform: str, day: str) -> Path:
+    # why: asked for every file staged; joining four parts each time cost more than the read
+    return staging / "rejected" / platform / day
 
 
 def earlier_rejection(

@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +46,7 @@ class _Published(Protocol):
     account: str | None
     parser_version: str | None
     landing_day: str | None
+    replay_of: str | None
     rows_read: int
     rows_quarantined: int
 
@@ -62,7 +64,13 @@ class Published:
 
 
 def index_path(settings: Settings, platform: str, day: str) -> Path:
-    return settings.staging / FOLDER / platform / f"{day}.jsonl"
+    return _index_path(settings.staging, platform, day)
+
+
+@lru_cache(maxsize=64)
+def _index_path(staging: Path, platform: str, day: str) -> Path:
+    # why: asked for every file staged; joining the parts each time cost more than the lookup
+    return staging / FOLDER / platform / f"{day}.jsonl"
 
 
 def note_published(settings: Settings, done: Sequence[tuple[_Published, _Outcome]]) -> None:
@@ -71,6 +79,8 @@ def note_published(settings: Settings, done: Sequence[tuple[_Published, _Outcome
     for batch, result in done:
         if result.status not in ("published", "unchanged") or not result.load_id:
             continue
+        if batch.replay_of == result.load_id:
+            continue  # found in the index: noted already
         if batch.landing_day is None or batch.parser_version is None:
             continue
         entry = {

@@ -106,8 +106,9 @@ class CoreSettings(BaseSettings):
         512,
         ge=64,
         validation_alias="INGEST_WRITER_MEMORY_MIB",
-        description="MiB of memory DuckDB may hold while writing the warehouse file; past"
-        " them it drops cached table blocks and spills to a folder beside the file",
+        description="MiB of memory DuckDB may hold while publishing loads into the warehouse"
+        " file; past them it drops cached table blocks and spills to a folder beside the file"
+        " (the marts rebuild is not bound by it)",
     )
     snapshot_grace_hours: float = Field(
         6.0,

@@ -64,11 +64,29 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         if settings.lake is None:
             run_sql(conn, "warehouse/checkpoint_threshold")
-            run_sql(conn, "warehouse/writer_memory", {"limit": f"{settings.writer_memory_mib}MiB"})
         migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+@contextmanager
+def publishing_memory(conn: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[None]:
+    """The writer held to ``INGEST_WRITER_MEMORY_MIB`` while it publishes loads.
+
+    Publishing thousands of pages leaves DuckDB caching every block it wrote. The marts rebuild
+    after it is not bound: rebuilding a year of a large warehouse's marts needs more than such
+    a limit (at 256 MiB, 1,000 accounts' year failed to pin a block). A DuckLake writer is an
+    in-memory DuckDB, which would spill into the working directory: it is left alone.
+    """
+    if settings.lake is not None:
+        yield
+        return
+    run_sql(conn, "warehouse/writer_memory", {"limit": f"{settings.writer_memory_mib}MiB"})
+    try:
+        yield
+    finally:
+        run_sql(conn, "warehouse/default_memory")
 
 
 # what DuckLake says when a read-only attach finds no lake in the catalog database yet
