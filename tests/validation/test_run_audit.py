@@ -10,7 +10,15 @@ from ingest import validation
 from ingest.pipeline import load_files
 from tests.conftest import FIXTURES
 from tests.staged import stage_file
-from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
+from tests.validation.helpers import (
+    DAY,
+    channel,
+    query,
+    set_staged,
+    video,
+    write_channels,
+    write_videos,
+)
 
 CHANNELS = [f"UCchannel{i:015d}" for i in range(6)]
 
@@ -147,21 +155,6 @@ def test_a_clean_run_of_mixed_formats_is_not_audited_again_batch_by_batch(
     assert alone == []
 
 
-def _set_staged(batch, entity: str, column: str, row: int, value) -> None:
-    """Overwrite one staged value: a finding the row rules would not let through."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = batch.entities[entity].path
-    table = pq.read_table(path)
-    values = table.column(column).to_pylist()
-    values[row] = value
-    at = table.schema.get_field_index(column)
-    pq.write_table(
-        table.set_column(at, column, pa.array(values, table.schema.field(column).type)), path
-    )
-
-
 def _mixed(settings, tmp_path: Path) -> tuple[list, set[str], set[str]]:
     """Clean, warning-only and critical files of several formats; (batches, critical, warned)."""
 
@@ -210,7 +203,7 @@ def _mixed(settings, tmp_path: Path) -> tuple[list, set[str], set[str]]:
         name: stage_file(path, settings, day=DAY, account=account.get(name))
         for name, path in files.items()
     }
-    _set_staged(batches["negative_views"], "post_daily", "views", 2, -3)
+    set_staged(batches["negative_views"], "post_daily", "views", 2, -3)
     target = batches["duplicated"].entities["post_daily"].path
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -282,7 +282,7 @@ class Merged:
         if self.error:
             return f"error: {self.error}"
         if self.element_count is not None:
-            text = f"{self.unexpected_count or 0} of {self.element_count} rows unexpected"
+            text = rows_unexpected(self.unexpected_count or 0, self.element_count)
             if self.samples:
                 shown = ", ".join(show(v) for v in self.samples[:5])
                 text += f"; e.g. {shown}"
@@ -417,18 +417,46 @@ def validate_chunks(
 
 
 def expectation_result(suite: str, spec: Spec, merged: Merged) -> ExpectationResult:
+    return _result(
+        suite,
+        spec,
+        merged.success,
+        merged.describe(),
+        merged.element_count,
+        merged.unexpected_count,
+    )
+
+
+def clean_result(suite: str, spec: Spec, elements: int) -> ExpectationResult:
+    """``expectation_result`` of an expectation that found none of ``elements`` rows (most
+    loads of a run: built without merging anything)."""
+    return _result(suite, spec, True, rows_unexpected(0, elements), elements, 0)
+
+
+def _result(
+    suite: str,
+    spec: Spec,
+    success: bool,
+    observed: str,
+    elements: int | None,
+    unexpected: int | None,
+) -> ExpectationResult:
     return ExpectationResult(
         suite=suite,
         expectation=spec.type,
         column=spec.column_label,
         kwargs=spec.kwargs,
         severity=spec.severity,
-        success=merged.success,
-        observed=merged.describe(),
-        element_count=merged.element_count,
-        unexpected_count=merged.unexpected_count,
+        success=success,
+        observed=observed,
+        element_count=elements,
+        unexpected_count=unexpected,
         why=spec.why,
     )
+
+
+def rows_unexpected(unexpected: int, elements: int) -> str:
+    return f"{unexpected} of {elements} rows unexpected"
 
 
 def _run_suite(

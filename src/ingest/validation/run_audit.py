@@ -8,6 +8,7 @@ blocked ones is ``ingest.validation.gates``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,12 +21,14 @@ from ingest.config import Settings
 from ingest.model import ENTITIES
 from ingest.sqlfiles import in_memory, read_sql
 from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity
+from ingest.validation import sql_verdicts
 from ingest.validation.docs import render_page, write_index
 from ingest.validation.frames import CHUNK_ROWS, LOAD_COLUMN, ROW_COLUMN, Rows
 from ingest.validation.gx import (
     SAMPLE_VALUES,
     Merged,
     audit_tables,
+    clean_result,
     expectation_result,
     plain,
     validate_chunks,
@@ -41,6 +44,8 @@ from ingest.validation.suites import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger(__name__)
 
 
 def audit_batch(
@@ -214,6 +219,73 @@ def _audit_run_suite(
         scopes=scopes,
         pieces=_pieces(members, chunk_rows),
     )
+    decided = _decided_in_sql(conn, rows, scoped, params)
+    if decided is not None:
+        merged, counts, considered = decided.merged, decided.counts, decided.considered
+        template = decided.template
+    else:
+        merged, counts, considered, template = _decided_by_gx(
+            conn, rows, scoped, params, chunk_rows
+        )
+    if len(merged) != len(scoped):
+        raise RuntimeError(f"{suite.name}: run-wide suite lost expectations")
+    staged_rows = {b.load_id: e.rows for b, e in members}
+    dirty: set[str] = set()
+    results: dict[str, list[ExpectationResult]] = {}
+    # most loads' results read alike ("0 of 100 rows unexpected"): one copy of each text
+    texts: dict[str, str] = {}
+    for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
+        if m.error is not None or not m.attributed or (not m.success and not m.found):
+            # nothing points at a load (an error, a column's type): each load alone decides
+            dirty |= item.loads
+            continue
+        share = considered[i]
+        for lid in sorted(item.loads):
+            result = _load_result(
+                suite.name,
+                item.spec,
+                m,
+                lid,
+                counts[i].get(lid, 0),
+                None if share is None else share.get(lid, 0),
+            )
+            if result is None or (m.found.get(lid) and staged_rows[lid] > chunk_rows):
+                # a verdict this pass cannot give exactly (a ``mostly`` of an unknown kind), or
+                # samples a per-load audit would take chunk by chunk: this load alone decides
+                dirty.add(lid)
+            else:
+                result.observed = texts.setdefault(result.observed, result.observed)
+                results.setdefault(lid, []).append(result)
+    return _RunSuite(results=results, dirty=dirty, template=template)
+
+
+def _decided_in_sql(
+    conn: duckdb.DuckDBPyConnection, rows: Rows, scoped: list[_Scoped], params: dict[str, Any]
+) -> sql_verdicts.Decided | None:
+    """The run's suite decided in DuckDB (``sql_verdicts``); None where GX decides it."""
+    try:
+        return sql_verdicts.decide(
+            conn,
+            rows,
+            [item.spec for item in scoped],
+            params,
+            lambda spec: _considered_rows(spec) is not None,
+        )
+    except duckdb.Error as exc:
+        log.warning(
+            "%s: DuckDB could not decide the audit (%s); GX decides it", rows.suite.name, exc
+        )
+        return None
+
+
+def _decided_by_gx(
+    conn: duckdb.DuckDBPyConnection,
+    rows: Rows,
+    scoped: list[_Scoped],
+    params: dict[str, Any],
+    chunk_rows: int,
+) -> tuple[list[Merged], list[dict[str, int]], list[dict[str, int] | None], Any]:
+    """The run's suite decided by GX chunk by chunk, its unexpected rows named by load."""
     # rows each expectation sees per load (its element count), and the rows its ``mostly``
     # is a share of (GX's rows considered), where a per-load verdict needs them
     counts: list[dict[str, int]] = [{} for _ in scoped]
@@ -246,36 +318,7 @@ def _audit_run_suite(
         },
         on_chunk=count,
     )
-    if len(merged) != len(scoped):
-        raise RuntimeError(f"{suite.name}: run-wide suite lost expectations")
-    staged_rows = {b.load_id: e.rows for b, e in members}
-    dirty: set[str] = set()
-    results: dict[str, list[ExpectationResult]] = {}
-    # most loads' results read alike ("0 of 100 rows unexpected"): one copy of each text
-    texts: dict[str, str] = {}
-    for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
-        if m.error is not None or not m.attributed or (not m.success and not m.found):
-            # nothing points at a load (an error, a column's type): each load alone decides
-            dirty |= item.loads
-            continue
-        share = considered[i]
-        for lid in sorted(item.loads):
-            result = _load_result(
-                suite.name,
-                item.spec,
-                m,
-                lid,
-                counts[i].get(lid, 0),
-                None if share is None else share.get(lid, 0),
-            )
-            if result is None or (m.found.get(lid) and staged_rows[lid] > chunk_rows):
-                # a verdict this pass cannot give exactly (a ``mostly`` of an unknown kind), or
-                # samples a per-load audit would take chunk by chunk: this load alone decides
-                dirty.add(lid)
-            else:
-                result.observed = texts.setdefault(result.observed, result.observed)
-                results.setdefault(lid, []).append(result)
-    return _RunSuite(results=results, dirty=dirty, template=template)
+    return merged, counts, considered, template
 
 
 def _pieces(
@@ -361,21 +404,22 @@ def _load_result(
     if run.element_count is None:
         # an aggregate expectation (a column's type) that passed for the whole run
         return expectation_result(suite, spec, _met(spec, observed=run.observed))
-    found = sorted(run.found.get(load_id, ()), key=lambda f: f[0])
+    if not run.found.get(load_id):
+        return clean_result(suite, spec, elements)
+    found = sorted(run.found[load_id], key=lambda f: f[0])
     one = _met(spec)
     one.element_count, one.unexpected_count = elements, len(found)
-    if found:
-        one.samples = [value for _, _, value in found[:SAMPLE_VALUES]]
-        one.indexes = [plain(line) for _, line, _ in found[:SAMPLE_VALUES]]
-        mostly = _mostly(spec)
-        if mostly >= 1.0:
-            one.success = False
-        elif spec.type in _ROW_SHARE:
-            one.success = _mostly_success(elements, len(found), mostly)
-        elif considered is not None:
-            one.success = _mostly_success(considered, len(found), mostly)
-        else:
-            return None
+    one.samples = [value for _, _, value in found[:SAMPLE_VALUES]]
+    one.indexes = [plain(line) for _, line, _ in found[:SAMPLE_VALUES]]
+    mostly = _mostly(spec)
+    if mostly >= 1.0:
+        one.success = False
+    elif spec.type in _ROW_SHARE:
+        one.success = _mostly_success(elements, len(found), mostly)
+    elif considered is not None:
+        one.success = _mostly_success(considered, len(found), mostly)
+    else:
+        return None
     return expectation_result(suite, spec, one)
 
 
