@@ -175,3 +175,70 @@ def test_duckdb_and_gx_give_every_load_the_same_result_of_every_expectation(
             assert trips in found, name
     for batch in batches:
         batch.discard()
+
+
+# (kind, arguments, decided in DuckDB): any other kind, or an argument whose meaning GX defines
+# otherwise, leaves the whole suite to GX
+LEFT_TO_GX = [
+    ("expect_column_values_to_be_between", {"column": "views", "min_value": 0}, True),
+    ("expect_column_values_to_match_regex", {"column": "post_id", "regex": "^v"}, False),
+    (
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        {"column_A": "views", "column_B": "likes", "ignore_row_if": "neither"},
+        False,
+    ),
+    ("expect_column_values_to_be_between", {"column": "views", "min_value": "0"}, False),
+    ("expect_column_values_to_be_between", {"column": "views", "min_value": 0, "x": 1}, False),
+    (
+        "expect_column_values_to_be_null",
+        {"column": "likes", "row_condition": "views > 5", "condition_parser": "pandas"},
+        False,
+    ),
+    (
+        "expect_column_values_to_be_null",
+        {
+            "column": "likes",
+            "row_condition": 'col("views") == 5',
+            "condition_parser": "great_expectations",
+        },
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "kwargs", "in_duckdb"), LEFT_TO_GX)
+def test_what_duckdb_does_not_decide_is_left_to_gx(tmp_path, kind, kwargs, in_duckdb):
+    from ingest.sqlfiles import in_memory, read_sql
+    from ingest.staging import LINE_COLUMN
+    from ingest.validation.frames import LOAD_COLUMN, ROW_COLUMN, Rows
+    from ingest.validation.suites import Spec, Suite
+
+    path = tmp_path / "post_daily.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "post_id": ["v1", "v2"],
+                "views": pa.array([10, 3], pa.int64()),
+                "likes": pa.array([1, None], pa.int64()),
+                LINE_COLUMN: pa.array([1, 2], pa.int64()),
+            }
+        ),
+        path,
+    )
+    spec = Spec(kind, kwargs, "critical")
+    rows = Rows(
+        suite=Suite("post_daily", "core.post_daily", ("post_id",), (spec,)),
+        query=read_sql("validation/run_rows"),
+        params={},
+        columns=("post_id", "views", "likes", LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN),
+        pieces=(({"paths": [str(path)], "load_ids": ["load1"]}, 2),),
+    )
+    conn = in_memory()
+    try:
+        decided = sql_verdicts.decide(conn, rows, [spec], {}, lambda _: False)
+    finally:
+        conn.close()
+    assert (decided is not None) == in_duckdb
+    if decided is not None:
+        assert decided.counts == [{"load1": 2}]
+        assert decided.merged[0].unexpected_count == 0

@@ -102,13 +102,13 @@ def decide(
     rows: Rows,
     originals: list[Spec],
     params: dict[str, Any],
-    considered_kinds: Callable[[Spec], bool],
+    needs_considered: Callable[[Spec], bool],
 ) -> Decided | None:
     """Decide a run-wide suite (``rows``, whose specs are ``originals`` as scoped to loads) in
     DuckDB; None when one of its expectations is of a kind or has arguments left to GX.
 
-    ``considered_kinds`` tells the expectations whose ``mostly`` a per-load verdict needs
-    the considered rows of (the others' are not counted).
+    ``needs_considered`` tells the expectations whose ``mostly`` a per-load verdict needs the
+    considered rows of (the others' are not counted).
     """
     specs = list(rows.suite.expectations)
     if not specs or len(specs) != len(originals) or not rows.pieces:
@@ -124,7 +124,7 @@ def decide(
             checks.append(None)
             continue
         check = _check(
-            spec, kinds, params, binds, copies=f"copies{i}", considered=considered_kinds(original)
+            spec, kinds, params, binds, copies=f"copies{i}", considered=needs_considered(original)
         )
         if check is None:
             return None
@@ -186,6 +186,8 @@ def _count(
         columns.append(f"count(*) filter (where {c.domain} and {c.unexpected}) as u{i}")
         if c.considered is not None:
             columns.append(f"count(*) filter (where {c.domain} and {c.considered}) as c{i}")
+    if not columns:
+        return  # type checks alone: GX decided them from the columns' types
     load = quote_identifier(LOAD_COLUMN)
     found = execute(
         conn,
