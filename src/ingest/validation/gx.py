@@ -15,7 +15,7 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -379,13 +379,7 @@ def validate_chunks(
         if plan is None:
             specs = rows.suite.provided(rows.columns)
             plan = gx.plan(rows.suite, rows.columns, schema_specs(specs, table.schema))
-            merged = [Merged(spec) for spec in plan.specs]
-            for m in merged:
-                m.ints = frozenset(
-                    c
-                    for c in m.spec.columns
-                    if c in table.schema.names and pa.types.is_integer(table.schema.field(c).type)
-                )
+            merged = merged_over(plan.specs, table.schema)
             if plan.schema is not None:
                 # one check of the table's types, not one per chunk
                 template = gx.validate(
@@ -406,14 +400,38 @@ def validate_chunks(
         result.success = merged[i].success
         result.result = merged[i].gx_result()
     template.success = all(m.success for m in merged)
-    done = sum(m.success for m in merged)
-    template.statistics.update(
-        evaluated_expectations=len(merged),
-        successful_expectations=done,
-        unsuccessful_expectations=len(merged) - done,
-        success_percent=100.0 * done / len(merged),
-    )
+    template.statistics.update(suite_statistics(merged))
     return merged, template
+
+
+def merged_over(specs: Sequence[Spec], schema: pa.Schema) -> list[Merged]:
+    """An empty merge per spec for a table of ``schema``, knowing its integer columns."""
+    merged = [Merged(spec) for spec in specs]
+    for m in merged:
+        m.ints = frozenset(
+            c
+            for c in m.spec.columns
+            if c in schema.names and pa.types.is_integer(schema.field(c).type)
+        )
+    return merged
+
+
+def suite_statistics(merged: Sequence[Merged]) -> dict[str, Any]:
+    """GX's statistics of a suite's result, from its expectations merged."""
+    done = sum(m.success for m in merged)
+    return {
+        "evaluated_expectations": len(merged),
+        "successful_expectations": done,
+        "unsuccessful_expectations": len(merged) - done,
+        "success_percent": 100.0 * done / len(merged) if merged else 100.0,
+    }
+
+
+def mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
+    """GX's own rule: the share of considered rows that met the expectation reaches ``mostly``."""
+    from great_expectations.expectations.expectation import _mostly_success as gx_rule
+
+    return bool(gx_rule(considered, unexpected, mostly))
 
 
 def expectation_result(suite: str, spec: Spec, merged: Merged) -> ExpectationResult:

@@ -30,10 +30,12 @@ from ingest.validation.gx import (
     audit_tables,
     clean_result,
     expectation_result,
+    mostly_success,
     plain,
     validate_chunks,
 )
 from ingest.validation.results import AuditReport, ExpectationResult
+from ingest.validation.sql_verdicts import Decided
 from ingest.validation.suites import (
     CANONICAL_SUITES,
     Spec,
@@ -219,14 +221,10 @@ def _audit_run_suite(
         scopes=scopes,
         pieces=_pieces(members, chunk_rows),
     )
-    decided = _decided_in_sql(conn, rows, scoped, params)
-    if decided is not None:
-        merged, counts, considered = decided.merged, decided.counts, decided.considered
-        template = decided.template
-    else:
-        merged, counts, considered, template = _decided_by_gx(
-            conn, rows, scoped, params, chunk_rows
-        )
+    decided = _decided_in_sql(conn, rows, scoped, params) or _decided_by_gx(
+        conn, rows, scoped, params, chunk_rows
+    )
+    merged, counts, considered = decided.merged, decided.counts, decided.considered
     if len(merged) != len(scoped):
         raise RuntimeError(f"{suite.name}: run-wide suite lost expectations")
     staged_rows = {b.load_id: e.rows for b, e in members}
@@ -256,12 +254,12 @@ def _audit_run_suite(
             else:
                 result.observed = texts.setdefault(result.observed, result.observed)
                 results.setdefault(lid, []).append(result)
-    return _RunSuite(results=results, dirty=dirty, template=template)
+    return _RunSuite(results=results, dirty=dirty, template=decided.template)
 
 
 def _decided_in_sql(
     conn: duckdb.DuckDBPyConnection, rows: Rows, scoped: list[_Scoped], params: dict[str, Any]
-) -> sql_verdicts.Decided | None:
+) -> Decided | None:
     """The run's suite decided in DuckDB (``sql_verdicts``); None where GX decides it."""
     try:
         return sql_verdicts.decide(
@@ -284,7 +282,7 @@ def _decided_by_gx(
     scoped: list[_Scoped],
     params: dict[str, Any],
     chunk_rows: int,
-) -> tuple[list[Merged], list[dict[str, int]], list[dict[str, int] | None], Any]:
+) -> Decided:
     """The run's suite decided by GX chunk by chunk, its unexpected rows named by load."""
     # rows each expectation sees per load (its element count), and the rows its ``mostly``
     # is a share of (GX's rows considered), where a per-load verdict needs them
@@ -318,7 +316,7 @@ def _decided_by_gx(
         },
         on_chunk=count,
     )
-    return merged, counts, considered, template
+    return Decided(merged, counts, considered, template)
 
 
 def _pieces(
@@ -360,17 +358,13 @@ _ROW_SHARE = frozenset({"expect_column_values_to_not_be_null"})
 _PAIR_IGNORED = {"both_values_are_missing": "all", "either_value_is_missing": "any"}
 
 
-def _mostly(spec: Spec) -> float:
-    return float(spec.kwargs.get("mostly", 1.0))
-
-
 def _considered_rows(spec: Spec) -> Callable[[pd.DataFrame], Any] | None:
     """The rows GX's ``mostly`` of ``spec`` is a share of, as a row mask of its domain.
 
     ``None`` where no mask is needed (no ``mostly``, or a share of every row) or where the kind
     of expectation is not modelled here (a load with findings is then audited alone).
     """
-    if _mostly(spec) >= 1.0 or spec.type in _ROW_SHARE:
+    if spec.mostly >= 1.0 or spec.type in _ROW_SHARE:
         return None
     kw = spec.kwargs
     if spec.type in _NON_NULL_SHARE:
@@ -411,13 +405,12 @@ def _load_result(
     one.element_count, one.unexpected_count = elements, len(found)
     one.samples = [value for _, _, value in found[:SAMPLE_VALUES]]
     one.indexes = [plain(line) for _, line, _ in found[:SAMPLE_VALUES]]
-    mostly = _mostly(spec)
-    if mostly >= 1.0:
+    if spec.mostly >= 1.0:
         one.success = False
     elif spec.type in _ROW_SHARE:
-        one.success = _mostly_success(elements, len(found), mostly)
+        one.success = mostly_success(elements, len(found), spec.mostly)
     elif considered is not None:
-        one.success = _mostly_success(considered, len(found), mostly)
+        one.success = mostly_success(considered, len(found), spec.mostly)
     else:
         return None
     return expectation_result(suite, spec, one)
@@ -427,10 +420,3 @@ def _met(spec: Spec, observed: Any = None) -> Merged:
     one = Merged(spec)
     one.observed = observed
     return one
-
-
-def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
-    """GX's own rule: the share of considered rows that met the expectation reaches ``mostly``."""
-    from great_expectations.expectations.expectation import _mostly_success as gx_rule
-
-    return bool(gx_rule(considered, unexpected, mostly))

@@ -12,7 +12,6 @@ the same verdicts, counts, samples and source lines on rows that trip every kind
 
 from __future__ import annotations
 
-import logging
 import re
 import warnings
 from collections.abc import Callable
@@ -33,10 +32,15 @@ from ingest.validation.frames import (
     schema_specs,
     used_columns,
 )
-from ingest.validation.gx import SAMPLE_VALUES, Merged, session
+from ingest.validation.gx import (
+    SAMPLE_VALUES,
+    Merged,
+    merged_over,
+    mostly_success,
+    session,
+    suite_statistics,
+)
 from ingest.validation.suites import Spec
-
-log = logging.getLogger(__name__)
 
 # the arguments each kind is decided with here; any other argument (or kind) is left to GX
 _COMMON = frozenset({"mostly", "row_condition", "condition_parser"})
@@ -129,11 +133,7 @@ def decide(
         if check is None:
             return None
         checks.append(check)
-    merged = [Merged(spec) for spec in specs]
-    for m in merged:
-        m.ints = frozenset(
-            c for c in m.spec.columns if c in kinds and pa.types.is_integer(kinds[c])
-        )
+    merged = merged_over(specs, schema)
     counts: list[dict[str, int]] = [{} for _ in specs]
     considered: list[dict[str, int] | None] = [
         {} if c is not None and c.considered is not None else None for c in checks
@@ -235,16 +235,16 @@ def _list_found(
         else:
             named = [c for c in m.spec.columns if c != LOAD_COLUMN]
             value = dict(zip(named, values, strict=True))
-        sample = m.sample(_as_gx_sees(value, m))
+        sample = m.sample(_as_gx_sees(value))
         m.found.setdefault(str(lid), []).append((int(row), line, sample))
 
 
-def _as_gx_sees(value: Any, m: Merged) -> Any:
+def _as_gx_sees(value: Any) -> Any:
     """A value as GX lists it from its pandas frame: dates and times as pandas Timestamps."""
     if isinstance(value, dict):
-        return {k: _as_gx_sees(v, m) for k, v in value.items()}
+        return {k: _as_gx_sees(v) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_as_gx_sees(v, m) for v in value)
+        return tuple(_as_gx_sees(v) for v in value)
     if isinstance(value, date):  # a datetime too
         import pandas as pd
 
@@ -260,8 +260,6 @@ def _finish(
     considered: list[dict[str, int] | None],
 ) -> None:
     """Each SQL-decided expectation merged over the run: counts, first samples, GX's verdict."""
-    from great_expectations.expectations.expectation import _mostly_success
-
     for spec, check, m, seen, share in zip(specs, checks, merged, counts, considered, strict=True):
         if check is None:
             continue
@@ -273,14 +271,13 @@ def _finish(
         for lid, _, line, value in found[:SAMPLE_VALUES]:
             m.samples.append(value)
             m.indexes.append(f"{lid}:{line}")
-        mostly = float(spec.kwargs.get("mostly", 1.0))
         if not found:
             m.success = True
-        elif mostly >= 1.0:
+        elif spec.mostly >= 1.0:
             m.success = False
         else:
             base = sum(share.values()) if share is not None else m.element_count
-            m.success = bool(_mostly_success(base, len(found), mostly))
+            m.success = mostly_success(base, len(found), spec.mostly)
 
 
 def _schema_results(
@@ -336,17 +333,11 @@ def _template(
             result.success = m.success
             result.result = m.gx_result()
             results.append(result)
-    done = sum(m.success for m in merged)
     return ExpectationSuiteValidationResult(
-        success=done == len(merged),
+        success=all(m.success for m in merged),
         results=results,
         suite_name=rows.suite.name,
-        statistics={
-            "evaluated_expectations": len(merged),
-            "successful_expectations": done,
-            "unsuccessful_expectations": len(merged) - done,
-            "success_percent": 100.0 * done / len(merged) if merged else 100.0,
-        },
+        statistics=suite_statistics(merged),
     )
 
 

@@ -51,6 +51,11 @@ class Spec:
             return (kw["column_A"], kw["column_B"])
         return ()
 
+    @property
+    def mostly(self) -> float:
+        """The share of considered rows that must meet it (GX's ``mostly``; 1 when absent)."""
+        return float(self.kwargs.get("mostly", 1.0))
+
     @cached_property
     def column_label(self) -> str | None:
         return ",".join(self.columns) or None
