@@ -214,6 +214,30 @@ def test_land_stream_is_a_batch_of_one(tmp_path: Path):
     assert again == dataclasses.replace(landed, new=False)
 
 
+def test_a_listing_finds_what_a_stat_per_file_finds(tmp_path: Path):
+    root = tmp_path / "landing"
+    first = landing.land_files([incoming(page(n), f"p{n}.json") for n in range(3)], root)
+    sha = [hashlib.sha256(page(n)).hexdigest() for n in range(5)]
+    listing = landing.LandedListing(root)
+    for n in range(4):  # three landed, one not
+        found = listing.find("tiktok", DAY, sha[n], f"p{n}.json")
+        assert found == landing.already_landed(root, "tiktok", DAY, sha[n], f"p{n}.json")
+        assert found == (dataclasses.replace(first[n], new=False) if n < 3 else None)
+    assert listing.find("youtube", DAY, sha[0]) is None
+    assert listing.find("tiktok", NEXT_DAY, sha[0]) is None
+    # landed by this call after the listing: found once added
+    (later,) = landing.land_files([incoming(page(4), "p4.json")], root)
+    assert isinstance(later, LandedFile)
+    assert listing.find("tiktok", DAY, sha[4]) is None
+    listing.add(later)
+    assert listing.find("tiktok", DAY, sha[4]) == dataclasses.replace(later, new=False)
+    # gone since the listing (a purge): not found, as a stat would say
+    assert isinstance(first[0], LandedFile)
+    first[0].manifest_path.unlink()
+    first[0].path.unlink()
+    assert listing.find("tiktok", DAY, sha[0]) is None
+
+
 # ---- the landing step of a load
 
 

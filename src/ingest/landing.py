@@ -51,8 +51,11 @@ class LandedFile:
         return manifest_path(self.path)
 
 
+MANIFEST_SUFFIX = ".manifest.json"
+
+
 def manifest_path(landed: Path) -> Path:
-    return landed.with_name(landed.name.split(".", 1)[0] + ".manifest.json")
+    return landed.with_name(landed.name.split(".", 1)[0] + MANIFEST_SUFFIX)
 
 
 def extension(name: str) -> str:
@@ -420,7 +423,7 @@ def already_landed(
 ) -> LandedFile | None:
     """The file landed with these bytes for (platform, day), if any: a replay needs no copy."""
     day_folder = os.path.join(root, platform, day.isoformat())
-    if not os.path.exists(os.path.join(day_folder, sha256 + ".manifest.json")):
+    if not os.path.exists(os.path.join(day_folder, sha256 + MANIFEST_SUFFIX)):
         return None  # why: the usual answer, asked for each platform a new file may be of
     earlier = _landed_copy(Path(day_folder), sha256, extension(source_name))
     return None if earlier is None else _read_landed(earlier, new=False)
@@ -430,41 +433,60 @@ class LandedListing:
     """``already_landed`` for the many files of one call, each day folder listed once.
 
     A pull or a replay gives thousands of files, and each may be of any platform: a few stats
-    per file and platform cost more than one listing of each day folder. The listing only
-    rules bytes out; bytes it names are read as ``already_landed`` reads them. Bytes landed
+    per file and platform cost more than one listing of each day folder, which names both a
+    file's manifest and its bytes, so a file found is read without another stat. Bytes landed
     after a folder was listed and not ``add``-ed (by another process) are taken for new, and
-    landing them finds the copy there (``land_files``).
+    landing them finds the copy there (``land_files``); bytes gone since (a purge) are asked
+    for as ``already_landed`` asks.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # (platform, day) -> the SHA-256 of every file whose manifest the folder holds
-        self._listed: dict[tuple[str, date], set[str]] = {}
+        # (platform, day) -> the day folder and, for every file in it with a manifest, its
+        # SHA-256 -> its name
+        self._listed: dict[tuple[str, date], tuple[Path, dict[str, str]]] = {}
 
     def find(
         self, platform: str, day: date, sha256: str, source_name: str = ""
     ) -> LandedFile | None:
         key = (platform, day)
         if key not in self._listed:
-            self._listed[key] = _manifested(self.root / platform / day.isoformat())
-        if sha256 not in self._listed[key]:
+            folder = self.root / platform / day.isoformat()
+            self._listed[key] = (folder, _manifested(folder))
+        folder, names = self._listed[key]
+        name = names.get(sha256)
+        if name is None:
             return None
-        return already_landed(self.root, platform, day, sha256, source_name)
+        try:
+            # why: plain string paths; a replay reads thousands of manifests
+            with open(os.path.join(folder, sha256 + MANIFEST_SUFFIX), encoding="utf-8") as f:
+                manifest = json.load(f)
+        except FileNotFoundError:
+            return already_landed(self.root, platform, day, sha256, source_name)
+        return _landed_from(manifest, folder / name, new=False)
 
     def add(self, landed: LandedFile) -> None:
         """Count a file this call landed as listed."""
         listed = self._listed.get((landed.platform, landed.day))
         if listed is not None:
-            listed.add(landed.sha256)
+            listed[1][landed.sha256] = landed.path.name
 
 
-def _manifested(folder: Path) -> set[str]:
-    suffix = ".manifest.json"
+def _manifested(folder: Path) -> dict[str, str]:
+    """SHA-256 -> the landed file's name, for each file in ``folder`` that has its manifest."""
+    manifests: set[str] = set()
+    files: dict[str, str] = {}
     try:
         with os.scandir(folder) as entries:
-            return {e.name[: -len(suffix)] for e in entries if e.name.endswith(suffix)}
+            for entry in entries:
+                name = entry.name
+                if name.endswith(MANIFEST_SUFFIX):
+                    manifests.add(name[: -len(MANIFEST_SUFFIX)])
+                elif not name.startswith("."):
+                    files[name.split(".", 1)[0]] = name
     except FileNotFoundError:
-        return set()
+        return {}
+    return {sha: name for sha, name in files.items() if sha in manifests}
 
 
 def read_landed(target: Path) -> LandedFile:
@@ -480,7 +502,7 @@ def landed_files(root: Path, platform: str, day: date) -> list[LandedFile]:
     files = [
         read_landed(p)
         for p in folder.iterdir()
-        if not p.name.startswith(".") and not p.name.endswith(".manifest.json")
+        if not p.name.startswith(".") and not p.name.endswith(MANIFEST_SUFFIX)
     ]
     return sorted(files, key=lambda f: (f.fetched_at, f.sha256))
 
@@ -515,12 +537,12 @@ def _landed_copy(folder: Path, sha: str, likely: str = "bin") -> Path | None:
     """The file already landed with these bytes, whatever its extension, if its manifest is."""
     # why: plain string paths; this runs for every file given, once per platform it may be of
     named = os.path.join(folder, sha)
-    if not os.path.exists(named + ".manifest.json"):
+    if not os.path.exists(named + MANIFEST_SUFFIX):
         return None
     if os.path.isfile(f"{named}.{likely}"):
         return folder / f"{sha}.{likely}"  # why: a glob reads the whole day folder
     for path in folder.glob(f"{sha}.*"):
-        if not path.name.endswith(".manifest.json"):
+        if not path.name.endswith(MANIFEST_SUFFIX):
             return path
     return None
 

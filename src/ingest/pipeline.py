@@ -949,7 +949,12 @@ def stage_files(
         paths, settings, platform=platform, account=account, day=day, refuse=refuse
     )
     outcomes = stage_landed_files(
-        landed, settings, account=account, retry_rejected=True, reprocess=reprocess
+        landed,
+        settings,
+        account=account,
+        run_id=new_run_id(),  # one command, one run: its batches share an owner
+        retry_rejected=True,
+        reprocess=reprocess,
     )
     staged: list[StagedBatch] = []
     for (shown, _), outcome in zip(landed, outcomes, strict=True):

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ QUARANTINE_SCHEMA = pa.schema(
 QUARANTINE_FILE = "quarantine.parquet"
 
 
+@lru_cache(maxsize=64)
 def run_key(run_id: str) -> str:
     """A run id as a folder-name part: readable, without dots, distinct for distinct ids."""
     readable = _RUN_KEY_UNSAFE.sub("-", run_id).strip("-")[:48]
@@ -209,11 +211,13 @@ class StagedBatch:
         return cls(**data)
 
     def discard(self) -> None:
-        self.discard_folder(Path(self.folder))
+        self.discard_folder(self.folder)
 
     @staticmethod
-    def discard_folder(folder: Path) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
+    def discard_folder(folder: str | Path) -> None:
+        # why: a replay's batch mostly has no folder, and removing none costs rmtree an error
+        if os.path.isdir(folder):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def arrow_schema(entity: Entity) -> pa.Schema:
