@@ -458,12 +458,9 @@ class LandedListing:
         if name is None:
             return None
         try:
-            # why: plain string paths; a replay reads thousands of manifests
-            with open(os.path.join(folder, sha256 + MANIFEST_SUFFIX), encoding="utf-8") as f:
-                manifest = json.load(f)
+            return _read_landed(folder / name, new=False)
         except FileNotFoundError:
             return already_landed(self.root, platform, day, sha256, source_name)
-        return _landed_from(manifest, folder / name, new=False)
 
     def add(self, landed: LandedFile) -> None:
         """Count a file this call landed as listed."""
@@ -508,7 +505,8 @@ def landed_files(root: Path, platform: str, day: date) -> list[LandedFile]:
 
 
 def _read_landed(target: Path, *, new: bool) -> LandedFile:
-    manifest = json.loads(manifest_path(target).read_text(encoding="utf-8"))
+    with open(manifest_path(target), encoding="utf-8") as stream:
+        manifest = json.load(stream)
     return _landed_from(manifest, target, new=new)
 
 
