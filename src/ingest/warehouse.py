@@ -82,11 +82,15 @@ def publishing_memory(conn: duckdb.DuckDBPyConnection, settings: Settings) -> It
     if settings.lake is not None:
         yield
         return
-    run_sql(conn, "warehouse/writer_memory", {"limit": f"{settings.writer_memory_mib}MiB"})
+    found = run_sql(conn, "warehouse/memory_limit").fetchone()
+    run_sql(conn, "warehouse/set_memory_limit", {"limit": f"{settings.writer_memory_mib}MiB"})
     try:
         yield
     finally:
-        run_sql(conn, "warehouse/default_memory")
+        # why: RESET memory_limit (DuckDB 1.5) changes the reported setting but leaves the
+        # buffer manager at the lower limit, so the marts rebuild ran held to it
+        if found is not None:
+            run_sql(conn, "warehouse/set_memory_limit", {"limit": found[0]})
 
 
 # what DuckLake says when a read-only attach finds no lake in the catalog database yet
