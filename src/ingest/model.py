@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # bookkeeping columns every staged and core row carries
 LOAD_COLUMNS: tuple[str, ...] = ("load_id", "observed_at")
@@ -49,8 +50,9 @@ class Entity:
     def table(self) -> str:
         return f"core.{self.name}"
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
+        # asked per staged file and per statement built: thousands of times in a run of pages
         return tuple(c.name for c in self.columns)
 
     def column(self, name: str) -> Column:

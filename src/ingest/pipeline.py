@@ -132,7 +132,7 @@ def stage_landed(
     day (``ingest.snapshots``). Days come from the manifest and the file's own content only,
     never from the clock of the run, so every replay gives the days the first load gave. The
     batch belongs to ``run_id`` (a run of its own when not given) and to the landing day.
-    Without ``save`` the caller writes its ``batch.json`` (see ``staging.stage``).
+    Without ``save``, writing its ``batch.json`` is left to the caller (``staging.stage``).
     """
     fmt, ctx = _read_as(landed, source or landed.source_name, account)
     load_id = new_load_id(landed.sha256)
@@ -282,13 +282,17 @@ def _not_read(
 def _staged(
     batch: StagedBatch, landed: LandedFile, settings: Settings, *, reprocess: bool
 ) -> StagedBatch:
-    """A parsed batch completed with what replays compare it by, and saved."""
+    """A parsed batch completed with what replays compare it by.
+
+    It is not saved: a load in one process keeps its batches in memory, and a ``batch.json``
+    per API page costs a file to write and remove; a step handing batches on by folder
+    saves them (``runs.stage_platform_day``).
+    """
     fmt = registry((batch.platform,)).get(batch.platform, batch.format, batch.source_file)
     batch.parser_version = parser_version(fmt)
     batch.landing_day = landed.day.isoformat()
     batch.reprocess = reprocess
     batch.landed_path = str(landed.path)
-    batch.save()
     forget_rejection(landed, settings)
     return batch
 

@@ -288,8 +288,7 @@ def stage_platform_day(
         if isinstance(batch, IngestError):
             result.failures.append(str(batch))
             continue
-        if batch.replay_of is not None:
-            batch.save()  # the publish step finds every batch by its folder
+        batch.save()  # the publish step finds every batch by its folder
         result.folders.append(batch.folder)
         result.rows_read += batch.rows_read
         result.rows_quarantined += batch.rows_quarantined

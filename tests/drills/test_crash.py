@@ -26,6 +26,7 @@ import pytest
 from ingest.cli import INTERRUPTED
 from ingest.config import Settings
 from ingest.publish import publish
+from ingest.staging import QUARANTINE_FILE
 from ingest.warehouse import writer
 from tests.conftest import FIXTURES
 from tests.drills.harness import (
@@ -87,8 +88,14 @@ def settings_of(home: Path) -> Settings:
 
 
 def all_staged(home: Path, files: int) -> bool:
-    # batch.json is written last by staging; all of them present means parsing is over
-    return len(list((home / "staging").glob("*/batch.json"))) >= files
+    # a batch's settled entity files are written as its parsing ends (raw ones are
+    # ``<entity>.raw.parquet``): a folder holding one per file means parsing is over
+    settled = {
+        p.parent
+        for p in (home / "staging").glob("*/*.parquet")
+        if not p.name.endswith(".raw.parquet") and p.name != QUARANTINE_FILE
+    }
+    return len(settled) >= files
 
 
 def state_of(home: Path) -> State:
