@@ -138,3 +138,22 @@ def test_any_other_exception_takes_its_items_place_as_a_refusal():
         "cannot be read (ZeroDivisionError: division by zero)",
         "file3: refused",
     ]
+
+
+@pytest.mark.parametrize("extra", [None, "batch.json", "posts.raw.parquet"])
+def test_discarding_a_batch_removes_its_folder_whatever_else_it_holds(
+    settings: Settings, tmp_path: Path, extra: str | None
+):
+    outside = tmp_path / "elsewhere.parquet"
+    outside.write_bytes(b"not the batch's")
+    batch = stage_file(FIXTURES / "youtube" / "videos_list.json", settings, day=DAY)
+    folder = Path(batch.folder)
+    assert batch.entities and all(Path(e.path).parent == folder for e in batch.entities.values())
+    if extra is not None:
+        (folder / extra).write_text("{}")
+    # a path outside the folder is never the batch's to remove, whatever it names
+    batch.quarantine_path = str(outside)
+    batch.discard()
+    assert not folder.exists()
+    assert outside.exists()
+    batch.discard()  # again, as a load's cleanup may: nothing left, nothing raised
