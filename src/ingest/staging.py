@@ -237,7 +237,8 @@ class StagedBatch:
 
     @staticmethod
     def discard_folder(folder: str | Path) -> None:
-        # why: a replay's batch mostly has no folder, and removing none costs rmtree an error
+        # why: staging that failed before making its folder left none, and removing none
+        # costs rmtree an error (a replay's folderless batch ends in ``discard``)
         if os.path.isdir(folder):
             shutil.rmtree(folder, ignore_errors=True)
 
