@@ -120,16 +120,22 @@ def test_batches_abandoned_by_a_killed_run_are_removed_and_live_ones_kept(settin
 
     killed = BatchOwner("cli-killed", "youtube", DAYS[0]).folder(settings.staging, "a-b-c")
     live = BatchOwner("backfill__live", "youtube", DAYS[0]).folder(settings.staging, "d-e-f")
-    for folder in (killed, live):
+    # the replay index beside the batches: its folder changes only when a platform is new
+    index = replays.index_path(settings, "youtube", "2026-06-01")
+    for folder in (killed, live, index.parent):
         folder.mkdir(parents=True)
+    for folder in (killed, live):
         (folder / "batch.json").write_text("{}")
+    index.write_text("")
     old = time.time() - ABANDONED_AFTER.total_seconds() - 60
-    os.utime(killed, (old, old))
+    for folder in (killed, index.parent.parent):
+        os.utime(folder, (old, old))
 
     staged = runs.stage_platform_day("youtube", DAYS[0], settings)
 
     assert not killed.exists()
     assert live.exists()
+    assert index.exists()
     assert batch_folders(settings) == {
         live.name,
         *(Path(f).name for f in staged.folders),

@@ -145,13 +145,17 @@ def discard_abandoned(staging_root: Path, *, older_than: timedelta = ABANDONED_A
 
     A killed run's batches are never published by another run, so without this they would
     stay forever. A live run's folder is far younger; and were one removed, its publish would
-    fail loudly, because a batch counts as done only when ``meta.loads`` says so.
+    fail loudly, because a batch counts as done only when ``meta.loads`` says so. Only batch
+    folders go: the indexes kept beside them (``published/``) change seldom, so their
+    folders' times say nothing of their use.
     """
     if not staging_root.is_dir():
         return 0
     cutoff = time.time() - older_than.total_seconds()
     removed = 0
     for folder in staging_root.iterdir():
+        if BatchName.parse(folder) is None:
+            continue
         try:
             stale = folder.is_dir() and folder.stat().st_mtime < cutoff
         except FileNotFoundError:
