@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from ingest import replays
+from ingest.landing import INDEX_FOLDER
 from ingest.parsing import Item, Note, ParseContext, Record, Reject
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# what staging keeps beside the batches: the indexes of published bytes and of manifests
+STAGING_INDEXES = frozenset({replays.FOLDER, INDEX_FOLDER})
+
+
+def staged_left(staging: Path) -> list[str]:
+    """The names of what staging holds beside its indexes: batches not yet discarded."""
+    if not staging.exists():
+        return []
+    return sorted(p.name for p in staging.iterdir() if p.name not in STAGING_INDEXES)
 
 
 def context(

@@ -13,6 +13,7 @@ import pytest
 
 from ingest import replays, runs
 from ingest.config import Settings
+from tests.conftest import staged_left
 from tests.e2e.inbox import CHANNELS, VIDEOS_PER_CHANNEL, write_youtube_inbox
 
 DAYS = [date(2026, 7, 1), date(2026, 7, 2)]
@@ -67,8 +68,7 @@ def test_a_run_staging_the_same_bytes_for_another_day_keeps_the_first_runs_batch
 
 
 def batch_folders(settings: Settings) -> set[str]:
-    """What staging holds but the index of published bytes (``ingest.replays``)."""
-    return {p.name for p in settings.staging.iterdir() if p.name != replays.FOLDER}
+    return set(staged_left(settings.staging))
 
 
 def test_a_retry_replaces_only_its_own_runs_batches(settings):

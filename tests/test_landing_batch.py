@@ -8,7 +8,7 @@ import io
 import multiprocessing
 import os
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -236,6 +236,76 @@ def test_a_listing_finds_what_a_stat_per_file_finds(tmp_path: Path):
     first[0].manifest_path.unlink()
     first[0].path.unlink()
     assert listing.find("tiktok", DAY, sha[0]) is None
+
+
+def _land_pages(root: Path, numbers: range, **fields: object) -> list[LandedFile]:
+    landed = landing.land_files([incoming(page(n), f"p{n}.json", **fields) for n in numbers], root)
+    assert all(isinstance(f, LandedFile) for f in landed)
+    return landed  # type: ignore[return-value]
+
+
+def test_the_manifest_index_answers_as_the_manifests_while_they_are_the_same_files(
+    tmp_path: Path,
+):
+    root, index = tmp_path / "landing", tmp_path / "staging" / landing.INDEX_FOLDER
+    observed = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+    shas = [hashlib.sha256(page(n)).hexdigest() for n in range(3)]
+    listing = landing.LandedListing(root, index)
+    assert listing.find("tiktok", DAY, shas[0]) is None
+    pulled = _land_pages(
+        root, range(3), account="acct", observed_at=observed, snapshot_grace=timedelta(hours=6)
+    )
+    for f in pulled:  # noted as they land, from the files landing made: no manifest read
+        listing.add(f)
+    listing.save()
+    index_file = index / "tiktok" / f"{DAY.isoformat()}.jsonl"
+    assert len(index_file.read_text().splitlines()) == 3
+
+    def found(sha: str) -> LandedFile | None:
+        return landing.LandedListing(root, index).find("tiktok", DAY, sha)
+
+    assert [found(sha) for sha in shas] == [dataclasses.replace(f, new=False) for f in pulled]
+    assert landing.landed_files(root, "tiktok", DAY, index) == landing.landed_files(
+        root, "tiktok", DAY
+    )
+
+    # the index is what answers: an entry altered behind its manifest's back is believed...
+    lines = index_file.read_text().replace('"source_name":"p0.json"', '"source_name":"x.json"')
+    index_file.write_text(lines)
+    assert found(shas[0]).source_name == "x.json"  # type: ignore[union-attr]
+    # ...until the manifest is another file: touched, or purged and landed again
+    os.utime(pulled[0].manifest_path)
+    assert found(shas[0]).source_name == "p0.json"  # type: ignore[union-attr]
+    shutil.rmtree(root / "tiktok")
+    (again,) = _land_pages(root, range(1, 2), account="other")
+    assert found(shas[1]) == dataclasses.replace(again, new=False)
+    assert found(shas[2]) is None
+
+
+def test_a_damaged_or_unwritable_manifest_index_costs_only_the_reads_it_saved(tmp_path: Path):
+    root, index = tmp_path / "landing", tmp_path / "staging" / landing.INDEX_FOLDER
+    pulled = _land_pages(root, range(3))
+    listing = landing.LandedListing(root, index)
+    assert [listing.find("tiktok", DAY, f.sha256) for f in pulled] == [
+        dataclasses.replace(f, new=False) for f in pulled
+    ]
+    listing.save()  # what it read is noted
+    index_file = index / "tiktok" / f"{DAY.isoformat()}.jsonl"
+    lines = index_file.read_text().splitlines()
+    assert len(lines) == 3
+    index_file.write_text("\n".join([lines[0][:25], "not json", '{"stamp": 1}', *lines[1:]]))
+    assert [landing.LandedListing(root, index).find("tiktok", DAY, f.sha256) for f in pulled] == [
+        dataclasses.replace(f, new=False) for f in pulled
+    ]
+    # an index that cannot be written is no error: the manifests still answer
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the index folder would be")
+    listing = landing.LandedListing(root, blocked)
+    assert listing.find("tiktok", DAY, pulled[0].sha256) == dataclasses.replace(
+        pulled[0], new=False
+    )
+    listing.save()
+    assert blocked.is_file()
 
 
 # ---- the landing step of a load

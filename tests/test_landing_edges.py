@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest import landing, replays
+from ingest import landing
 from ingest.config import Settings
 from ingest.errors import WarehouseBusyError
 from ingest.pipeline import load_files
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, staged_left
 
 DAY = date(2026, 11, 20)
 
@@ -130,6 +130,4 @@ def test_a_busy_warehouse_leaves_no_staged_parquet_behind(settings, tmp_path):
         [p for p in settings.staging.rglob("*") if p.is_file()] if settings.staging.exists() else []
     )
     assert not [p for p in left if p.suffix == ".parquet"], left
-    assert not [p for p in settings.staging.iterdir() if p.is_dir() and p.name != replays.FOLDER], (
-        left
-    )
+    assert not staged_left(settings.staging), left

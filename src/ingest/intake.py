@@ -16,6 +16,7 @@ from pathlib import Path
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
 from ingest.landing import (
+    INDEX_FOLDER,
     HashedFile,
     Incoming,
     LandedFile,
@@ -157,7 +158,11 @@ def land_given(
     if keep_unknown and platform is None:
         raise ValueError("a file of no known format lands under a platform given for it")
     rules = _Rules(platform, day, keep_unknown, account_hint)
-    listing = LandedListing(settings.landing) if len(files) >= LIST_FROM_FILES else None
+    listing = (
+        LandedListing(settings.landing, settings.staging / INDEX_FOLDER)
+        if len(files) >= LIST_FROM_FILES
+        else None
+    )
     find = listing.find if listing is not None else _finder(settings)
     landed: list[tuple[str, LandedFile]] = []
     batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
@@ -203,6 +208,8 @@ def land_given(
             land_batch()
             held = 0
     land_batch()
+    if listing is not None:
+        listing.save()
     return landed
 
 

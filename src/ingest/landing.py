@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingest.redaction import redact
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 # files landed together: each holds two open files until their shared sync
@@ -429,44 +432,169 @@ def already_landed(
     return None if earlier is None else _read_landed(earlier, new=False)
 
 
+# the folder, under staging, of the manifest indexes (``ManifestIndex``)
+INDEX_FOLDER = "landed"
+
+
+class ManifestIndex:
+    """What the manifests of one landing day folder say, kept in one file beside staging.
+
+    A replay of thousands of pages would otherwise open and parse a manifest per page, more
+    than the rest of the replay costs. The index is only a cache, kept at
+    ``<index root>/<platform>/<day>.jsonl``: an entry counts only while the manifest it was
+    taken from is the same file (inode, size, times), so a purged and re-landed day is read
+    again; entries are appended, one line each, so writers side by side lose nothing but
+    each other's reads; a lost or damaged index costs the reads it saved.
+    """
+
+    def __init__(self, root: Path | None, platform: str, day: date) -> None:
+        self.path = None if root is None else root / platform / f"{day.isoformat()}.jsonl"
+        self._known: dict[str, tuple[list[int], dict[str, Any]]] | None = None
+        self._new: list[str] = []
+
+    def landed(self, target: Path) -> LandedFile:
+        """``read_landed(target)``, from the index when the manifest is the one noted."""
+        manifest = manifest_path(target)
+        sha = manifest.name[: -len(MANIFEST_SUFFIX)]
+        known = self._entries().get(sha)
+        if known is not None and known[0] == _stamp(os.stat(manifest)):
+            return _landed_from(known[1], target, new=False)
+        with open(manifest, encoding="utf-8") as stream:
+            stamp = _stamp(os.fstat(stream.fileno()))
+            fields = json.load(stream)
+        self._note(sha, stamp, fields)
+        return _landed_from(fields, target, new=False)
+
+    def add(self, landed: LandedFile) -> None:
+        """Note a file just landed (its manifest is in place) without reading its manifest."""
+        if landed.sha256 in self._entries():
+            return
+        try:
+            stamp = _stamp(os.stat(landed.manifest_path))
+        except OSError:
+            return  # purged already: nothing to note
+        self._note(landed.sha256, stamp, _manifest_fields(landed))
+
+    def save(self) -> None:
+        """Append what was read or landed since the index was read."""
+        if self.path is None or not self._new:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # why: one write in append mode, so lines of writers side by side never interleave
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _write_all(fd, "".join(self._new).encode())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.warning("could not note landed manifests in %s: %s", self.path, exc)
+        self._new.clear()
+
+    def _note(self, sha: str, stamp: list[int], fields: dict[str, Any]) -> None:
+        self._entries()[sha] = (stamp, fields)
+        if self.path is not None:
+            entry = json.dumps({"stamp": stamp, "manifest": fields}, separators=(",", ":"))
+            self._new.append(entry + "\n")
+
+    def _entries(self) -> dict[str, tuple[list[int], dict[str, Any]]]:
+        if self._known is None:
+            self._known = {} if self.path is None else _read_index(self.path)
+        return self._known
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    # why: a manifest is never rewritten in place, so the same file means the same manifest;
+    # a new file under its name (a purge, then the bytes landed again) has a new stamp
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _read_index(path: Path) -> dict[str, tuple[list[int], dict[str, Any]]]:
+    known: dict[str, tuple[list[int], dict[str, Any]]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return known
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+            stamp, fields = entry["stamp"], entry["manifest"]
+            known[str(fields["sha256"])] = (list(stamp), fields)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a crash: that manifest is read again
+    return known
+
+
+def _manifest_fields(landed: LandedFile) -> dict[str, Any]:
+    """What ``_landed_from`` reads of a landed file's manifest, from the file it made."""
+    fields: dict[str, Any] = {
+        "sha256": landed.sha256,
+        "size": landed.size,
+        "platform": landed.platform,
+        "day": landed.day.isoformat(),
+        "source_name": landed.source_name,
+        "account": landed.account,
+        "format": landed.format,
+        "fetched_at": landed.fetched_at.isoformat(),
+    }
+    if landed.observed_at is not None:
+        fields["observed_at"] = landed.observed_at.isoformat()
+    if landed.snapshot_grace is not None:
+        fields["snapshot_grace_hours"] = landed.snapshot_grace / timedelta(hours=1)
+    return fields
+
+
 class LandedListing:
     """``already_landed`` for the many files of one call, each day folder listed once.
 
     A pull or a replay gives thousands of files, and each may be of any platform: a few stats
     per file and platform cost more than one listing of each day folder, which names both a
-    file's manifest and its bytes, so a file found is read without another stat. Bytes landed
+    file's manifest and its bytes, so a file found is read without another stat, its
+    manifest from the day's ``ManifestIndex`` under ``index`` when that has it. Bytes landed
     after a folder was listed and not ``add``-ed (by another process) are taken for new, and
     landing them finds the copy there (``land_files``); bytes gone since (a purge) are asked
-    for as ``already_landed`` asks.
+    for as ``already_landed`` asks. ``save`` keeps what the indexes learnt.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index: Path | None = None) -> None:
         self.root = root
-        # (platform, day) -> the day folder and, for every file in it with a manifest, its
-        # SHA-256 -> its name
-        self._listed: dict[tuple[str, date], tuple[Path, dict[str, str]]] = {}
+        self.index = index
+        # (platform, day) -> the day folder, its manifest index and, for every file in it
+        # with a manifest, its SHA-256 -> its name
+        self._listed: dict[tuple[str, date], tuple[Path, ManifestIndex, dict[str, str]]] = {}
 
     def find(
         self, platform: str, day: date, sha256: str, source_name: str = ""
     ) -> LandedFile | None:
-        key = (platform, day)
-        if key not in self._listed:
-            folder = self.root / platform / day.isoformat()
-            self._listed[key] = (folder, _manifested(folder))
-        folder, names = self._listed[key]
+        folder, manifests, names = self._listing(platform, day)
         name = names.get(sha256)
         if name is None:
             return None
         try:
-            return _read_landed(folder / name, new=False)
+            return manifests.landed(folder / name)
         except FileNotFoundError:
             return already_landed(self.root, platform, day, sha256, source_name)
 
     def add(self, landed: LandedFile) -> None:
-        """Count a file this call landed as listed."""
+        """Count a file this call landed (or found) as listed."""
         listed = self._listed.get((landed.platform, landed.day))
         if listed is not None:
-            listed[1][landed.sha256] = landed.path.name
+            listed[2][landed.sha256] = landed.path.name
+        else:
+            listed = self._listing(landed.platform, landed.day)
+        listed[1].add(landed)
+
+    def save(self) -> None:
+        for _, manifests, _ in self._listed.values():
+            manifests.save()
+
+    def _listing(self, platform: str, day: date) -> tuple[Path, ManifestIndex, dict[str, str]]:
+        key = (platform, day)
+        if key not in self._listed:
+            folder = self.root / platform / day.isoformat()
+            index = ManifestIndex(self.index, platform, day)
+            self._listed[key] = (folder, index, _manifested(folder))
+        return self._listed[key]
 
 
 def _manifested(folder: Path) -> dict[str, str]:
@@ -491,16 +619,23 @@ def read_landed(target: Path) -> LandedFile:
     return _read_landed(target, new=False)
 
 
-def landed_files(root: Path, platform: str, day: date) -> list[LandedFile]:
-    """Everything landed for one platform and day, oldest first: what a replay of D reads."""
+def landed_files(
+    root: Path, platform: str, day: date, index: Path | None = None
+) -> list[LandedFile]:
+    """Everything landed for one platform and day, oldest first: what a replay of D reads.
+
+    ``index``: where the day's ``ManifestIndex`` is kept, to read the manifests from.
+    """
     folder = root / platform / day.isoformat()
     if not folder.is_dir():
         return []
+    manifests = ManifestIndex(index, platform, day)
     files = [
-        read_landed(p)
+        manifests.landed(p)
         for p in folder.iterdir()
         if not p.name.startswith(".") and not p.name.endswith(MANIFEST_SUFFIX)
     ]
+    manifests.save()
     return sorted(files, key=lambda f: (f.fetched_at, f.sha256))
 
 

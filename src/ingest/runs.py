@@ -21,7 +21,7 @@ from ingest import progress, refresh
 from ingest.config import Settings, inbox_folder
 from ingest.errors import IngestError
 from ingest.intake import GivenFile, land_given
-from ingest.landing import landed_files
+from ingest.landing import INDEX_FOLDER, landed_files
 from ingest.pipeline import (
     OK_STATUSES,
     LoadResult,
@@ -270,7 +270,7 @@ def stage_platform_day(
     owner = BatchOwner(run_id or new_run_id(), platform, day)
     picked_up, failures = pick_up_inbox(platform, day, settings, inbox=inbox)
     result = StagedDay(platform, day.isoformat(), picked_up=picked_up, failures=failures)
-    landed_day = landed_files(settings.landing, platform, day)
+    landed_day = landed_files(settings.landing, platform, day, settings.staging / INDEX_FOLDER)
     discard_stale_batches(owner, settings)
     result.files = len(landed_day)
 

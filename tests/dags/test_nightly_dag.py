@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from ingest import replays
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, staged_left
 from tests.dags.conftest import DAGS
 from tests.e2e.inbox import expected_rows, write_youtube_inbox
 
@@ -78,8 +77,8 @@ def test_nightly_run_publishes_marts_and_is_idempotent(nightly, workspace):
     assert _counts(warehouse) == first
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         assert conn.execute("select * from meta.loads order by all").fetchall() == loads
-    # published batches are discarded; what stays is the index of published bytes
-    left = [p.name for p in (workspace / "staging").iterdir() if p.name != replays.FOLDER]
+    # published batches are discarded; what stays is the indexes beside them
+    left = staged_left(workspace / "staging")
     assert not left, "published batches must be discarded"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest import replays
+from tests.conftest import staged_left
 from tests.e2e.inbox import expected_rows, write_youtube_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,8 +89,8 @@ def _duplicates(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def batch_folders(settings: Any) -> list[str]:
-    """The staged batches left in staging (the index of published bytes aside)."""
-    return sorted(p.name for p in settings.staging.iterdir() if p.name != replays.FOLDER)
+    """The staged batches left in staging (the indexes beside them aside)."""
+    return staged_left(settings.staging)
 
 
 @pytest.fixture
