@@ -10,6 +10,7 @@ expectation reads) is switched off, and type-list checks run once per table on i
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -55,7 +56,11 @@ def _quiet_gx() -> None:
 
 
 def preload() -> None:
-    """Import GX quietly without creating a context (for callers that time the work apart)."""
+    """Import GX quietly without creating a context (for callers that time the work apart).
+
+    What the process holds by then is frozen out of the garbage collector's reach (see
+    ``_freeze_imports``).
+    """
     _quiet_gx()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -66,6 +71,21 @@ def preload() -> None:
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("great_expectations"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    _freeze_imports()
+
+
+def _freeze_imports() -> None:
+    # why: GX's import leaves some 200,000 objects (three in four of the process's) that live
+    # as long as it does, and every full collection walked them all: a load of 10,000 pages
+    # makes several, 0.4 s of a 2.4 s replay. Frozen, the collector walks only what the load
+    # made. Garbage the import left is kept too: once per process, and small.
+    global _imports_frozen
+    if not _imports_frozen:
+        gc.freeze()
+        _imports_frozen = True
+
+
+_imports_frozen = False
 
 
 @dataclass(frozen=True)
