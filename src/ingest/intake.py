@@ -8,6 +8,8 @@ syncs (``landing.land_files``).
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +17,8 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.hash_index import FOLDER as HASH_FOLDER
+from ingest.hash_index import HashIndex
 from ingest.landing import (
     INDEX_FOLDER,
     HashedFile,
@@ -22,7 +26,6 @@ from ingest.landing import (
     LandedFile,
     LandedListing,
     already_landed,
-    hash_file,
     land_files,
 )
 from ingest.parsing import Format, take_sample
@@ -103,7 +106,12 @@ def land_input(
         ParseError: not a file, not a known format, or an account is needed and not given.
     """
     incoming = _incoming(
-        GivenFile(path, shown, account), settings, _Rules(platform, day), {}, _finder(settings)
+        GivenFile(path, shown, account),
+        settings,
+        _Rules(platform, day),
+        {},
+        _finder(settings),
+        HashIndex(None),
     )
     if isinstance(incoming, LandedFile):
         return incoming
@@ -121,6 +129,7 @@ def land_inputs(
     account: str | None,
     day: date | None,
     refuse: Callable[[str, IngestError], None],
+    rehash: bool = False,
 ) -> list[tuple[str, LandedFile]]:
     """``land_input`` for each file (folders expanded): the landed ones, as shown, in order.
 
@@ -128,7 +137,7 @@ def land_inputs(
     on. See ``land_given``.
     """
     files = [GivenFile(path, redact(str(path)), account) for path in expand_paths(paths)]
-    return land_given(files, settings, platform=platform, day=day, refuse=refuse)
+    return land_given(files, settings, platform=platform, day=day, refuse=refuse, rehash=rehash)
 
 
 def land_given(
@@ -140,6 +149,7 @@ def land_given(
     refuse: Callable[[str, IngestError], None],
     keep_unknown: bool = False,
     account_hint: str = PASS_ACCOUNT,
+    rehash: bool = False,
 ) -> list[tuple[str, LandedFile]]:
     """Land files, each with its account: the landed ones, as shown, in order.
 
@@ -154,15 +164,18 @@ def land_given(
         keep_unknown: a file of no known format lands too, without a format (under
             ``platform``, which it needs), for staging to reject once; else it is refused.
         account_hint: what the refusal of a file that needs an account and has none says to do.
+        rehash: hash every file, even those whose stat says they are the bytes hashed before
+            (``ingest.hash_index``, used from ``LIST_FROM_FILES`` files on).
     """
     if keep_unknown and platform is None:
         raise ValueError("a file of no known format lands under a platform given for it")
     rules = _Rules(platform, day, keep_unknown, account_hint)
-    listing = (
-        LandedListing(settings.landing, settings.staging / INDEX_FOLDER)
-        if len(files) >= LIST_FROM_FILES
-        else None
-    )
+    listing: LandedListing | None = None
+    hashes = HashIndex(None)
+    if len(files) >= LIST_FROM_FILES:
+        listing = LandedListing(settings.landing, settings.staging / INDEX_FOLDER)
+        if not rehash:
+            hashes = HashIndex(settings.staging / HASH_FOLDER)
     find = listing.find if listing is not None else _finder(settings)
     landed: list[tuple[str, LandedFile]] = []
     batch: list[tuple[str, LandedFile | Incoming | IngestError]] = []
@@ -195,7 +208,7 @@ def land_given(
     for file in files:
         try:
             item: LandedFile | Incoming | IngestError = _incoming(
-                file, settings, rules, pending, find
+                file, settings, rules, pending, find, hashes
             )
         except Exception as exc:
             if stopped_by(exc):
@@ -208,6 +221,7 @@ def land_given(
             land_batch()
             held = 0
     land_batch()
+    hashes.save()
     if listing is not None:
         listing.save()
     return landed
@@ -221,18 +235,27 @@ def _finder(settings: Settings) -> _Find:
 
 
 def _incoming(
-    file: GivenFile, settings: Settings, rules: _Rules, pending: _Pending, find: _Find
+    file: GivenFile,
+    settings: Settings,
+    rules: _Rules,
+    pending: _Pending,
+    find: _Find,
+    hashes: HashIndex,
 ) -> LandedFile | Incoming:
     """A file as it is to land, or its landed copy when its bytes are there already.
 
     ``pending`` holds what is about to land, which counts as landed; a file to land is added.
-    ``find`` tells what landed before.
+    ``find`` tells what landed before; ``hashes`` hashes the file.
     """
     path, shown, account, platform = file.path, file.shown, file.account, rules.platform
-    if not path.is_file():
+    try:
+        status = os.stat(path)
+    except OSError:
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
         raise ParseError(shown, "no such file")
     day = rules.day or datetime.now(UTC).date()
-    hashed = hash_file(path, hold=HOLD_BYTES)
+    hashed = hashes.hashed(path, status, hold=HOLD_BYTES)
     landed = _landed_before(
         hashed.sha256, path.name, find, platform=platform, account=account, day=day
     )

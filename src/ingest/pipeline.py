@@ -950,7 +950,13 @@ def stage_files(
         failed.append(LoadResult(shown, platform, None, 0, 0, 0, None, "failed", str(error)))
 
     landed = land_inputs(
-        paths, settings, platform=platform, account=account, day=day, refuse=refuse
+        paths,
+        settings,
+        platform=platform,
+        account=account,
+        day=day,
+        refuse=refuse,
+        rehash=reprocess,  # asked to read everything again: no stat is taken on trust
     )
     outcomes = stage_landed_files(
         landed,
