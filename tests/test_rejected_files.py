@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -284,3 +285,28 @@ def test_a_file_of_no_known_format_in_the_inbox_is_rejected_once(
         ("channels_list", "published"),
         (None, "rejected"),
     ]
+
+
+def test_the_notes_folder_is_listed_again_when_it_changes_or_changed_just_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from ingest import rejections
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.json").write_text("{}")
+    assert rejections._noted(folder) == {"a"}
+    # changed just now: a note of the same clock tick would not change the folder's time
+    (folder / "b.json").write_text("{}")
+    assert rejections._noted(folder) == {"a", "b"}
+    # a settled folder's listing is kept while the folder's time stays...
+    monkeypatch.setattr(rejections, "SETTLED_NS", 0)
+    assert rejections._noted(folder) == {"a", "b"}
+    listed = os.stat(folder).st_mtime_ns
+    (folder / "c.json").write_text("{}")
+    os.utime(folder, ns=(listed, listed))
+    assert rejections._noted(folder) == {"a", "b"}
+    # ...and listed again once it changes
+    os.utime(folder, ns=(listed + 1_000_000_000, listed + 1_000_000_000))
+    assert rejections._noted(folder) == {"a", "b", "c"}
+    assert rejections._noted(tmp_path / "none") == frozenset()

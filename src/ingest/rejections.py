@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -135,13 +136,47 @@ def _notes(staging: Path, platform: str, day: str) -> Path:
     return staging / "rejected" / platform / day
 
 
+# a folder's listing is kept once it has not changed for this long (see ``_noted``)
+SETTLED_NS = 2_000_000_000
+# a notes folder -> its modification time when listed, and the SHA-256 of each note in it
+_listed: dict[Path, tuple[int, frozenset[str]]] = {}
+
+
+def _noted(folder: Path) -> frozenset[str]:
+    """The SHA-256 of every file with a note in ``folder``, listed again when it changed.
+
+    Asked for every file staged: one stat of the folder costs less than failing to open a
+    note per file. A note written in the same tick of the clock as a listing would leave the
+    folder's time as it was, so a folder changed less than ``SETTLED_NS`` ago is listed anew
+    each time.
+    """
+    try:
+        changed = os.stat(folder).st_mtime_ns
+    except OSError:
+        return frozenset()
+    listed = _listed.get(folder)
+    if listed is not None and listed[0] == changed:
+        return listed[1]
+    try:
+        names = frozenset(n[: -len(".json")] for n in os.listdir(folder) if n.endswith(".json"))
+    except OSError:
+        return frozenset()
+    if time.time_ns() - changed >= SETTLED_NS:
+        _listed[folder] = (changed, names)
+    return names
+
+
 def earlier_rejection(
     landed: LandedFile, settings: Settings, shown: str, account: str | None = None
 ) -> Rejection | None:
     """The rejection noted for this landed file by the current parser version, if any."""
-    path = _note_path(settings, landed.platform, landed.day.isoformat(), landed.sha256)
+    notes = _notes(settings.staging, landed.platform, landed.day.isoformat())
+    if landed.sha256 not in _noted(notes):
+        return None
     try:
-        noted = Rejection.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        noted = Rejection.from_dict(
+            json.loads((notes / f"{landed.sha256}.json").read_text(encoding="utf-8"))
+        )
     except (OSError, ValueError, TypeError):
         return None
     if noted.parser_version != parser_version(landed_format(landed)):
