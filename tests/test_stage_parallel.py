@@ -157,3 +157,7 @@ def test_discarding_a_batch_removes_its_folder_whatever_else_it_holds(
     assert not folder.exists()
     assert outside.exists()
     batch.discard()  # again, as a load's cleanup may: nothing left, nothing raised
+    batch.save()  # saved once more (as a step handing it on would): a folder to discard again
+    assert folder.exists()
+    batch.discard()
+    assert not folder.exists()

@@ -198,6 +198,8 @@ class StagedBatch:
     reprocess: bool = False
     # the landed file it was staged from
     landed_path: str = ""
+    # discarded by this process already: a load discards every batch again when it ends
+    discarded: bool = field(default=False, compare=False, repr=False)
 
     @property
     def rows_loaded(self) -> int:
@@ -208,8 +210,10 @@ class StagedBatch:
         folder = Path(self.folder)
         # a replay's batch has no files but this one, and no folder until it is saved
         folder.mkdir(parents=True, exist_ok=True)
+        self.discarded = False  # it has a folder again
         # the fields are flat but for the entities: a shallow copy costs a fraction of asdict
         data = {**vars(self), "entities": {k: vars(e) for k, e in self.entities.items()}}
+        del data["discarded"]
         (folder / "batch.json").write_text(json.dumps(data))
 
     @classmethod
@@ -222,6 +226,9 @@ class StagedBatch:
         # why: a run of API pages discards thousands of folders; removing the files the batch
         # names and then the folder spares rmtree's listing of each. Anything else in it (a
         # ``batch.json``, a half-written file) makes rmdir fail, and rmtree removes the rest
+        if self.discarded:
+            return
+        self.discarded = True
         for path in self._named_files():
             with suppress(FileNotFoundError):
                 os.unlink(path)
