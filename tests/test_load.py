@@ -322,6 +322,35 @@ def test_a_folder_below_a_dot_directory_or_given_relatively_loads(tmp_path: Path
     assert [o["format"] for o in objects] == ["channels_list"]
 
 
+def test_a_folder_given_expands_to_its_files_below_in_path_order(tmp_path: Path):
+    from ingest.intake import expand_paths
+
+    for name in ("z.json", "A.json", "a b/c.json", "a/b.json", "a/b/c/d.json", "a.b/e.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    for hidden in (".h/x.json", "a/.h/y.json", "a/.z.json"):
+        (tmp_path / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / hidden).write_text("{}")
+    (tmp_path / "linked-folder").symlink_to(tmp_path / "a")  # not entered
+    (tmp_path / "linked.json").symlink_to(tmp_path / "z.json")  # a file
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "gone.json")  # none
+    found = [p.relative_to(tmp_path).as_posix() for p in expand_paths([tmp_path])]
+    assert found == [
+        "A.json",
+        "a/b/c/d.json",
+        "a/b.json",
+        "a b/c.json",
+        "a.b/e.json",
+        "linked.json",
+        "z.json",
+    ]
+    assert found == [
+        p.relative_to(tmp_path).as_posix()
+        for p in sorted(tmp_path.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(tmp_path).parts)
+    ]
+
+
 def test_a_load_that_finds_no_file_says_so(tmp_path: Path):
     empty = tmp_path / "empty"
     (empty / ".only-hidden").mkdir(parents=True)
