@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -95,6 +96,8 @@ def note_published(settings: Settings, done: Sequence[tuple[_Published, _Outcome
         lines.setdefault((batch.platform, batch.landing_day), []).append(json.dumps(entry))
     for (platform, day), entries in lines.items():
         path = index_path(settings, platform, day)
+        with _cache_lock:
+            _cache.pop(path, None)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
@@ -104,20 +107,31 @@ def note_published(settings: Settings, done: Sequence[tuple[_Published, _Outcome
             log.warning("could not note published loads in %s: %s", path, exc)
 
 
-_cache: dict[Path, tuple[tuple[int, int], dict[str, list[Published]]]] = {}
+# an index read is believed this long before its file is looked at again
+RECHECK_SECONDS = 1.0
+# index file -> (its time and size, when they were last looked at, what it says)
+_cache: dict[Path, tuple[tuple[int, int], float, dict[str, list[Published]]]] = {}
 _cache_lock = threading.Lock()
 
 
 def _read_index(path: Path) -> dict[str, list[Published]]:
+    # why: asked for every file staged; a stat each time cost more than the lookup. What
+    # another process appended meanwhile is found a second later (until then, a parse);
+    # what this one appends drops the entry (note_published)
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(path)
+    if cached is not None and now - cached[1] < RECHECK_SECONDS:
+        return cached[2]
     try:
         stat = path.stat()
     except OSError:
         return {}
     signature = (stat.st_mtime_ns, stat.st_size)
-    with _cache_lock:
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
+    if cached is not None and cached[0] == signature:
+        with _cache_lock:
+            _cache[path] = (signature, now, cached[2])
+        return cached[2]
     found: dict[str, list[Published]] = {}
     try:
         text = path.read_text(encoding="utf-8")
@@ -138,7 +152,7 @@ def _read_index(path: Path) -> dict[str, list[Published]]:
             continue  # a line cut short by a crash: that file is parsed again
         found.setdefault(str(entry["sha256"]), []).append(published)
     with _cache_lock:
-        _cache[path] = (signature, found)
+        _cache[path] = (signature, now, found)
     return found
 
 
