@@ -78,6 +78,13 @@ def contents(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...
     return sorted(rows, key=repr)
 
 
+def _difference(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """What a table holds that it should not and lacks that it should, for a failure to name."""
+    extra = [row for row in got if row not in expected]
+    missing = [row for row in expected if row not in got]
+    return {"rows": (len(got), len(expected)), "extra": extra[:5], "missing": missing[:5]}
+
+
 def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
     return {table: contents(conn, table) for table in COMPARED}
 
@@ -326,5 +333,9 @@ def test_two_concurrent_writers_and_a_reader_on_ducklake(
             else:
                 assert (facts, quarantined) == (0, 0), load_id
     # nothing lost, nothing doubled: the same warehouse as one writer loading it all
-    for table in COMPARED:
-        assert lake[table] == file_run[table], f"{table} differs from the single-writer run"
+    differing = {
+        table: _difference(lake[table], file_run[table])
+        for table in COMPARED
+        if lake[table] != file_run[table]
+    }
+    assert not differing, f"differs from the single-writer run: {differing}"
