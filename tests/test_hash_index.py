@@ -120,12 +120,16 @@ def _pages(folder: Path, count: int) -> list[bytes]:
     return pages
 
 
-def test_a_replay_believes_the_notes_and_a_page_changed_in_place_still_lands(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled: None
-):
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in ("INGEST_WAREHOUSE", "INGEST_LANDING", "INGEST_STAGING", "INGEST_INBOX"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
+    return Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
+
+
+def test_a_replay_believes_the_notes_and_a_page_changed_in_place_still_lands(
+    tmp_path: Path, settings: Settings, settled: None
+):
     folder = tmp_path / "pages"
     count = intake.LIST_FROM_FILES
     _pages(folder, count)
@@ -150,11 +154,8 @@ def test_a_replay_believes_the_notes_and_a_page_changed_in_place_still_lands(
 
 
 def test_reprocessing_hashes_every_file_whatever_the_notes_say(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled: None
+    tmp_path: Path, settings: Settings, settled: None
 ):
-    for name in ("INGEST_WAREHOUSE", "INGEST_LANDING", "INGEST_STAGING", "INGEST_INBOX"):
-        monkeypatch.delenv(name, raising=False)
-    settings = Settings.from_env(tmp_path / "warehouse" / "creators.duckdb")
     folder = tmp_path / "pages"
     pages = _pages(folder, intake.LIST_FROM_FILES)
     load_files([folder], settings, day=DAY)

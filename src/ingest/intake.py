@@ -275,7 +275,7 @@ def _incoming(
     path, shown, account, platform = file.path, file.shown, file.account, rules.platform
     try:
         status = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # as Path.is_file: a name with a NUL is no file either
         status = None
     if status is None or not stat.S_ISREG(status.st_mode):
         raise ParseError(shown, "no such file")
