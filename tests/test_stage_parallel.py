@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -13,10 +14,13 @@ import pytest
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
-from ingest.pipeline import stage_files, stage_in_parallel
-from ingest.staging import StagedBatch, scratch
-from tests.conftest import FIXTURES
+from ingest.pipeline import STAGE_THREADS, stage_files, stage_in_parallel
+from ingest.staging import StagedBatch, discard_all, scratch, staged_rows_sql
+from tests.conftest import FIXTURES, staged_left
 from tests.staged import stage_file
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import gen
 
 DAY = date(2026, 9, 1)
 GOOD = [
@@ -161,3 +165,36 @@ def test_discarding_a_batch_removes_its_folder_whatever_else_it_holds(
     assert folder.exists()
     batch.discard()
     assert not folder.exists()
+
+
+def test_a_pass_shares_one_file_per_entity_until_its_last_batch_is_discarded(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pages = gen.tiktok_pages(tmp_path / "pages", rows=500, page_rows=100)
+    staged, failed = stage_files(pages, settings, day=DAY)
+    assert not failed and len(staged) == len(pages)
+    try:
+        files = {e.path for b in staged for e in b.entities.values()}
+        assert all(e.shared for b in staged for e in b.entities.values())
+        # a pass per staging thread, a file per entity and pass
+        assert len(files) <= len(staged[0].entities) * STAGE_THREADS < len(pages) * 2
+        rows = {b.load_id: _staged_posts(b) for b in staged}
+        assert [len(r) for r in rows.values()] == [100] * len(pages)
+        assert len({post for r in rows.values() for post in r}) == 500
+        # a batch's own discard leaves its pass's files to the other batches
+        staged[0].discard()
+        assert all(Path(f).is_file() for f in files)
+        assert _staged_posts(staged[1]) == rows[staged[1].load_id]
+    finally:
+        discard_all(staged)
+    assert staged_left(settings.staging) == []
+
+
+def _staged_posts(batch: StagedBatch) -> list[str]:
+    query, params = staged_rows_sql([(batch.load_id, batch.entities["posts"])])
+    conn = duckdb.connect()
+    try:
+        found = conn.execute(f"select post_id from ({query}) order by file_row_number", params)
+        return [str(row[0]) for row in found.fetchall()]
+    finally:
+        conn.close()

@@ -1,4 +1,5 @@
--- the distinct accounts the staged rows of some files of a delivery name
+-- the distinct accounts some staged rows of a delivery name; the caller names the rows
+-- "staged" (see staging.staged_rows_sql)
 select distinct account_id
-from read_parquet($paths, union_by_name = true)
+from staged
 where account_id is not null

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import duckdb
 
-from ingest.sqlfiles import run_sql
-from ingest.staging import StagedBatch
+from ingest.sqlfiles import execute, read_sql
+from ingest.staging import StagedBatch, StagedEntity, staged_rows_sql
 
 ACCOUNT_COLUMN = "account_id"
 # staged files read per statement: one read of a whole pull's files (20,000 for 1M rows in API
@@ -29,17 +29,20 @@ def staged_accounts(
     files_per_read: int = FILES_PER_READ,
 ) -> list[str]:
     """The distinct account ids the batches' staged rows name, sorted."""
-    paths = [
-        entity.path
-        for batch in batches
-        for entity in batch.entities.values()
-        if entity.rows and ACCOUNT_COLUMN in entity.columns
-    ]
+    # per entity: the files of one entity have the same columns
+    by_entity: dict[str, list[tuple[str, StagedEntity]]] = {}
+    for batch in batches:
+        for name, entity in batch.entities.items():
+            if entity.rows and ACCOUNT_COLUMN in entity.columns:
+                by_entity.setdefault(name, []).append((batch.load_id, entity))
     accounts: set[str] = set()
-    for start in range(0, len(paths), files_per_read):
-        piece = paths[start : start + files_per_read]
-        rows = run_sql(conn, "deliveries/staged_accounts", {"paths": piece}).fetchall()
-        accounts.update(str(row[0]) for row in rows)
+    for members in by_entity.values():
+        for start in range(0, len(members), files_per_read):
+            rows, params = staged_rows_sql(members[start : start + files_per_read])
+            found = execute(
+                conn, f"with staged as ({rows}) {read_sql('deliveries/staged_accounts')}", params
+            ).fetchall()
+            accounts.update(str(row[0]) for row in found)
     return sorted(accounts)
 
 

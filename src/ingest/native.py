@@ -32,7 +32,16 @@ import pyarrow.parquet as pq
 
 from ingest.limits import JSON_DOCUMENT_LIMIT
 from ingest.model import ENTITIES, Entity
-from ingest.parsing import Item, NativeMember, NativeStaged, Note, Record, StagedEntity
+from ingest.parsing import (
+    SHARED_LOAD_COLUMN,
+    SHARED_ROW_COLUMN,
+    Item,
+    NativeMember,
+    NativeStaged,
+    Note,
+    Record,
+    StagedEntity,
+)
 from ingest.sqlfiles import quote_identifier
 from ingest.staging import (
     EARLIEST_DAY,
@@ -229,10 +238,14 @@ class GroupMember:
     ``columns`` are the canonical columns its native rows provide, per entity of the plans.
     """
 
-    folder: Path
+    member: NativeMember
     rows_read: int
     columns: dict[str, set[str]]
     reference: Reference = ({}, [], {})
+
+    @property
+    def folder(self) -> Path:
+        return self.member.folder
 
 
 def write_staged_group(
@@ -265,8 +278,9 @@ def write_staged_group(
     for number in sorted(repeating):
         staged[number] = _write_member_alone(conn, raws, number, members[number])
     together = sorted(set(members) - repeating)
+    paths: dict[tuple[int, str], Path] = {}
     if together:
-        _write_members(conn, raws, together, members)
+        paths = _write_members(conn, raws, together, members)
     for number in together:
         member = members[number]
         rejects = member.reference[1]
@@ -274,9 +288,10 @@ def write_staged_group(
         entities = {
             name: StagedEntity(
                 entity=name,
-                path=str(member.folder / f"{name}.parquet"),
+                path=str(paths[(number, name)]),
                 columns=_columns(name, member),
                 rows=rows[(number, name)],
+                shared=paths[(number, name)].parent != member.folder,
             )
             for name in raws
             if rows.get((number, name))
@@ -344,16 +359,22 @@ def _write_members(
     raws: dict[str, str],
     numbers: list[int],
     members: dict[int, GroupMember],
-) -> None:
-    """One query per entity for all these members; each member's rows go to its own file.
+) -> dict[tuple[int, str], Path]:
+    """One query per entity for all these members; where each member's rows were written.
 
-    The rows are split in Arrow and each file written straight into its batch folder: a
-    partitioned ``COPY`` made two folders, a rename and a removal per file besides, which on
-    a page of 100 rows cost more than writing it. Such a file is only ever read whole: without
+    Members that name the pass's folder and their load (all of a pass of ``stage_group``)
+    share one file per entity there: each row carries its load and its position among that
+    load's rows (``StagedEntity.shared``). Any other member's rows are split in Arrow and
+    written straight into its batch folder. Such a file is only ever read whole: without
     dictionaries and column statistics it takes half the time to write and is no larger.
     """
     # member numbers are the stager's own counters, never input
     chosen = ", ".join(str(int(n)) for n in numbers)
+    given = [members[n].member for n in numbers]
+    shared = given[0].shared if len(given) > 1 else None
+    if any(m.shared != shared or not m.load_id for m in given):
+        shared = None
+    written: dict[tuple[int, str], Path] = {}
     for name, raw in raws.items():
         columns = ", ".join(quote_identifier(c) for c in settled_columns(ENTITIES[name]))
         table = conn.execute(
@@ -362,17 +383,45 @@ def _write_members(
         # a stable sort: each member's rows keep the order the query gave them
         table = table.take(pc.sort_indices(table, sort_keys=[(MEMBER_COLUMN, "ascending")]))
         runs = pc.run_end_encode(table.column(MEMBER_COLUMN).combine_chunks())
+        held = [int(n) for n in runs.values.to_pylist()]
         table = table.drop_columns([MEMBER_COLUMN])
+        if not held:
+            continue
+        if shared is not None:
+            # a pass's members are disjoint from any other pass's: the lowest names the file
+            path = shared / f"{name}.{min(numbers)}.parquet"
+            pq.write_table(_with_loads(table, runs, members), path, write_statistics=False)
+            written.update({(n, name): path for n in held})
+            continue
         start = 0
-        for end, number in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
-            member = members[int(number)]
+        for end, number in zip(runs.run_ends.to_pylist(), held, strict=True):
+            path = members[number].folder / f"{name}.parquet"
             pq.write_table(
-                table.slice(start, end - start),
-                member.folder / f"{name}.parquet",
-                use_dictionary=False,
-                write_statistics=False,
+                table.slice(start, end - start), path, use_dictionary=False, write_statistics=False
             )
+            written[(number, name)] = path
             start = end
+    return written
+
+
+def _with_loads(
+    table: pa.Table, runs: pa.RunEndEncodedArray, members: dict[int, GroupMember]
+) -> pa.Table:
+    """The rows of several members (in runs, one per member) with each row's load and its
+    position among its load's rows."""
+    ends = runs.run_ends
+    starts = pa.concat_arrays([pa.array([0], ends.type), ends.slice(0, len(ends) - 1)])
+    load_ids = pa.array([members[int(n)].member.load_id for n in runs.values.to_pylist()])
+
+    def per_row(values: pa.Array) -> pa.Array:
+        return pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, values))
+
+    position = pc.subtract(
+        pa.array(range(len(table)), pa.int64()), per_row(starts.cast(pa.int64()))
+    )
+    return table.append_column(SHARED_LOAD_COLUMN, per_row(load_ids)).append_column(
+        SHARED_ROW_COLUMN, position
+    )
 
 
 def copy_checked(member: Any, dest: Path) -> tuple[int, bytes] | None:

@@ -77,14 +77,27 @@ Item = Record | Reject | Note
 Parser = Callable[[Path, ParseContext], Iterator[Item]]
 
 
+# the columns of a staging pass's shared file that say which load a row is of, and its
+# position among that load's rows (what ``file_row_number`` is in a file of its own)
+SHARED_LOAD_COLUMN = "_load_id"
+SHARED_ROW_COLUMN = "_row"
+
+
 @dataclass
 class StagedEntity:
-    """One entity's staged Parquet file in a batch: its path, the columns the source gave."""
+    """One entity's staged Parquet file in a batch: its path, the columns the source gave.
+
+    ``shared``: the file is a staging pass's, holding the rows of several batches; this
+    batch's are those whose ``SHARED_LOAD_COLUMN`` is its load id. A pass of 500 API pages
+    writes one file per entity instead of one per page and entity, and every reader opens
+    it once instead of 500 files (``staging.staged_rows_sql``).
+    """
 
     entity: str
     path: str
     columns: list[str]
     rows: int
+    shared: bool = False
 
 
 @dataclass
@@ -104,11 +117,17 @@ NativeStager = Callable[[Path, ParseContext, Path], NativeStaged | None]
 
 @dataclass(frozen=True)
 class NativeMember:
-    """One file of a group staged together: the landed file, its context, its batch folder."""
+    """One file of a group staged together: the landed file, its context, its batch folder.
+
+    With ``shared`` (the pass's folder) and ``load_id`` given, a group stager may write the
+    rows of several members to one file per entity there (``StagedEntity.shared``).
+    """
 
     path: Path
     ctx: ParseContext
     folder: Path
+    load_id: str = ""
+    shared: Path | None = None
 
 
 # the members of a group -> per member its staged batch, or None to leave that file to the

@@ -44,6 +44,7 @@ from ingest.staging import (
     BatchOwner,
     StagedBatch,
     StageRequest,
+    discard_all,
     interrupt_scratch,
     stage,
     stage_group,
@@ -742,9 +743,7 @@ class _StagedChunk:
     outcomes: list[StagedBatch | IngestError]
 
     def discard(self) -> None:
-        for outcome in self.outcomes:
-            if isinstance(outcome, StagedBatch):
-                outcome.discard()
+        discard_all(o for o in self.outcomes if isinstance(o, StagedBatch))
 
 
 def stage_landed_files(
@@ -1017,8 +1016,7 @@ def load_files(
     finally:
         # nothing publishes a load's batches later (a busy warehouse, a failed audit or an
         # interrupt included): the files are landed, and the next load stages them again
-        for batch in staged:
-            batch.discard()
+        discard_all(staged)
     return results
 
 

@@ -11,8 +11,8 @@ import duckdb
 
 from ingest.backends import claim, is_lake, publish_scope, retry_on_conflict, transaction
 from ingest.model import ENTITIES, LOAD_COLUMNS, Entity
-from ingest.sqlfiles import execute, quote_identifier, run_sql
-from ingest.staging import StagedBatch, StagedEntity
+from ingest.sqlfiles import execute, quote_identifier, read_sql, run_sql
+from ingest.staging import StagedBatch, StagedEntity, staged_rows_sql
 
 # dimensions before facts, so a failed fact merge never leaves orphans visible
 PUBLISH_ORDER = ("accounts", "posts", "account_daily", "post_daily")
@@ -68,8 +68,9 @@ def merge_entity(
 
     changed = " or ".join(differs(c) for c in values) or "false"
     newer = "t.observed_at <= $observed_at"
-    source = f"(select {', '.join(q(c) for c in staged.columns)} from read_parquet($path))"
-    params = {"load_id": batch.load_id, "observed_at": batch.observed_at, "path": staged.path}
+    # the batch's rows, made ``publish_source`` by the caller (``staged_source``)
+    source = f"(select {', '.join(q(c) for c in staged.columns)} from publish_source)"
+    params = {"load_id": batch.load_id, "observed_at": batch.observed_at}
     counts = execute(
         conn,
         f"select count(*), count(*) filter (where t.{q(keys[0])} is null),"
@@ -133,19 +134,18 @@ def _publish_once(conn: duckdb.DuckDBPyConnection, batch: StagedBatch) -> MergeC
         record_batch(conn, batch, status="publishing")
         totals = MergeCounts()
         for name in PUBLISH_ORDER:
-            if name in batch.entities and batch.entities[name].rows:
-                totals += merge_entity(conn, ENTITIES[name], batch.entities[name], batch)
-        for name in ("account_daily", "post_daily"):
-            if name in batch.entities and batch.entities[name].rows:
-                run_sql(
-                    conn,
-                    "publish/pending_mart_days",
-                    {
-                        "path": batch.entities[name].path,
-                        "load_id": batch.load_id,
-                        "reach_days": MART_REACH_DAYS,
-                    },
-                )
+            staged = batch.entities.get(name)
+            if staged is None or not staged.rows:
+                continue
+            staged_source(conn, [(batch, staged)])
+            try:
+                totals += merge_entity(conn, ENTITIES[name], staged, batch)
+                if ENTITIES[name].partition is not None:
+                    run_sql(
+                        conn, "publish/group_pending_mart_days", {"reach_days": MART_REACH_DAYS}
+                    )
+            finally:
+                run_sql(conn, "publish/drop_group_source")
         finish_load(conn, batch.load_id, "published", totals)
     return totals
 
@@ -304,15 +304,7 @@ def _merge_group(
 ) -> dict[str, MergeCounts]:
     q = quote_identifier  # every name spliced below is a table or column of the model
     keys = entity.primary_key
-    run_sql(
-        conn,
-        "publish/group_source",
-        {
-            "paths": [staged.path for _, staged in members],
-            "load_ids": [b.load_id for b, _ in members],
-            "observed_ats": [b.observed_at for b, _ in members],
-        },
-    )
+    staged_source(conn, members)
     try:
         repeated = execute(
             conn,
@@ -335,6 +327,24 @@ def _merge_group(
         return counts
     finally:
         run_sql(conn, "publish/drop_group_source")
+
+
+def staged_source(
+    conn: duckdb.DuckDBPyConnection, members: list[tuple[StagedBatch, StagedEntity]]
+) -> None:
+    """The staged rows of one entity of these batches as the temp table ``publish_source``,
+    each row with its load (``_load_id``) and that load's observation time (``_observed_at``)."""
+    rows, params = staged_rows_sql([(b.load_id, staged) for b, staged in members])
+    execute(
+        conn,
+        f"create or replace temp table publish_source as with staged as ({rows})"
+        f" {read_sql('publish/group_source')}",
+        {
+            **params,
+            "load_ids": [b.load_id for b, _ in members],
+            "observed_ats": [b.observed_at for b, _ in members],
+        },
+    )
 
 
 def _merge_members(

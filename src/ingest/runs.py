@@ -37,7 +37,7 @@ from ingest.platforms import names as platform_names
 from ingest.redaction import redact
 from ingest.rejections import FileRejected, Rejection
 from ingest.settings import read_core
-from ingest.staging import BatchOwner, StagedBatch, discard_abandoned
+from ingest.staging import BatchOwner, StagedBatch, discard_abandoned, discard_all
 from ingest.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -479,8 +479,7 @@ def run_day(
         error = f"publish: {exc}"
     finally:
         # a batch left behind is re-derived from landing by the next run, so never keep it
-        for batch in batches:
-            batch.discard()
+        discard_all(batches)
     summary = summarize(day, staged, results)
     if error:
         summary.failures.append(error)

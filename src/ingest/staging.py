@@ -50,7 +50,7 @@ from ingest.parsing import (
 
 # re-exported: batches, publishing and audits know it as staging's
 from ingest.parsing import StagedEntity as StagedEntity
-from ingest.sqlfiles import in_memory, quote_identifier
+from ingest.sqlfiles import in_memory, quote_identifier, read_sql
 
 FLUSH_ROWS = 50_000
 LINE_COLUMN = "_line"
@@ -79,6 +79,8 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 }
 # a folder of another run untouched this long was left by a killed run: nothing will publish it
 ABANDONED_AFTER = timedelta(days=2)
+# the folder of a staging pass's shared files is named like a batch's, its load id so suffixed
+PASS_SUFFIX = "-pass"
 _RUN_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 QUARANTINE_SCHEMA = pa.schema(
     [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
@@ -252,6 +254,46 @@ class StagedBatch:
         # costs rmtree an error (a replay's folderless batch ends in ``discard``)
         if os.path.isdir(folder):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard_all(batches: Iterable[StagedBatch]) -> None:
+    """Discard the batches, and the files their staging passes shared among them.
+
+    A batch's own discard leaves a shared file to the other batches of its pass: call this
+    once none of them is wanted any more (a load's end, a run's publish step).
+    """
+    passes: set[str] = set()
+    for batch in batches:
+        batch.discard()
+        passes.update(os.path.dirname(e.path) for e in batch.entities.values() if e.shared)
+    for folder in passes:
+        StagedBatch.discard_folder(folder)
+
+
+def staged_rows_sql(members: Sequence[tuple[str, StagedEntity]]) -> tuple[str, dict[str, Any]]:
+    """A query of the staged rows of these (load id, staged entity) pairs, and its parameters.
+
+    Each row carries its load id in ``SHARED_LOAD_COLUMN`` and its position among its load's
+    rows in ``file_row_number``. A batch's own file is told apart by its name, a pass's
+    shared file by its load column; a shared file is read once however many loads it holds.
+    The pairs are of one entity (their files' columns are alike).
+    """
+    own = [(load_id, e.path) for load_id, e in members if not e.shared]
+    shared = [(load_id, e.path) for load_id, e in members if e.shared]
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if own:
+        parts.append(read_sql("staging/own_rows"))
+        params.update(own_paths=[p for _, p in own], own_load_ids=[lid for lid, _ in own])
+    if shared:
+        parts.append(read_sql("staging/shared_rows"))
+        params.update(
+            shared_paths=list(dict.fromkeys(p for _, p in shared)),
+            shared_load_ids=[lid for lid, _ in shared],
+        )
+    if not parts:
+        raise ValueError("no staged files to read")
+    return " union all by name ".join(f"({part}\n)" for part in parts), params
 
 
 def arrow_schema(entity: Entity) -> pa.Schema:
@@ -490,16 +532,23 @@ def stage_group(
     batches = [
         _new_batch(fmt, r.ctx, staging_root, r.load_id, r.source_sha256, r.owner) for r in requests
     ]
+    # the pass's shared files: a folder named like its first batch's, so that the sweeps of
+    # a run's batches and of abandoned ones take it too (``discard_passes`` removes it)
+    shared = requests[0].owner.folder(staging_root, f"{requests[0].load_id}{PASS_SUFFIX}")
     try:
+        shared.mkdir()
         members = [
-            NativeMember(r.landed_path, r.ctx, Path(b.folder))
+            NativeMember(r.landed_path, r.ctx, Path(b.folder), r.load_id, shared)
             for r, b in zip(requests, batches, strict=True)
         ]
         staged = fmt.native_group(members)
     except BaseException:
         for batch in batches:
             batch.discard()
+        StagedBatch.discard_folder(shared)
         raise
+    with suppress(OSError):
+        shared.rmdir()  # nothing was written to it (every page was left alone)
     done: list[StagedBatch | None] = []
     for batch, native in zip(batches, staged, strict=True):
         if native is None:

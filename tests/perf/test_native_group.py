@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
-from ingest.parsing import NativeMember, NativeStaged, ParseContext
+from ingest.parsing import SHARED_LOAD_COLUMN, NativeMember, NativeStaged, ParseContext
 from ingest.platforms import registry
-from ingest.staging import QUARANTINE_FILE
+from ingest.staging import QUARANTINE_FILE, StagedEntity, staged_rows_sql
 from tests.conftest import context
 from tests.perf.test_native_equivalence import _quarantine, _rows
 
@@ -49,7 +50,7 @@ ODD_DOCUMENTS = [
 ]
 
 
-def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None:
+def _summary(staged: NativeStaged | None, folder: Path, load_id: str = "") -> dict[str, Any] | None:
     if staged is None:
         return None
     return {
@@ -57,11 +58,27 @@ def _summary(staged: NativeStaged | None, folder: Path) -> dict[str, Any] | None
         "rows_quarantined": staged.rows_quarantined,
         "notes": staged.notes,
         "entities": {
-            name: {"columns": e.columns, "rows": e.rows, "data": _rows(e.path)}
+            name: {"columns": e.columns, "rows": e.rows, "data": _entity_rows(load_id, e)}
             for name, e in staged.entities.items()
         },
         "quarantine": _quarantine(folder / QUARANTINE_FILE, staged.rows_quarantined),
     }
+
+
+def _entity_rows(load_id: str, staged: StagedEntity) -> list[tuple[Any, ...]]:
+    """A batch's staged rows, in the order it staged them, from its own file or its pass's."""
+    if not staged.shared:
+        return _rows(staged.path)
+    rows, params = staged_rows_sql([(load_id, staged)])
+    conn = duckdb.connect()
+    try:
+        conn.execute("set TimeZone = 'UTC'")
+        return conn.execute(
+            f"select * exclude ({SHARED_LOAD_COLUMN}, file_row_number) from ({rows}) order by all",
+            params,
+        ).fetchall()
+    finally:
+        conn.close()
 
 
 def _pages(folder: Path) -> list[tuple[Path, ParseContext]]:
@@ -97,9 +114,17 @@ def _pages(folder: Path) -> list[tuple[Path, ParseContext]]:
 
 
 def _group_matches_alone(
-    tmp_path: Path, platform: str, name: str, pages: list[tuple[Path, ParseContext]]
+    tmp_path: Path,
+    platform: str,
+    name: str,
+    pages: list[tuple[Path, ParseContext]],
+    *,
+    shared: bool,
 ) -> list[dict[str, Any] | None]:
-    """Stage the pages alone and as one group; each page's outcome must be the same."""
+    """Stage the pages alone and as one group; each page's outcome must be the same.
+
+    ``shared``: the group writes its rows to one file per entity in a pass folder, as
+    ``stage_group`` has it, instead of into each page's batch folder."""
     fmt = registry((platform,)).get(platform, name, "x")
     assert fmt.native is not None and fmt.native_group is not None
     alone = []
@@ -107,15 +132,22 @@ def _group_matches_alone(
         folder = tmp_path / "alone" / str(number)
         folder.mkdir(parents=True)
         alone.append(_summary(fmt.native(path, ctx, folder), folder))
+    pass_folder = tmp_path / "pass" if shared else None
     members = [
-        NativeMember(path, ctx, tmp_path / "group" / str(number))
+        NativeMember(path, ctx, tmp_path / "group" / str(number), f"load{number}", pass_folder)
         for number, (path, ctx) in enumerate(pages)
     ]
     for member in members:
         member.folder.mkdir(parents=True)
+    if pass_folder is not None:
+        pass_folder.mkdir()
     grouped = fmt.native_group(members)
     assert len(grouped) == len(members)
-    together = [_summary(s, m.folder) for s, m in zip(grouped, members, strict=True)]
+    together = [_summary(s, m.folder, m.load_id) for s, m in zip(grouped, members, strict=True)]
+    entities = [e for s in grouped if s is not None for e in s.entities.values()]
+    # shared: pages' rows are in the pass's files (but a page's that repeats a key)
+    assert any(e.shared for e in entities) is shared
+    assert all(Path(e.path).parent == pass_folder for e in entities if e.shared)
     for number, (path, _) in enumerate(pages):
         assert together[number] == alone[number], path.name
     # each batch folder holds the files it holds alone, and nothing of the group's own work
@@ -124,20 +156,29 @@ def _group_matches_alone(
             label: sorted(p.name for p in (tmp_path / label / str(number)).iterdir())
             for label in ("alone", "group")
         }
+        if shared:
+            names["alone"] = [n for n in names["alone"] if not n.endswith(".parquet")]
+            names["group"] = [n for n in names["group"] if not n.endswith(".parquet")]
         assert names["group"] == names["alone"], pages[number][0].name
     return together
 
 
-def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shared", [False, True], ids=["own files", "shared files"])
+def test_a_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path, shared: bool) -> None:
     pages = _pages(tmp_path / "in")
-    together = _group_matches_alone(tmp_path, "tiktok", "research_video_query", pages)
+    together = _group_matches_alone(
+        tmp_path, "tiktok", "research_video_query", pages, shared=shared
+    )
     # the group really staged most pages natively, bad rows and duplicates included
     staged = [s for s in together if s is not None]
     assert len(staged) >= len(pages) - 10
     assert sum(s["rows_quarantined"] for s in staged) > 20
 
 
-def test_a_youtube_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shared", [False, True], ids=["own files", "shared files"])
+def test_a_youtube_group_stages_each_page_as_it_would_be_staged_alone(
+    tmp_path: Path, shared: bool
+) -> None:
     from tests.perf.test_native_equivalence import VIDEO_ITEMS, _video
 
     folder = tmp_path / "in"
@@ -155,7 +196,10 @@ def test_a_youtube_group_stages_each_page_as_it_would_be_staged_alone(tmp_path: 
     trailing = folder / "trailing.json"
     trailing.write_text('{"kind": "youtube#videoListResponse", "items": [],}')
     pages.append((trailing, context("youtube", trailing.name, observed_at=OBSERVED)))
-    together = _group_matches_alone(tmp_path, "youtube", "videos_list", pages)
+    # pages as the API gives them, no key twice in one: what a pass shares a file for
+    for path in gen.youtube_videos_pages(folder / "gen", rows=150, page_items=50, channels=3):
+        pages.append((path, context("youtube", path.name, observed_at=OBSERVED)))
+    together = _group_matches_alone(tmp_path, "youtube", "videos_list", pages, shared=shared)
     assert sum(s is not None for s in together) >= len(pages) // 2
 
 

@@ -208,8 +208,8 @@ LEFT_TO_GX = [
 
 @pytest.mark.parametrize(("kind", "kwargs", "in_duckdb"), LEFT_TO_GX)
 def test_what_duckdb_does_not_decide_is_left_to_gx(tmp_path, kind, kwargs, in_duckdb):
-    from ingest.sqlfiles import in_memory, read_sql
-    from ingest.staging import LINE_COLUMN
+    from ingest.sqlfiles import in_memory
+    from ingest.staging import LINE_COLUMN, StagedEntity
     from ingest.validation.frames import LOAD_COLUMN, ROW_COLUMN, Rows
     from ingest.validation.suites import Spec, Suite
 
@@ -228,10 +228,12 @@ def test_what_duckdb_does_not_decide_is_left_to_gx(tmp_path, kind, kwargs, in_du
     spec = Spec(kind, kwargs, "critical")
     rows = Rows(
         suite=Suite("post_daily", "core.post_daily", ("post_id",), (spec,)),
-        query=read_sql("validation/run_rows"),
+        query="",
         params={},
         columns=("post_id", "views", "likes", LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN),
-        pieces=(({"paths": [str(path)], "load_ids": ["load1"]}, 2),),
+        pieces=(
+            (*run_audit._rows_query([("load1", StagedEntity("post_daily", str(path), [], 2))]), 2),
+        ),
     )
     conn = in_memory()
     try:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.delivery_accounts import FILES_PER_READ, staged_accounts
-from ingest.parsing import StagedEntity
+from ingest.parsing import SHARED_LOAD_COLUMN, SHARED_ROW_COLUMN, StagedEntity
 from ingest.pipeline import load_files
 from tests.validation.helpers import DAY, channel, query, video, write_channels, write_videos
 
@@ -151,10 +151,26 @@ def test_the_accounts_of_a_delivery_are_the_same_read_in_pieces(
         pq.write_table(pa.table(columns), path)
         rows = len(next(iter(columns.values())))
         entity = StagedEntity(name, str(path), list(columns), rows=rows)
-        batches.append(SimpleNamespace(entities={name: entity}))
+        batches.append(SimpleNamespace(load_id=f"load-{name}", entities={name: entity}))
+    # a staging pass's shared file: only the rows of the loads given count (acc6's is not)
+    shared = tmp_path / "posts.0.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "post_id": ["p5", "p6", "p7"],
+                "account_id": ["acc5", "acc6", "acc5"],
+                SHARED_LOAD_COLUMN: ["s1", "s2", "s3"],
+                SHARED_ROW_COLUMN: [0, 0, 0],
+            }
+        ),
+        shared,
+    )
+    for load_id in ("s1", "s3"):
+        entity = StagedEntity("posts", str(shared), ["post_id", "account_id"], 1, shared=True)
+        batches.append(SimpleNamespace(load_id=load_id, entities={"posts": entity}))
     conn = duckdb.connect()
     try:
         found = staged_accounts(conn, batches, files_per_read=files_per_read)  # type: ignore[arg-type]
     finally:
         conn.close()
-    assert found == ["acc1", "acc2", "acc3", "acc4"]
+    assert found == ["acc1", "acc2", "acc3", "acc4", "acc5"]

@@ -22,7 +22,7 @@ from ingest.pipeline import LoadResult, publish_batches, stage_landed_files
 from ingest.platforms import platforms, registry
 from ingest.plugin import load_object
 from ingest.progress import emit
-from ingest.staging import StagedBatch
+from ingest.staging import StagedBatch, discard_all
 from ingest.warehouse import open_bi
 
 
@@ -107,11 +107,12 @@ def run_demo(
     )
     staged = [o for o in outcomes if isinstance(o, StagedBatch)]
     refused = [o for o in outcomes if isinstance(o, IngestError)]
-    if refused:  # the demo writes well-formed files: a refusal is a bug, not bad input
-        for batch in staged:
-            batch.discard()
-        raise refused[0]
-    results = publish_batches(staged, settings)
+    try:
+        if refused:  # the demo writes well-formed files: a refusal is a bug, not bad input
+            raise refused[0]
+        results = publish_batches(staged, settings)
+    finally:
+        discard_all(staged)
     return summarise(settings, results)
 
 

@@ -55,9 +55,9 @@ class Rows:
     index: str | None = None
     scopes: tuple[tuple[str, frozenset[str]], ...] = ()
     total: int | None = None
-    # the rows as pieces read one after the other, each its own ``params`` and row count (a
-    # run's loads, whole): a piece is split by key only when it is larger than a chunk
-    pieces: tuple[tuple[dict[str, Any], int], ...] = ()
+    # the rows as pieces read one after the other, each its own query, parameters and row
+    # count (a run's loads, whole): a piece is split by key only when larger than a chunk
+    pieces: tuple[tuple[str, dict[str, Any], int], ...] = ()
 
 
 def chunks(conn: duckdb.DuckDBPyConnection, rows: Rows, chunk_rows: int) -> Iterator[pa.Table]:
@@ -71,9 +71,9 @@ def chunks(conn: duckdb.DuckDBPyConnection, rows: Rows, chunk_rows: int) -> Iter
         selected.append(LOAD_COLUMN)
     cols = ", ".join(quote_identifier(c) for c in selected)
     key = ", ".join(quote_identifier(c) for c in rows.suite.key) or "1"
-    for params, total in rows.pieces or ((rows.params, rows.total),):
+    for query, params, total in rows.pieces or ((rows.query, rows.params, rows.total),):
         if total is None:
-            count = execute(conn, f"select count(*) from ({rows.query})", params).fetchone()
+            count = execute(conn, f"select count(*) from ({query})", params).fetchone()
             total = int(count[0]) if count else 0
         parts = max(1, math.ceil(total / chunk_rows))
         for part in range(parts if total else 0):
@@ -81,9 +81,7 @@ def chunks(conn: duckdb.DuckDBPyConnection, rows: Rows, chunk_rows: int) -> Iter
             # numbers are computed integers written as literals: as parameters they make
             # DuckDB's filter several times slower
             split = f" where hash({key}) % {int(parts)} = {int(part)}" if parts > 1 else ""
-            table = execute(
-                conn, f"select {cols} from ({rows.query}){split}", params
-            ).to_arrow_table()
+            table = execute(conn, f"select {cols} from ({query}){split}", params).to_arrow_table()
             for name, loads in rows.scopes:
                 flags = pc.is_in(table.column(LOAD_COLUMN), value_set=pa.array(sorted(loads)))
                 table = table.append_column(name, flags)

@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from ingest.config import Settings
 from ingest.model import ENTITIES
-from ingest.sqlfiles import in_memory, read_sql
-from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity
+from ingest.parsing import SHARED_LOAD_COLUMN
+from ingest.sqlfiles import in_memory, quote_identifier
+from ingest.staging import LINE_COLUMN, StagedBatch, StagedEntity, staged_rows_sql
 from ingest.validation import sql_verdicts
 from ingest.validation.docs import render_page, write_index
 from ingest.validation.frames import CHUNK_ROWS, LOAD_COLUMN, ROW_COLUMN, Rows
@@ -71,13 +72,14 @@ def audit_batch(
     tables = [
         Rows(
             suite=load_suite(name),
-            query=read_sql("validation/staged_rows"),
-            params={"path": staged.path},
+            query=query,
+            params=params,
             columns=tuple(staged.columns),
             index=LINE_COLUMN,
         )
         for name, staged in batch.entities.items()
         if name in CANONICAL_SUITES and staged.rows
+        for query, params in [_rows_query([(batch.load_id, staged)])]
     ]
     if not tables:
         return AuditReport(load_id=batch.load_id, checked_at=now or datetime.now(UTC))
@@ -215,7 +217,7 @@ def _audit_run_suite(
     )
     rows = Rows(
         suite=Suite(suite.name, suite.table, suite.key, tuple(s.run for s in scoped)),
-        query=read_sql("validation/run_rows"),
+        query="",  # read in pieces, each its own query
         params={},
         columns=(*data_columns, LINE_COLUMN, LOAD_COLUMN, ROW_COLUMN, *flags.values()),
         scopes=scopes,
@@ -321,26 +323,33 @@ def _decided_by_gx(
 
 def _pieces(
     members: list[tuple[StagedBatch, StagedEntity]], chunk_rows: int
-) -> tuple[tuple[dict[str, Any], int], ...]:
+) -> tuple[tuple[str, dict[str, Any], int], ...]:
     """The run's loads, in order, as pieces of at most ``chunk_rows`` rows (a larger load alone).
 
     A key is unique per load, so a piece of whole loads is audited exactly; split by key
     instead, every chunk would read every staged file (50,000 of them for 5M API rows).
     """
-    pieces: list[tuple[dict[str, Any], int]] = []
-    paths: list[str] = []
-    load_ids: list[str] = []
+    pieces: list[tuple[str, dict[str, Any], int]] = []
+    piece: list[tuple[str, StagedEntity]] = []
     held = 0
     for batch, staged in members:
-        if paths and held + staged.rows > chunk_rows:
-            pieces.append(({"paths": paths, "load_ids": load_ids}, held))
-            paths, load_ids, held = [], [], 0
-        paths.append(staged.path)
-        load_ids.append(batch.load_id)
+        if piece and held + staged.rows > chunk_rows:
+            pieces.append((*_rows_query(piece), held))
+            piece, held = [], 0
+        piece.append((batch.load_id, staged))
         held += staged.rows
-    if paths:
-        pieces.append(({"paths": paths, "load_ids": load_ids}, held))
+    if piece:
+        pieces.append((*_rows_query(piece), held))
     return tuple(pieces)
+
+
+def _rows_query(members: list[tuple[str, StagedEntity]]) -> tuple[str, dict[str, Any]]:
+    """The staged rows of these (load id, staged entity) pairs, each naming its load in
+    ``LOAD_COLUMN`` and its position in it in ``ROW_COLUMN``; and the query's parameters."""
+    rows, params = staged_rows_sql(members)
+    load = quote_identifier(SHARED_LOAD_COLUMN)
+    named = quote_identifier(LOAD_COLUMN)
+    return f"select * exclude ({load}), {load} as {named} from ({rows})", params
 
 
 def _add_counts(into: dict[str, int], seen: dict[Any, Any]) -> None:

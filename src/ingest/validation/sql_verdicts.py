@@ -150,7 +150,7 @@ def decide(
 
 def _piece(conn: duckdb.DuckDBPyConnection, rows: Rows, at: int) -> int:
     """Materialise one piece of the run's rows, with its scope flags; its row count."""
-    piece_params, _ = rows.pieces[at]
+    query, piece_params, _ = rows.pieces[at]
     scopes = dict(rows.scopes)
     data = [c for c in used_columns(rows.suite, rows.columns) if c not in scopes]
     binds = {**piece_params}
@@ -161,9 +161,7 @@ def _piece(conn: duckdb.DuckDBPyConnection, rows: Rows, at: int) -> int:
             f"list_contains($scope{n}, {quote_identifier(LOAD_COLUMN)}) as {quote_identifier(flag)}"
         )
     cols = ", ".join([*(quote_identifier(c) for c in data), *flags])
-    execute(
-        conn, f"create or replace temp table {PIECE} as select {cols} from ({rows.query})", binds
-    )
+    execute(conn, f"create or replace temp table {PIECE} as select {cols} from ({query})", binds)
     row = conn.execute(f"select count(*) from {PIECE}").fetchone()
     return int(row[0]) if row else 0
 

@@ -146,7 +146,7 @@ def _stage_pages(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
             member = candidates[number]
             odd: list[int] = row[2] or []
             group[number] = GroupMember(
-                folder=member.folder,
+                member=member,
                 rows_read=int(row[1]),
                 columns={e: set(c) for e, c in _provided(present[number]).items()},
                 reference=reference_rows(

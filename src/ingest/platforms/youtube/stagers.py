@@ -140,7 +140,7 @@ def _stage_lists(candidates: dict[int, NativeMember]) -> dict[int, NativeStaged]
             member = candidates[number]
             odd = {line for line, _, _ in rows[1:]}
             group[number] = GroupMember(
-                folder=member.folder,
+                member=member,
                 rows_read=rows[0][1],
                 columns={"posts": set(_POST_COLUMNS), "post_daily": set(_DAILY_COLUMNS)},
                 reference=reference_rows(
