@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,9 +16,19 @@ import pytest
 
 from ingest.config import Settings
 from ingest.errors import IngestError, ParseError
+from ingest.parsing import NativeMember, NativeStaged
 from ingest.pipeline import STAGE_THREADS, stage_files, stage_in_parallel
-from ingest.staging import StagedBatch, discard_all, scratch, staged_rows_sql
-from tests.conftest import FIXTURES, staged_left
+from ingest.platforms import registry
+from ingest.staging import (
+    BatchOwner,
+    StagedBatch,
+    StageRequest,
+    discard_all,
+    scratch,
+    stage_group,
+    staged_rows_sql,
+)
+from tests.conftest import FIXTURES, context, staged_left
 from tests.staged import stage_file
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
@@ -198,3 +210,25 @@ def _staged_posts(batch: StagedBatch) -> list[str]:
         return [str(row[0]) for row in found.fetchall()]
     finally:
         conn.close()
+
+
+def test_a_pass_that_fails_leaves_no_folder_behind(settings: Settings, tmp_path: Path) -> None:
+    pages = gen.tiktok_pages(tmp_path / "pages", rows=300, page_rows=100)
+    fmt = registry(("tiktok",)).get("tiktok", "research_video_query", "pages")
+    owner = BatchOwner("run", "tiktok", DAY)
+    requests = [
+        StageRequest(page, context("tiktok", page.name), f"load{n}", f"sha{n}", owner)
+        for n, page in enumerate(pages)
+    ]
+
+    def fails_after_writing(members: Sequence[NativeMember]) -> list[NativeStaged | None]:
+        assert fmt.native_group is not None
+        fmt.native_group(members)  # the pass's files are written ...
+        assert members[0].shared is not None and any(members[0].shared.iterdir())
+        raise RuntimeError("... and then the pass fails")
+
+    with pytest.raises(RuntimeError, match="the pass fails"):
+        stage_group(
+            replace(fmt, native_group=fails_after_writing), requests, staging_root=settings.staging
+        )
+    assert staged_left(settings.staging) == []

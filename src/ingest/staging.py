@@ -533,7 +533,7 @@ def stage_group(
         _new_batch(fmt, r.ctx, staging_root, r.load_id, r.source_sha256, r.owner) for r in requests
     ]
     # the pass's shared files: a folder named like its first batch's, so that the sweeps of
-    # a run's batches and of abandoned ones take it too (``discard_passes`` removes it)
+    # a run's batches and of abandoned ones take it too (``discard_all`` removes it)
     shared = requests[0].owner.folder(staging_root, f"{requests[0].load_id}{PASS_SUFFIX}")
     try:
         shared.mkdir()
