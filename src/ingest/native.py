@@ -70,6 +70,8 @@ Reference = tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[st
 Plans = dict[str, tuple[str, set[str]]]
 # the column numbering the members of a group in its native rows and reference rows
 MEMBER_COLUMN = "_member"
+# rows per row group of a pass's shared file (about 40 pages of 100)
+SHARED_ROW_GROUP = 4096
 
 
 def select_list(entity: Entity, provided: Mapping[str, str], record: str = "line") -> str:
@@ -390,7 +392,15 @@ def _write_members(
         if shared is not None:
             # a pass's members are disjoint from any other pass's: the lowest names the file
             path = shared / f"{name}.{min(numbers)}.parquet"
-            pq.write_table(_with_loads(table, runs, members), path, write_statistics=False)
+            # why: a publish of one load (DuckLake's, one per page) filters the file by its
+            # load; row groups sorted by load, with its range in their statistics, let DuckDB
+            # skip all but that load's (2.7 against 4.5 ms for a page of a 500-page pass)
+            pq.write_table(
+                _with_loads(table, runs, members),
+                path,
+                row_group_size=SHARED_ROW_GROUP,
+                write_statistics=[SHARED_LOAD_COLUMN],
+            )
             written.update({(n, name): path for n in held})
             continue
         start = 0
@@ -408,7 +418,7 @@ def _with_loads(
     table: pa.Table, runs: pa.RunEndEncodedArray, members: dict[int, GroupMember]
 ) -> pa.Table:
     """The rows of several members (in runs, one per member) with each row's load and its
-    position among its load's rows."""
+    position among its load's rows, ordered by load."""
     ends = runs.run_ends
     starts = pa.concat_arrays([pa.array([0], ends.type), ends.slice(0, len(ends) - 1)])
     load_ids = pa.array([members[int(n)].member.load_id for n in runs.values.to_pylist()])
@@ -419,9 +429,9 @@ def _with_loads(
     position = pc.subtract(
         pa.array(range(len(table)), pa.int64()), per_row(starts.cast(pa.int64()))
     )
-    return table.append_column(SHARED_LOAD_COLUMN, per_row(load_ids)).append_column(
-        SHARED_ROW_COLUMN, position
-    )
+    table = table.append_column(SHARED_LOAD_COLUMN, per_row(load_ids))
+    table = table.append_column(SHARED_ROW_COLUMN, position)
+    return table.sort_by([(SHARED_LOAD_COLUMN, "ascending"), (SHARED_ROW_COLUMN, "ascending")])
 
 
 def copy_checked(member: Any, dest: Path) -> tuple[int, bytes] | None:
