@@ -195,6 +195,7 @@ def test_a_file_whose_publish_fails_fails_alone(
         # the second page's staged quarantine turns unreadable after its audit passed (a
         # clean page has none: it is given one, which only its publish reads)
         target = Path(batches[1].folder) / "quarantine.parquet"
+        target.parent.mkdir(exist_ok=True)  # a page of a staging pass has no folder of its own
         target.write_bytes(b"not parquet")
         batches[1].quarantine_path = str(target)
         broken.append(batches[1].load_id)

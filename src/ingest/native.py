@@ -350,6 +350,7 @@ def _write_member_alone(
         for name, part in parts.items()
     }
     parts = {name: part for name, part in parts.items() if (counted[name] or (0,))[0]}
+    member.folder.mkdir(exist_ok=True)  # a pass's batch has no folder until it needs one
     entities, duplicates = settle(conn, member.folder, parts)
     rejects = member.reference[1]
     write_quarantine(rejects + duplicates, member.folder / QUARANTINE_FILE)
@@ -405,6 +406,7 @@ def _write_members(
             continue
         start = 0
         for end, number in zip(runs.run_ends.to_pylist(), held, strict=True):
+            members[number].folder.mkdir(exist_ok=True)
             path = members[number].folder / f"{name}.parquet"
             pq.write_table(
                 table.slice(start, end - start), path, use_dictionary=False, write_statistics=False
