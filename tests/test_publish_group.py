@@ -303,3 +303,24 @@ def test_a_load_tells_its_progress_per_file_and_step(settings: Settings, tmp_pat
     assert steps.index("audit") > max(i for i, s in enumerate(steps) if s == "stage")
     assert events[-1].step != "land"
     assert [(e.done, e.total) for e in events if e.step == "publish"] == [(3, 3)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "bounds"),
+    [
+        ([], []),
+        ([100] * 3, [(0, 3)]),
+        # a group closes once it holds GROUP_ROWS rows: DuckDB then writes its rows straight
+        # to the database file instead of logging them whole
+        ([publish.GROUP_ROWS - 1, 1, 5, publish.GROUP_ROWS], [(0, 2), (2, 4)]),
+        # or GROUP_BATCHES batches, however small they are
+        (
+            [0] * (publish.GROUP_BATCHES + 1),
+            [(0, publish.GROUP_BATCHES), (publish.GROUP_BATCHES, publish.GROUP_BATCHES + 1)],
+        ),
+    ],
+)
+def test_a_run_is_published_in_groups_of_enough_rows(
+    rows: list[int], bounds: list[tuple[int, int]]
+) -> None:
+    assert list(publish.group_bounds(rows)) == bounds

@@ -25,7 +25,7 @@ from ingest.landing import (
 from ingest.parsing import Format, ParseContext, parser_version
 from ingest.platforms import registry
 from ingest.progress import emit
-from ingest.publish import GROUP_BATCHES, MergeCounts, groupable, publish, publish_group
+from ingest.publish import MergeCounts, group_bounds, groupable, publish, publish_group
 from ingest.refresh import MartsRefresh, refresh_marts
 from ingest.rejections import (
     FileRejected,
@@ -428,15 +428,15 @@ def _publish_audited(
     for batch, audit in fresh:
         if not audit.passed:
             outcome[batch.load_id] = load_result(batch, "failed", MergeCounts(), audit.message())
-    for start in range(0, len(passed), GROUP_BATCHES):
-        group = passed[start : start + GROUP_BATCHES]
+    for start, end in group_bounds([b.rows_loaded for b, _ in passed]):
+        group = passed[start:end]
         for (batch, _), counts in zip(group, _publish_some(conn, group), strict=True):
             outcome[batch.load_id] = (
                 load_result(batch, "failed", MergeCounts(), counts)
                 if isinstance(counts, str)
                 else load_result(batch, "published", counts)
             )
-        emit("publish", done=min(start + GROUP_BATCHES, len(passed)), total=len(passed))
+        emit("publish", done=end, total=len(passed))
     for batch, _ in fresh:
         batch.discard()
     note_published(
