@@ -20,6 +20,7 @@ import duckdb
 from ingest.backends import retry_on_conflict, transaction
 from ingest.config import Settings
 from ingest.delivery_accounts import delivery_accounts
+from ingest.landing import MANIFEST_SUFFIX, manifest_path
 from ingest.publish import record_batch
 from ingest.sqlfiles import run_sql
 from ingest.staging import StagedBatch
@@ -56,8 +57,15 @@ class _Delivery:
 def _landing_info(batch: StagedBatch, landing: Path | None) -> tuple[str, bool]:
     """The landing day of a batch's file and whether an API request fetched it."""
     if landing is not None:
-        manifests = sorted(
-            (landing / batch.platform).glob(f"*/{batch.source_sha256}.manifest.json")
+        # the manifest of the landed file the batch was staged from; without one, those of
+        # every landing of its bytes (a search of all days: 0.7 s for a 10,000-page run)
+        own = manifest_path(Path(batch.landed_path)) if batch.landed_path else None
+        manifests = (
+            [own]
+            if own is not None and own.is_file()
+            else sorted(
+                (landing / batch.platform).glob(f"*/{batch.source_sha256}{MANIFEST_SUFFIX}")
+            )
         )
         chosen: dict[str, Any] | None = None
         for manifest in manifests:
