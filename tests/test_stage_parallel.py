@@ -191,9 +191,7 @@ def test_a_pass_shares_one_file_per_entity_until_its_last_batch_is_discarded(
         # a pass per staging thread, a file per entity and pass
         assert len(files) <= len(staged[0].entities) * STAGE_THREADS < len(pages) * 2
         # a page with nothing of its own to write gets no folder: staging holds the passes'
-        assert {p.name for p in settings.staging.iterdir()} == {
-            Path(f).parent.name for f in files
-        }
+        assert {p.name for p in settings.staging.iterdir()} == {Path(f).parent.name for f in files}
         assert not any(Path(b.folder).exists() for b in staged)
         rows = {b.load_id: _staged_posts(b) for b in staged}
         assert [len(r) for r in rows.values()] == [100] * len(pages)
