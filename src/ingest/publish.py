@@ -23,7 +23,7 @@ MART_REACH_DAYS = 27
 # up to GROUP_BATCHES of them, in groups of at least GROUP_ROWS rows where there are as many.
 # Why rows: a transaction that adds fewer rows to a table than DuckDB's row group (122,880)
 # logs them whole in the WAL, which a checkpoint then writes again; more, and they go to the
-# database file at once. Groups of 1,000 TikTok pages (100,000 rows) spent 5.3-6.0 s of a
+# database file at once. Groups of 1,000 API pages of 100 rows spent 5.3-6.0 s of a
 # 1M-row load committing, groups of 250,000 rows 1.5-1.8 s
 GROUP_ROWS = 250_000
 GROUP_BATCHES = 5_000
