@@ -53,6 +53,29 @@ def test_run_wide_audit_gives_each_load_its_per_batch_results(settings, tmp_path
         batch.discard()
 
 
+def test_loads_whose_results_read_alike_share_them(settings, tmp_path, gx_session):
+    # a run of API pages holds ~30 results a page: alike ones are one object, not thousands
+    pages = [
+        write_channels(
+            tmp_path / f"page{i}.json", [channel(c, str(10 * (i + 1))) for c in CHANNELS]
+        )
+        for i in range(3)
+    ]
+    short = write_channels(tmp_path / "short.json", [channel(c, "5") for c in CHANNELS[:2]])
+    batches = [stage_file(p, settings, day=DAY) for p in (*pages, short)]
+    reports = validation.audit_batches(batches)
+    first, second, third, fewer = (r.results for r in reports)
+    assert len(first) == len(fewer) > 0
+    assert all(a is b is c for a, b, c in zip(first, second, third, strict=True))
+    # another row count reads otherwise ("0 of 2 rows unexpected"), the same count alike
+    counted = [i for i, r in enumerate(first) if r.element_count is not None]
+    assert any(fewer[i].element_count == 2 for i in counted)
+    for i in counted:
+        assert (first[i] is fewer[i]) == (first[i].element_count == fewer[i].element_count)
+    for batch in batches:
+        batch.discard()
+
+
 def test_an_offending_batch_is_found_and_only_it_is_blocked(settings, tmp_path, gx_session):
     good = [
         write_channels(

@@ -15,12 +15,12 @@ from ingest.validation.suites import CRITICAL, WARNING
 RESULTS_PER_STATEMENT = 200
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class ExpectationResult:
     """The outcome of one expectation over a whole table (all chunks).
 
-    Slotted: a run-wide audit keeps one per expectation and load (about 30 for a page of
-    API rows) until the publish has stored them.
+    Frozen: a run-wide audit gives the loads whose results read alike (no unexpected row in
+    100 rows) one shared object, about 30 per page of API rows kept until the publish.
     """
 
     suite: str

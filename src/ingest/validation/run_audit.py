@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -187,14 +188,21 @@ def _audit_run_suite(
     params: dict[str, Any],
     chunk_rows: int,
 ) -> _RunSuite:
-    provided = {b.load_id: set(e.columns) for b, e in members}
-    every = frozenset(provided)
+    # the loads by the columns their source provides: a run's pages have a few shapes
+    shapes: dict[frozenset[str], list[str]] = {}
+    for b, e in members:
+        shapes.setdefault(frozenset(e.columns), []).append(b.load_id)
+    every = frozenset(b.load_id for b, _ in members)
+
+    def providing(needed: frozenset[str]) -> frozenset[str]:
+        return frozenset(chain.from_iterable(v for k, v in shapes.items() if needed <= k))
+
     # a spec runs on the loads whose source provides its columns, as it would batch by batch
     flags: dict[frozenset[str], str] = {}
     scoped: list[_Scoped] = []
     for spec in suite.expectations:
         needed = frozenset(spec.columns) | frozenset(spec.requires)
-        loads = frozenset(lid for lid, cols in provided.items() if needed <= cols)
+        loads = providing(needed)
         if not loads:
             continue
         kwargs = dict(spec.kwargs)
@@ -209,12 +217,9 @@ def _audit_run_suite(
             kwargs.update(row_condition=condition, condition_parser="pandas")
         scoped.append(_Scoped(spec, Spec(spec.type, kwargs, spec.severity, spec.why), loads))
     entity = ENTITIES[suite.name]
-    present = set().union(*provided.values())
+    present = set().union(*shapes)
     data_columns = [c for c in entity.column_names if c in present]
-    scopes = tuple(
-        (flag, frozenset(lid for lid, cols in provided.items() if needed <= cols))
-        for needed, flag in flags.items()
-    )
+    scopes = tuple((flag, providing(needed)) for needed, flag in flags.items())
     rows = Rows(
         suite=Suite(suite.name, suite.table, suite.key, tuple(s.run for s in scoped)),
         query="",  # read in pieces, each its own query
@@ -231,32 +236,42 @@ def _audit_run_suite(
         raise RuntimeError(f"{suite.name}: run-wide suite lost expectations")
     staged_rows = {b.load_id: e.rows for b, e in members}
     dirty: set[str] = set()
-    results: dict[str, list[ExpectationResult]] = {}
-    # most loads' results read alike ("0 of 100 rows unexpected"): one copy of each text
-    texts: dict[str, str] = {}
+    results: dict[str, list[ExpectationResult]] = {lid: [] for lid in every}
     for i, (item, m) in enumerate(zip(scoped, merged, strict=True)):
         if m.error is not None or not m.attributed or (not m.success and not m.found):
             # nothing points at a load (an error, a column's type): each load alone decides
             dirty |= item.loads
             continue
         share = considered[i]
-        for lid in sorted(item.loads):
-            result = _load_result(
-                suite.name,
-                item.spec,
-                m,
-                lid,
-                counts[i].get(lid, 0),
-                None if share is None else share.get(lid, 0),
-            )
-            if result is None or (m.found.get(lid) and staged_rows[lid] > chunk_rows):
+        # most loads' results read alike ("0 of 100 rows unexpected", a column's type that
+        # passed): one shared result for each row count
+        alike: dict[int | None, ExpectationResult | None] = {}
+        for lid in item.loads:
+            elements = counts[i].get(lid, 0)
+            findings = m.found.get(lid)
+            key = None if m.element_count is None else elements
+            if findings or key not in alike:
+                result = _load_result(
+                    suite.name,
+                    item.spec,
+                    m,
+                    lid,
+                    elements,
+                    None if share is None else share.get(lid, 0),
+                )
+                if not findings:
+                    alike[key] = result
+            else:
+                result = alike[key]
+            if result is None or (findings and staged_rows[lid] > chunk_rows):
                 # a verdict this pass cannot give exactly (a ``mostly`` of an unknown kind), or
                 # samples a per-load audit would take chunk by chunk: this load alone decides
                 dirty.add(lid)
             else:
-                result.observed = texts.setdefault(result.observed, result.observed)
-                results.setdefault(lid, []).append(result)
-    return _RunSuite(results=results, dirty=dirty, template=decided.template)
+                results[lid].append(result)
+    return _RunSuite(
+        results={lid: r for lid, r in results.items() if r}, dirty=dirty, template=decided.template
+    )
 
 
 def _decided_in_sql(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -175,13 +175,13 @@ def _count(
     considered: list[dict[str, int] | None],
 ) -> None:
     """One scan of the piece: each check's rows per load; then the rows of those that found any."""
-    source = _with_windows(checks)
     columns = []
     for i, c in enumerate(checks):
         if c is None:
             continue
         columns.append(f"count(*) filter (where {c.domain}) as d{i}")
-        columns.append(f"count(*) filter (where {c.domain} and {c.unexpected}) as u{i}")
+        if c.window is None:
+            columns.append(f"count(*) filter (where {c.domain} and {c.unexpected}) as u{i}")
         if c.considered is not None:
             columns.append(f"count(*) filter (where {c.domain} and {c.considered}) as c{i}")
     if not columns:
@@ -189,27 +189,54 @@ def _count(
     load = quote_identifier(LOAD_COLUMN)
     found = execute(
         conn,
-        f"select {load}, {', '.join(columns)} from {source} group by {load}",
+        f"select {load}, {', '.join(columns)} from {PIECE} group by {load}",
         binds.values,
     )
+    # column by column: a piece holds thousands of loads, and a check's counts of them are
+    # added in one pass
     names = [d[0] for d in found.description]
+    fetched = found.fetchall()
+    if not fetched:
+        return
+    column = dict(zip(names, zip(*fetched, strict=True), strict=True))
+    lids = [str(lid) for lid in column[LOAD_COLUMN]]
     hit: set[int] = set()
-    for values in found.fetchall():
-        row = dict(zip(names, values, strict=True))
-        lid = str(row[LOAD_COLUMN])
-        for i, c in enumerate(checks):
-            if c is None:
-                continue
-            counts[i][lid] = counts[i].get(lid, 0) + int(row[f"d{i}"])
-            share = considered[i]
-            if share is not None:
-                share[lid] = share.get(lid, 0) + int(row[f"c{i}"])
-            if row[f"u{i}"]:
-                hit.add(i)
+    for i, c in enumerate(checks):
+        if c is None:
+            continue
+        _add(counts[i], lids, column[f"d{i}"])
+        share = considered[i]
+        if share is not None:
+            _add(share, lids, column[f"c{i}"])
+        if any(column[f"u{i}"]) if c.window is None else _repeats(conn, c, f"copies{i}", binds):
+            hit.add(i)
+    source = _with_windows(checks)
     for i in sorted(hit):
         check = checks[i]
         assert check is not None
         _list_found(conn, source, check, binds, merged[i])
+
+
+def _repeats(conn: duckdb.DuckDBPyConnection, check: Check, copies: str, binds: _Binds) -> bool:
+    """Whether a uniqueness check finds a repeated key in the piece.
+
+    A grouping, where counting the rows it finds would need each row's copies: a window over
+    the piece costs about twice as much, and most pieces repeat no key.
+    """
+    # the check's unexpected rows are told by its key columns and their copies alone
+    grouped = (
+        f"select {check.window}, count(*) as {copies} from {PIECE}"
+        f" where {check.domain} group by {check.window}"
+    )
+    found = execute(
+        conn, f"select 1 from ({grouped}) where {check.unexpected} limit 1", binds.values
+    )
+    return found.fetchone() is not None
+
+
+def _add(into: dict[str, int], lids: list[str], numbers: Sequence[int]) -> None:
+    for lid, n in zip(lids, numbers, strict=True):
+        into[lid] = into.get(lid, 0) + n
 
 
 def _list_found(
