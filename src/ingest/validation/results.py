@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import duckdb
@@ -99,8 +100,8 @@ def store_results(
     conn: duckdb.DuckDBPyConnection, report: AuditReport, load_ids: list[str] | None = None
 ) -> None:
     """Append a report's results to ``meta.validations`` (under each of ``load_ids``)."""
-    rows = [(load_id, r) for load_id in (load_ids or [report.load_id]) for r in report.results]
-    _store_rows(conn, rows, report.checked_at)
+    loads = [(load_id, report.results) for load_id in (load_ids or [report.load_id])]
+    _store_rows(conn, loads, report.checked_at)
 
 
 def store_reports(
@@ -110,26 +111,39 @@ def store_reports(
     per_statement: int = RESULTS_PER_STATEMENT,
 ) -> None:
     """``store_results`` of many reports, ``per_statement`` results to an insert."""
-    by_time: dict[datetime, list[tuple[str, ExpectationResult]]] = {}
+    by_time: dict[datetime, list[tuple[str, list[ExpectationResult]]]] = {}
     for report in reports:
-        rows = by_time.setdefault(report.checked_at, [])
-        rows.extend((report.load_id, r) for r in report.results)
-    for checked_at, rows in by_time.items():
-        _store_rows(conn, rows, checked_at, per_statement)
+        by_time.setdefault(report.checked_at, []).append((report.load_id, report.results))
+    for checked_at, loads in by_time.items():
+        _store_rows(conn, loads, checked_at, per_statement)
 
 
 def _store_rows(
     conn: duckdb.DuckDBPyConnection,
-    rows: list[tuple[str, ExpectationResult]],
+    loads: list[tuple[str, list[ExpectationResult]]],
     checked_at: datetime,
     per_statement: int = RESULTS_PER_STATEMENT,
 ) -> None:
+    """Store each (load id, its results) pair's results under its load id."""
     # why: a few statements, not one per row: on DuckLake every autocommitted statement is a
     # snapshot in the catalog; and bounded ones: one insert of a whole marts audit (results
     # times loads) made concurrent writers' publishes conflict until their retries ran out
     # (tests/lake/test_lake_e2e.py, two concurrent writers)
     import pyarrow as pa
 
+    # a run's loads share most of their results (one object each, ``audit_batches``): each
+    # distinct result becomes one row of a small table, and a chunk is its rows taken by
+    # position (mapped, not looped over: a run stores about 30 results a page)
+    by_id: dict[int, ExpectationResult] = {}
+    for _, results in loads:
+        by_id.update(zip(map(id, results), results, strict=True))
+    position = {key: at for at, key in enumerate(by_id)}
+    taken: list[int] = []
+    load_ids: list[str] = []
+    for load_id, results in loads:
+        taken.extend(map(position.__getitem__, map(id, results)))
+        load_ids.extend(repeat(load_id, len(results)))
+    distinct = list(by_id.values())
     # the results of one expectation share its kwargs: each is written as JSON once
     kwargs_json: dict[int, str] = {}
 
@@ -139,21 +153,23 @@ def _store_rows(
             text = kwargs_json[id(kwargs)] = json.dumps(kwargs, default=str, sort_keys=True)
         return text
 
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        table = pa.table(
-            {
-                "load_id": pa.array([load_id for load_id, _ in chunk], pa.string()),
-                "suite": pa.array([r.suite for _, r in chunk], pa.string()),
-                "expectation": pa.array([r.expectation for _, r in chunk], pa.string()),
-                "column_name": pa.array([r.column for _, r in chunk], pa.string()),
-                "kwargs": pa.array([as_json(r.kwargs) for _, r in chunk], pa.string()),
-                "severity": pa.array([r.severity for _, r in chunk], pa.string()),
-                "success": pa.array([r.success for _, r in chunk], pa.bool_()),
-                "observed_value": pa.array([r.observed for _, r in chunk], pa.string()),
-                "element_count": pa.array([r.element_count for _, r in chunk], pa.int64()),
-                "unexpected_count": pa.array([r.unexpected_count for _, r in chunk], pa.int64()),
-            }
+    results = pa.table(
+        {
+            "suite": pa.array([r.suite for r in distinct], pa.string()),
+            "expectation": pa.array([r.expectation for r in distinct], pa.string()),
+            "column_name": pa.array([r.column for r in distinct], pa.string()),
+            "kwargs": pa.array([as_json(r.kwargs) for r in distinct], pa.string()),
+            "severity": pa.array([r.severity for r in distinct], pa.string()),
+            "success": pa.array([r.success for r in distinct], pa.bool_()),
+            "observed_value": pa.array([r.observed for r in distinct], pa.string()),
+            "element_count": pa.array([r.element_count for r in distinct], pa.int64()),
+            "unexpected_count": pa.array([r.unexpected_count for r in distinct], pa.int64()),
+        }
+    )
+    for start in range(0, len(taken), per_statement):
+        end = start + per_statement
+        table = results.take(pa.array(taken[start:end], pa.int64())).add_column(
+            0, "load_id", pa.array(load_ids[start:end], pa.string())
         )
         conn.register("audit_results", table)
         try:
