@@ -117,8 +117,9 @@ def decide(
     specs = list(rows.suite.expectations)
     if not specs or len(specs) != len(originals) or not rows.pieces:
         return None
-    size = _piece(conn, rows, 0)
-    schema = conn.execute(f"select * from {PIECE} limit 0").to_arrow_table().schema
+    first = _piece(rows, 0)
+    empty = execute(conn, f"select * from {first.source} limit 0", first.params)
+    schema = empty.to_arrow_table().schema
     kinds = {f.name: f.type for f in schema}
     on_schema = set(schema_specs(specs, schema))
     binds = _Binds()
@@ -140,17 +141,24 @@ def decide(
     ]
     gx_results = _schema_results(rows, specs, on_schema, schema, params, merged)
     for at in range(len(rows.pieces)):
-        if at:
-            size = _piece(conn, rows, at)
-        if size:
-            _count(conn, checks, binds, merged, counts, considered)
+        piece = _piece(rows, at)
+        if piece.rows:
+            _count(conn, piece, checks, binds, merged, counts, considered)
     _finish(specs, checks, merged, counts, considered)
     return Decided(merged, counts, considered, _template(rows, specs, merged, gx_results))
 
 
-def _piece(conn: duckdb.DuckDBPyConnection, rows: Rows, at: int) -> int:
-    """Materialise one piece of the run's rows, with its scope flags; its row count."""
-    query, piece_params, _ = rows.pieces[at]
+@dataclass(frozen=True)
+class _Piece:
+    """One piece of the run's rows, with its scope flags, as a subquery with its parameters."""
+
+    source: str
+    params: dict[str, Any]
+    rows: int
+
+
+def _piece(rows: Rows, at: int) -> _Piece:
+    query, piece_params, held = rows.pieces[at]
     scopes = dict(rows.scopes)
     data = [c for c in used_columns(rows.suite, rows.columns) if c not in scopes]
     binds = {**piece_params}
@@ -161,20 +169,23 @@ def _piece(conn: duckdb.DuckDBPyConnection, rows: Rows, at: int) -> int:
             f"list_contains($scope{n}, {quote_identifier(LOAD_COLUMN)}) as {quote_identifier(flag)}"
         )
     cols = ", ".join([*(quote_identifier(c) for c in data), *flags])
-    execute(conn, f"create or replace temp table {PIECE} as select {cols} from ({query})", binds)
-    row = conn.execute(f"select count(*) from {PIECE}").fetchone()
-    return int(row[0]) if row else 0
+    return _Piece(f"(select {cols} from ({query}))", binds, held)
 
 
 def _count(
     conn: duckdb.DuckDBPyConnection,
+    piece: _Piece,
     checks: list[Check | None],
     binds: _Binds,
     merged: list[Merged],
     counts: list[dict[str, int]],
     considered: list[dict[str, int] | None],
 ) -> None:
-    """One scan of the piece: each check's rows per load; then the rows of those that found any."""
+    """One scan of the piece: each check's rows per load; then the rows of those that found any.
+
+    The piece is read where it is staged: most pieces find nothing, and only a piece with
+    findings is made a table, to be read again for each check that found rows.
+    """
     columns = []
     for i, c in enumerate(checks):
         if c is None:
@@ -189,8 +200,8 @@ def _count(
     load = quote_identifier(LOAD_COLUMN)
     found = execute(
         conn,
-        f"select {load}, {', '.join(columns)} from {PIECE} group by {load}",
-        binds.values,
+        f"select {load}, {', '.join(columns)} from {piece.source} group by {load}",
+        {**binds.values, **piece.params},
     )
     # column by column: a piece holds thousands of loads, and a check's counts of them are
     # added in one pass
@@ -208,8 +219,13 @@ def _count(
         share = considered[i]
         if share is not None:
             _add(share, lids, column[f"c{i}"])
-        if any(column[f"u{i}"]) if c.window is None else _repeats(conn, c, f"copies{i}", binds):
+        if any(column[f"u{i}"]) if c.window is None else _repeats(conn, piece, c, i, binds):
             hit.add(i)
+    if not hit:
+        return
+    execute(
+        conn, f"create or replace temp table {PIECE} as select * from {piece.source}", piece.params
+    )
     source = _with_windows(checks)
     for i in sorted(hit):
         check = checks[i]
@@ -217,7 +233,9 @@ def _count(
         _list_found(conn, source, check, binds, merged[i])
 
 
-def _repeats(conn: duckdb.DuckDBPyConnection, check: Check, copies: str, binds: _Binds) -> bool:
+def _repeats(
+    conn: duckdb.DuckDBPyConnection, piece: _Piece, check: Check, number: int, binds: _Binds
+) -> bool:
     """Whether a uniqueness check finds a repeated key in the piece.
 
     A grouping, where counting the rows it finds would need each row's copies: a window over
@@ -225,11 +243,13 @@ def _repeats(conn: duckdb.DuckDBPyConnection, check: Check, copies: str, binds: 
     """
     # the check's unexpected rows are told by its key columns and their copies alone
     grouped = (
-        f"select {check.window}, count(*) as {copies} from {PIECE}"
+        f"select {check.window}, count(*) as copies{number} from {piece.source}"
         f" where {check.domain} group by {check.window}"
     )
     found = execute(
-        conn, f"select 1 from ({grouped}) where {check.unexpected} limit 1", binds.values
+        conn,
+        f"select 1 from ({grouped}) where {check.unexpected} limit 1",
+        {**binds.values, **piece.params},
     )
     return found.fetchone() is not None
 
