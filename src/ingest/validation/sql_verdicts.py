@@ -58,7 +58,7 @@ KINDS: dict[str, frozenset[str]] = {
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|\(|\)))")
 _WORDS = {"True": "true", "False": "false", "and": "and", "or": "or", "not": "not"}
 _OPS = {"==": "=", "!=": "<>", "(": "(", ")": ")"}
-# the piece of the run being decided, and the same rows with each key's copies counted
+# a piece of the run that has findings, made a table while its found rows are listed
 PIECE = "audit_piece"
 
 
