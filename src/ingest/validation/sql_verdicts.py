@@ -74,8 +74,10 @@ class Check:
     considered: str | None
     # what a found row is shown by: one column, a pair, or a key's columns
     values: tuple[str, ...]
-    # a count of each key's copies the piece needs first (compound uniqueness)
+    # a count of each key's copies the piece needs first (compound uniqueness): the key
+    # columns it is counted over, and the name ``unexpected`` reads the count by
     window: str | None = None
+    copies: str | None = None
 
 
 @dataclass
@@ -117,8 +119,8 @@ def decide(
     specs = list(rows.suite.expectations)
     if not specs or len(specs) != len(originals) or not rows.pieces:
         return None
-    first = _piece(rows, 0)
-    empty = execute(conn, f"select * from {first.source} limit 0", first.params)
+    pieces = [_piece(rows, at) for at in range(len(rows.pieces))]
+    empty = execute(conn, f"select * from {pieces[0].source} limit 0", pieces[0].params)
     schema = empty.to_arrow_table().schema
     kinds = {f.name: f.type for f in schema}
     on_schema = set(schema_specs(specs, schema))
@@ -140,8 +142,7 @@ def decide(
         {} if c is not None and c.considered is not None else None for c in checks
     ]
     gx_results = _schema_results(rows, specs, on_schema, schema, params, merged)
-    for at in range(len(rows.pieces)):
-        piece = _piece(rows, at)
+    for piece in pieces:
         if piece.rows:
             _count(conn, piece, checks, binds, merged, counts, considered)
     _finish(specs, checks, merged, counts, considered)
@@ -181,7 +182,8 @@ def _count(
     counts: list[dict[str, int]],
     considered: list[dict[str, int] | None],
 ) -> None:
-    """One scan of the piece: each check's rows per load; then the rows of those that found any.
+    """Each check's rows per load in one scan of the piece (and a grouping per uniqueness
+    check); then the rows of the checks that found any.
 
     The piece is read where it is staged: most pieces find nothing, and only a piece with
     findings is made a table, to be read again for each check that found rows.
@@ -219,7 +221,7 @@ def _count(
         share = considered[i]
         if share is not None:
             _add(share, lids, column[f"c{i}"])
-        if any(column[f"u{i}"]) if c.window is None else _repeats(conn, piece, c, i, binds):
+        if any(column[f"u{i}"]) if c.window is None else _repeats(conn, piece, c, binds):
             hit.add(i)
     if not hit:
         return
@@ -233,9 +235,7 @@ def _count(
         _list_found(conn, source, check, binds, merged[i])
 
 
-def _repeats(
-    conn: duckdb.DuckDBPyConnection, piece: _Piece, check: Check, number: int, binds: _Binds
-) -> bool:
+def _repeats(conn: duckdb.DuckDBPyConnection, piece: _Piece, check: Check, binds: _Binds) -> bool:
     """Whether a uniqueness check finds a repeated key in the piece.
 
     A grouping, where counting the rows it finds would need each row's copies: a window over
@@ -243,7 +243,7 @@ def _repeats(
     """
     # the check's unexpected rows are told by its key columns and their copies alone
     grouped = (
-        f"select {check.window}, count(*) as copies{number} from {piece.source}"
+        f"select {check.window}, count(*) as {check.copies} from {piece.source}"
         f" where {check.domain} group by {check.window}"
     )
     found = execute(
@@ -426,6 +426,7 @@ def _check(
         considered=f"coalesce(({share}), false)" if considered and share is not None else None,
         values=values,
         window=window,
+        copies=copies if window is not None else None,
     )
 
 
@@ -560,15 +561,11 @@ def _condition(text: str, kinds: dict[str, pa.DataType]) -> str | None:
 
 def _with_windows(checks: list[Check | None]) -> str:
     """The piece as checks read it: each key's copies counted where a check needs them."""
-    windows = [
-        (i, c.domain, c.window)
-        for i, c in enumerate(checks)
-        if c is not None and c.window is not None
-    ]
-    if not windows:
-        return PIECE
     counted = ", ".join(
-        f"count(*) filter (where {domain}) over (partition by {keys}) as copies{i}"
-        for i, domain, keys in windows
+        f"count(*) filter (where {c.domain}) over (partition by {c.window}) as {c.copies}"
+        for c in checks
+        if c is not None and c.window is not None
     )
+    if not counted:
+        return PIECE
     return f"(select *, {counted} from {PIECE})"
